@@ -1,0 +1,141 @@
+//! File-system helpers shared by the generator and the grader.
+//!
+//! Two rules matter for grading: files are written only when their
+//! contents change (so Cargo's mtime-based fingerprints stay valid and a
+//! warm `cargo grade 01` rebuilds nothing), and symbolic links in a
+//! submission are refused rather than followed (a link could point at the
+//! reference solution or outside the submission).
+
+use std::path::{Path, PathBuf};
+
+use crate::GraderError;
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> GraderError + '_ {
+    move |source| GraderError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Every regular file below `dir`, sorted, skipping `target/` folders.
+/// A symbolic link is an error.
+pub fn list(dir: &Path) -> Result<Vec<PathBuf>, GraderError> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(current) = pending.pop() {
+        for entry in std::fs::read_dir(&current).map_err(io(&current))? {
+            let entry = entry.map_err(io(&current))?;
+            let path = entry.path();
+            let kind = entry.file_type().map_err(io(&path))?;
+            if kind.is_symlink() {
+                return Err(GraderError::Symlink(path));
+            } else if kind.is_dir() {
+                if entry.file_name() != "target" {
+                    pending.push(path);
+                }
+            } else if kind.is_file() {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Reads a UTF-8 text file.
+pub fn read(path: &Path) -> Result<String, GraderError> {
+    std::fs::read_to_string(path).map_err(io(path))
+}
+
+/// Writes `contents` unless the file already holds exactly that; creates
+/// parent folders. Returns whether it wrote.
+pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool, GraderError> {
+    write_bytes_if_changed(path, contents.as_bytes())
+}
+
+/// Byte version of [`write_if_changed`].
+pub fn write_bytes_if_changed(path: &Path, contents: &[u8]) -> Result<bool, GraderError> {
+    if std::fs::read(path).is_ok_and(|current| current == contents) {
+        return Ok(false);
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    std::fs::write(path, contents).map_err(io(path))?;
+    Ok(true)
+}
+
+/// Removes a file if it exists.
+pub fn remove(path: &Path) -> Result<(), GraderError> {
+    match std::fs::remove_file(path) {
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(io(path)(error)),
+        _ => Ok(()),
+    }
+}
+
+/// Makes `dest` hold exactly the regular files of `src` (same relative
+/// paths and bytes): copies what differs, deletes what is extra. Refuses
+/// symbolic links in `src`.
+pub fn mirror(src: &Path, dest: &Path) -> Result<(), GraderError> {
+    let wanted = list(src)?;
+    let mut keep = std::collections::BTreeSet::new();
+    for path in &wanted {
+        let relative = path.strip_prefix(src).unwrap_or(path);
+        let bytes = std::fs::read(path).map_err(io(path))?;
+        write_bytes_if_changed(&dest.join(relative), &bytes)?;
+        keep.insert(relative.to_owned());
+    }
+    if dest.exists() {
+        for path in list(dest)? {
+            let relative = path.strip_prefix(dest).unwrap_or(&path);
+            if !keep.contains(relative) {
+                remove(&path)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wsw-files-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        dir
+    }
+
+    #[test]
+    fn unchanged_files_are_not_rewritten() {
+        let dir = scratch("unchanged");
+        let file = dir.join("a/b.txt");
+        assert!(write_if_changed(&file, "x").expect("write"));
+        assert!(!write_if_changed(&file, "x").expect("write"));
+        assert!(write_if_changed(&file, "y").expect("write"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn mirror_copies_and_prunes() {
+        let dir = scratch("mirror");
+        let (src, dest) = (dir.join("src"), dir.join("dest"));
+        write_if_changed(&src.join("lib.rs"), "lib").expect("write");
+        write_if_changed(&src.join("m/mod.rs"), "m").expect("write");
+        write_if_changed(&dest.join("old.rs"), "old").expect("write");
+        mirror(&src, &dest).expect("mirror");
+        assert_eq!(read(&dest.join("m/mod.rs")).expect("copied"), "m");
+        assert!(!dest.join("old.rs").exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinks_are_refused() {
+        let dir = scratch("symlink");
+        std::os::unix::fs::symlink("/etc/hostname", dir.join("lib.rs")).expect("symlink");
+        assert!(matches!(list(&dir), Err(GraderError::Symlink(_))));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

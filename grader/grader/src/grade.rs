@@ -1,0 +1,281 @@
+//! Grading, end to end: a submission in, a [`Report`] out.
+//!
+//! 1. Decide which units to grade. In `cargo grade` (all units) a unit whose
+//!    `src/` is still exactly the generated stub is reported as *not
+//!    started* without building it: that is what makes a learner's first
+//!    `cargo grade` quick. A unit asked for by name is always graded.
+//! 2. Prepare the scratch workspace ([`crate::scratch`]) and build it once
+//!    ([`crate::compile`]).
+//! 3. Run every check of every built unit in its own process
+//!    ([`crate::run`]), a few at a time.
+//!
+//! Gradings that share a target directory are serialised by a lock file,
+//! so two `cargo grade` runs (or the grader's own parallel tests) never
+//! build into, or run binaries from, the same scratch folder at once.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::compile::UnitBuild;
+use crate::report::{CheckReport, Report, SCHEMA_VERSION, UnitReport, UnitState};
+use crate::run::{CheckStatus, Outcome};
+use crate::scratch::Source;
+use crate::units::Unit;
+use crate::{GraderError, compile, files, run, scratch, stubs};
+
+/// How many check processes run at once. Checks mostly wait on the network
+/// and timers; more than two per core starves the timing-sensitive ones
+/// (a Pong due within a second) on a two-core machine.
+pub fn parallel_checks() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
+}
+
+/// A progress event, for the terminal's progress line.
+#[derive(Debug, Clone)]
+pub enum Progress {
+    /// The build started (units being compiled).
+    Building(Vec<String>),
+    /// A unit compiled.
+    Built(String),
+    /// A check finished: unit slug, checks done, checks in all.
+    Checked(String, usize, usize),
+}
+
+/// What to grade.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// Where the code comes from.
+    pub source: Source,
+    /// Unit ids or slugs; empty means every unit.
+    pub units: Vec<String>,
+    /// Grade units even when they are still the stub.
+    pub force: bool,
+}
+
+/// Grades `request` under the repository at `root`.
+pub async fn grade(
+    root: &Path,
+    request: &Request,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Result<Report, GraderError> {
+    let all = crate::units::load_all(root)?;
+    let selected: Vec<&Unit> = if request.units.is_empty() {
+        all.iter().collect()
+    } else {
+        request
+            .units
+            .iter()
+            .map(|wanted| {
+                crate::units::find(&all, wanted)
+                    .ok_or_else(|| GraderError::UnknownUnit(wanted.clone()))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let base = request.source.base(root);
+    if !base.is_dir() {
+        return Err(GraderError::Submission(format!(
+            "{} is not a folder; a submission is a copy of exercises/ (one folder per unit, e.g. 01-connection/src)",
+            base.display()
+        )));
+    }
+    let explicit = !request.units.is_empty() || request.force;
+    let mut to_build = Vec::new();
+    let mut not_started = Vec::new();
+    for unit in &selected {
+        let src = base.join(&unit.slug).join("src");
+        let untouched = !src.is_dir()
+            || (!explicit
+                && !matches!(request.source, Source::Solutions)
+                && is_stub(root, unit, &src)?);
+        if untouched {
+            not_started.push(unit.slug.clone());
+        } else {
+            to_build.push(*unit);
+        }
+    }
+
+    let _lock = lock(root)?;
+    let scratch = scratch::prepare(root, &request.source, &to_build)?;
+    let builds = if scratch.slugs.is_empty() {
+        BTreeMap::new()
+    } else {
+        progress(Progress::Building(scratch.slugs.clone()));
+        let on_built = {
+            let progress = progress.clone();
+            move |slug: &str| progress(Progress::Built(slug.to_owned()))
+        };
+        compile::build(root, &scratch, &on_built).await?
+    };
+
+    let mut reports = Vec::new();
+    for unit in &selected {
+        let report = if not_started.contains(&unit.slug) {
+            unit_report(unit, UnitState::NotStarted, None, &[], Duration::ZERO)
+        } else {
+            let build = builds.get(&unit.slug);
+            match build {
+                Some(build) if build.executables.len() == 2 => {
+                    let started = Instant::now();
+                    let outcomes =
+                        run_unit(unit, build, &scratch.dir.join(&unit.slug), &progress).await;
+                    unit_report(unit, UnitState::Failing, None, &outcomes, started.elapsed())
+                }
+                _ => {
+                    let errors = build.map(|b| b.errors.clone()).unwrap_or_default();
+                    unit_report(unit, UnitState::BuildFailed, Some(errors), &[], Duration::ZERO)
+                }
+            }
+        };
+        reports.push(report);
+    }
+    Ok(Report {
+        schema_version: SCHEMA_VERSION,
+        submission: request.source.describe(),
+        score: reports.iter().map(|u| u.score).sum(),
+        max_score: reports.iter().map(|u| u.max_score).sum(),
+        units: reports,
+    })
+}
+
+/// Whether the learner's `src/` is exactly what the generator makes.
+fn is_stub(root: &Path, unit: &Unit, src: &Path) -> Result<bool, GraderError> {
+    let generated = stubs::generate(root, std::slice::from_ref(&unit.slug))?;
+    let prefix = Path::new(&unit.slug).join("src");
+    let expected: BTreeMap<_, _> = generated
+        .iter()
+        .filter_map(|(path, text)| Some((path.strip_prefix(&prefix).ok()?.to_owned(), text)))
+        .collect();
+    let actual = files::list(src)?;
+    if actual.len() != expected.len() {
+        return Ok(false);
+    }
+    for path in actual {
+        let relative = path.strip_prefix(src).unwrap_or(&path);
+        match expected.get(relative) {
+            Some(text) if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) => {}
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// Runs every check of one built unit, [`parallel_checks`] at a time;
+/// outcomes come back in `unit.toml` order.
+async fn run_unit(
+    unit: &Unit,
+    build: &UnitBuild,
+    workdir: &Path,
+    progress: &Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Vec<Outcome> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(parallel_checks()));
+    let total = unit.checks.len();
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for check in &unit.checks {
+        let executable = build.executables.get(check.file.target()).cloned();
+        let (check, workdir, permits) = (check.clone(), workdir.to_owned(), permits.clone());
+        let (progress, done, slug) = (progress.clone(), done.clone(), unit.slug.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await.ok();
+            let outcome = match executable {
+                Some(executable) => run::run_check(&executable, &check, &workdir).await,
+                None => Outcome {
+                    status: CheckStatus::Error,
+                    message: Some(format!("no {} test binary was built", check.file.target())),
+                    output: String::new(),
+                    duration: Duration::ZERO,
+                },
+            };
+            let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            progress(Progress::Checked(slug, finished, total));
+            outcome
+        }));
+    }
+    let mut outcomes = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        outcomes.push(task.await.unwrap_or_else(|error| Outcome {
+            status: CheckStatus::Error,
+            message: Some(format!("the grader lost this check: {error}")),
+            output: String::new(),
+            duration: Duration::ZERO,
+        }));
+    }
+    outcomes
+}
+
+fn unit_report(
+    unit: &Unit,
+    state: UnitState,
+    build_output: Option<String>,
+    outcomes: &[Outcome],
+    duration: Duration,
+) -> UnitReport {
+    let checks: Vec<CheckReport> = unit
+        .checks
+        .iter()
+        .enumerate()
+        .map(|(index, spec)| {
+            let outcome = outcomes.get(index);
+            let status = outcome.map_or(CheckStatus::NotRun, |o| o.status);
+            CheckReport {
+                id: spec.id.clone(),
+                visibility: spec.file,
+                status,
+                score: if status == CheckStatus::Pass { spec.points } else { 0 },
+                max_score: spec.points,
+                message: outcome.and_then(|o| o.message.clone()),
+                hint: spec.hint.clone(),
+                chapter: unit.chapter_link(spec),
+                covers: spec.covers.clone(),
+                duration_ms: outcome.map_or(0, |o| millis(o.duration)),
+                output: outcome.map(|o| o.output.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let score = checks.iter().map(|c| c.score).sum();
+    let max_score = unit.max_score();
+    let state = match state {
+        UnitState::Failing if score == max_score => UnitState::Passed,
+        other => other,
+    };
+    UnitReport {
+        id: unit.id.clone(),
+        slug: unit.slug.clone(),
+        title: unit.title.clone(),
+        state,
+        score,
+        max_score,
+        duration_ms: millis(duration),
+        build_output,
+        checks,
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Takes the grading lock of this repository's target directory. Waits if
+/// another grading holds it; the lock is released when the file is dropped.
+fn lock(root: &Path) -> Result<std::fs::File, GraderError> {
+    let dir = scratch::base_dir(root);
+    std::fs::create_dir_all(&dir).map_err(|source| GraderError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| GraderError::Io {
+            path: path.clone(),
+            source,
+        })?;
+    file.lock()
+        .map_err(|source| GraderError::Io { path, source })?;
+    Ok(file)
+}

@@ -1,0 +1,211 @@
+//! `cargo grade`: grade my work and tell me what's next.
+//!
+//! ```text
+//! cargo grade                      every unit of exercises/: state, score, next step
+//! cargo grade 01                   unit 01, visible and hidden checks, what to fix
+//! cargo grade --solutions          the reference solutions (full marks)
+//! cargo grade --submission DIR     a copy of exercises/ from elsewhere
+//! cargo grade --format json        the report as JSON (schema in the book)
+//! cargo grade --coverage           which checks cover which graded behaviour
+//! cargo grade list                 every unit with its chapter
+//! cargo grade serve [--port 8000]  the book and the testkit server
+//! cargo grade sync-stubs [--check] regenerate exercises/ from solutions/ (maintainers)
+//! ```
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use grader::grade::{self, Progress, Request};
+use grader::scratch::Source;
+use grader::{GraderError, coverage, render, stubs, units};
+
+/// Grades WebSocket Workbook units and tells you what to do next.
+#[derive(Parser)]
+#[command(name = "cargo grade", bin_name = "cargo grade", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// Units to grade (`01`, `1`, `01-connection`); all when none is given.
+    units: Vec<String>,
+    /// Grade the reference solutions instead of exercises/.
+    #[arg(long, conflicts_with = "submission")]
+    solutions: bool,
+    /// Grade a copy of exercises/ from elsewhere (one folder per unit).
+    #[arg(long, value_name = "DIR")]
+    submission: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Grade units even when their code is still the stub.
+    #[arg(long)]
+    force: bool,
+    /// Print every graded behaviour and the checks that cover it.
+    #[arg(long)]
+    coverage: bool,
+    /// The repository root (default: where the grader was built from).
+    #[arg(long, value_name = "DIR", hide = true)]
+    root: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List every unit with its chapter and files.
+    List,
+    /// Serve the book and the testkit server (http://127.0.0.1:8000, ws://127.0.0.1:8000/ws).
+    Serve {
+        /// The port on 127.0.0.1.
+        #[arg(long, default_value_t = 8000)]
+        port: u16,
+    },
+    /// Regenerate exercises/ from solutions/ (maintainers).
+    SyncStubs {
+        /// Only report differences; exit 1 if there are any.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // `cargo grade …` runs this binary as `cargo-grade grade …` when it is
+    // installed as a cargo subcommand; the alias runs it without the word.
+    let args = std::env::args().enumerate().filter_map(|(i, arg)| (i != 1 || arg != "grade").then_some(arg));
+    let cli = Cli::parse_from(args);
+    match run(cli).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("cargo grade: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
+    let root = cli.root.clone().unwrap_or_else(grader::repo_root);
+    match cli.command {
+        Some(Command::List) => {
+            print!("{}", list(&root)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Serve { port }) => return serve(&root, port).await,
+        Some(Command::SyncStubs { check }) => return sync_stubs(&root, check),
+        None => {}
+    }
+    if cli.coverage {
+        let all = units::load_all(&root)?;
+        let chosen: Vec<units::Unit> = if cli.units.is_empty() {
+            all
+        } else {
+            cli.units
+                .iter()
+                .map(|u| units::find(&all, u).cloned().ok_or_else(|| GraderError::UnknownUnit(u.clone())))
+                .collect::<Result<_, _>>()?
+        };
+        print!("{}", coverage::render(&chosen));
+        return Ok(if coverage::complete(&chosen) { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    let source = match (&cli.submission, cli.solutions) {
+        (Some(dir), _) => Source::Dir(dir.clone()),
+        (None, true) => Source::Solutions,
+        (None, false) => Source::Exercises,
+    };
+    let request = Request {
+        source,
+        units: cli.units.clone(),
+        force: cli.force,
+    };
+    let progress = progress_printer(cli.format == Format::Human && std::io::stderr().is_terminal());
+    let report = grade::grade(&root, &request, progress).await?;
+    match cli.format {
+        Format::Json => println!("{}", report.to_json()),
+        Format::Human => print!("{}", render::human(&report, !cli.units.is_empty())),
+    }
+    // Grading ran: exit 0 whatever the score (CI reads the report).
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress line on the terminal while building and running; nothing
+/// when stderr is not a terminal (CI logs, JSON output).
+fn progress_printer(enabled: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
+    Arc::new(move |event| {
+        if !enabled {
+            return;
+        }
+        let line = match event {
+            Progress::Building(slugs) => format!("building {} …", slugs.join(", ")),
+            Progress::Built(slug) => format!("built {slug}, running its checks …"),
+            Progress::Checked(_, done, total) if done == total => String::new(),
+            Progress::Checked(slug, done, total) => format!("{slug}: check {done} of {total}"),
+        };
+        // Rewrite one status line in place; an empty line clears it.
+        eprint!("\r\x1b[2K{line}");
+    })
+}
+
+fn list(root: &std::path::Path) -> Result<String, GraderError> {
+    let all = units::load_all(root)?;
+    let mut out = String::new();
+    for (slug, title) in units::COURSE {
+        match all.iter().find(|u| &u.slug == slug) {
+            Some(unit) => out.push_str(&format!(
+                "{:<18} {:<44} book/{}  exercises/{}/\n",
+                slug, title, unit.chapter, slug
+            )),
+            None => out.push_str(&format!("{slug:<18} {title:<44} (coming)\n")),
+        }
+    }
+    Ok(out)
+}
+
+fn sync_stubs(root: &std::path::Path, check: bool) -> Result<ExitCode, GraderError> {
+    let slugs: Vec<String> = units::load_all(root)?.into_iter().map(|u| u.slug).collect();
+    if check {
+        let drift = stubs::drift(root, &slugs)?;
+        for d in &drift {
+            println!("out of date: exercises/{}", d.path.display());
+        }
+        return Ok(if drift.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+    }
+    let changed = stubs::sync(root, &slugs)?;
+    for path in &changed {
+        println!("wrote exercises/{}", path.display());
+    }
+    println!("exercises/ is up to date ({} files changed)", changed.len());
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderError> {
+    let dest = root.join("target").join("book");
+    eprintln!("building the book into {} …", dest.display());
+    match book::build(root, &dest) {
+        Ok(report) => {
+            for problem in &report.problems {
+                eprintln!("book: {problem}");
+            }
+        }
+        Err(error) => eprintln!("book: could not build it ({error}); serving the server only"),
+    }
+    let config = testkit::Config {
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        static_dir: dest.exists().then_some(dest),
+        ..testkit::Config::default()
+    };
+    let server = testkit::TestServer::start_with(config)
+        .await
+        .map_err(|error| GraderError::Process(format!("could not listen on 127.0.0.1:{port}: {error} (is another `cargo grade serve` running? try --port)")))?;
+    println!("the book:           {}", server.http_url("/"));
+    println!("the testkit server: {}", server.ws_url("/ws"));
+    println!("press Ctrl-C to stop");
+    let _ = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

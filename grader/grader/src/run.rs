@@ -1,0 +1,279 @@
+//! Runs checks, one process each, and reads verdicts nobody can forge.
+//!
+//! For every check the grader makes a fresh nonce and an empty result file,
+//! starts `<binary> --wsw-grade <id> <file>` in its own process group, and
+//! writes the nonce on the child's standard input. The harness reads it
+//! before any submission code runs and appends `pass <id> <nonce>` only
+//! after the check body returned (see `checkkit`). The grader counts a pass
+//! only for that exact line. Exit status and printed text are never
+//! trusted: `process::exit(0)`, a fake libtest summary or a panic hook that
+//! prints "ok" all leave no valid record, and so score nothing. A check that
+//! outlives its time limit is killed with its whole process group.
+
+use std::hash::{BuildHasher, Hasher};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+
+use crate::units::CheckSpec;
+
+/// How much of a check's printed output is kept for the report (the end of it).
+pub const MAX_OUTPUT: usize = 8 * 1024;
+
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// The harness recorded a pass with the right nonce.
+    Pass,
+    /// The harness recorded a failed assertion.
+    Fail,
+    /// The process was killed at its time limit.
+    Timeout,
+    /// The process ended without a valid record (it exited early, aborted,
+    /// or could not start).
+    Error,
+    /// Not run: the unit did not build, or was not started.
+    NotRun,
+}
+
+/// The outcome of one check process.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// How it ended.
+    pub status: CheckStatus,
+    /// For a failure, the assertion's message; for errors, what went wrong.
+    pub message: Option<String>,
+    /// The end of what the process printed.
+    pub output: String,
+    /// Wall-clock time.
+    pub duration: Duration,
+}
+
+/// A fresh, unguessable nonce: 128 bits from std's randomly keyed hasher
+/// (seeded from the OS), mixed with the time and a counter.
+pub fn nonce() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut parts = [0u64; 2];
+    for part in &mut parts {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
+        hasher.write_u32(std::process::id());
+        *part = hasher.finish();
+    }
+    format!("{:016x}{:016x}", parts[0], parts[1])
+}
+
+/// Runs one check of a built unit. `workdir` becomes the process's current
+/// directory and `CARGO_MANIFEST_DIR` (as under `cargo test`).
+pub async fn run_check(executable: &Path, check: &CheckSpec, workdir: &Path) -> Outcome {
+    let started = Instant::now();
+    let nonce = nonce();
+    let result_file = std::env::temp_dir().join(format!("wsw-check-{nonce}"));
+    let outcome = run_inner(executable, check, workdir, &nonce, &result_file).await;
+    let _ = std::fs::remove_file(&result_file);
+    let (status, message, output) = match outcome {
+        Ok(parts) => parts,
+        Err(message) => (CheckStatus::Error, Some(message), String::new()),
+    };
+    Outcome {
+        status,
+        message,
+        output,
+        duration: started.elapsed(),
+    }
+}
+
+type Parts = (CheckStatus, Option<String>, String);
+
+async fn run_inner(
+    executable: &Path,
+    check: &CheckSpec,
+    workdir: &Path,
+    nonce: &str,
+    result_file: &Path,
+) -> Result<Parts, String> {
+    std::fs::write(result_file, b"")
+        .map_err(|error| format!("could not create {}: {error}", result_file.display()))?;
+    let mut command = tokio::process::Command::new(executable);
+    command
+        .arg(checkkit::GRADE_FLAG)
+        .arg(&check.id)
+        .arg(result_file)
+        .current_dir(workdir)
+        .env("CARGO_MANIFEST_DIR", workdir)
+        .env("RUST_BACKTRACE", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    command.process_group(0);
+    let mut child = command
+        .spawn()
+        .map_err(|error| format!("could not start {}: {error}", executable.display()))?;
+    let pid = child.id();
+    if let Some(mut stdin) = child.stdin.take() {
+        // A submission that never reads stdin cannot block us: the nonce is
+        // one short line, far below the pipe's buffer.
+        let _ = stdin.write_all(format!("{nonce}\n").as_bytes()).await;
+    }
+    let stdout = child.stdout.take().map(|out| tokio::spawn(tail(out)));
+    let stderr = child.stderr.take().map(|err| tokio::spawn(tail(err)));
+
+    let limit = Duration::from_secs(check.timeout_secs);
+    let timed_out = tokio::time::timeout(limit, child.wait()).await.is_err();
+    // Whatever happened, nothing the check started may outlive it.
+    kill_group(pid);
+    let _ = child.kill().await;
+
+    let mut output = String::new();
+    for task in [stdout, stderr].into_iter().flatten() {
+        if let Ok(Ok(text)) = tokio::time::timeout(Duration::from_secs(2), task).await {
+            output.push_str(&text);
+        }
+    }
+    let output = keep_tail(&output, MAX_OUTPUT);
+    if timed_out {
+        return Ok((
+            CheckStatus::Timeout,
+            Some(format!(
+                "the check did not finish within {} s (an infinite loop, or a wait without a timeout?)",
+                check.timeout_secs
+            )),
+            output,
+        ));
+    }
+    let records = std::fs::read_to_string(result_file).unwrap_or_default();
+    Ok(match verdict(&records, &check.id, nonce) {
+        Some(Ok(())) => (CheckStatus::Pass, None, output),
+        Some(Err(message)) => (CheckStatus::Fail, Some(message), output),
+        None => (
+            CheckStatus::Error,
+            Some(
+                "the check's process ended before the check finished, without a result \
+                 (did the code call std::process::exit or abort, or crash?)"
+                    .to_owned(),
+            ),
+            output,
+        ),
+    })
+}
+
+/// Finds the record for `id` carrying `nonce`: `Ok` for a pass, `Err(message)`
+/// for a failure, `None` when there is no valid record.
+pub fn verdict(records: &str, id: &str, nonce: &str) -> Option<Result<(), String>> {
+    for line in records.lines() {
+        let mut fields = line.splitn(4, ' ');
+        let (Some(kind), Some(line_id), Some(line_nonce)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if line_id != id || line_nonce != nonce {
+            continue;
+        }
+        match kind {
+            "pass" => return Some(Ok(())),
+            "fail" => return Some(Err(unescape(fields.next().unwrap_or("")))),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some(other) => out.push(other),
+                None => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Reads a pipe to its end, keeping only the last [`MAX_OUTPUT`] bytes, so
+/// a submission that prints forever cannot exhaust the grader's memory.
+async fn tail(mut pipe: impl AsyncRead + Unpin) -> String {
+    let mut kept: Vec<u8> = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(read) = pipe.read(&mut buffer).await {
+        if read == 0 {
+            break;
+        }
+        kept.extend_from_slice(&buffer[..read]);
+        if kept.len() > 2 * MAX_OUTPUT {
+            kept.drain(..kept.len() - MAX_OUTPUT);
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// The last `max` bytes of `text`, cut at a character boundary.
+pub fn keep_tail(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut start = text.len() - max;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    format!("…{}", &text[start..])
+}
+
+/// Kills the check's whole process group (it may have started helpers).
+fn kill_group(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &format!("-{pid}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_right_nonce_counts() {
+        let records = "pass echo 1234\nfail echo abcd boom\\nline two\n";
+        assert_eq!(verdict(records, "echo", "abcd"), Some(Err("boom\nline two".into())));
+        assert_eq!(verdict(records, "echo", "1234"), Some(Ok(())));
+        assert_eq!(verdict(records, "echo", "ffff"), None);
+        assert_eq!(verdict(records, "other", "1234"), None);
+        assert_eq!(verdict("test result: ok. 12 passed", "echo", "1234"), None);
+    }
+
+    #[test]
+    fn nonces_differ() {
+        let (a, b) = (nonce(), nonce());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 32);
+    }
+
+    #[test]
+    fn tails_are_cut_at_char_boundaries() {
+        assert_eq!(keep_tail("héllo", 4), "…llo");
+        assert_eq!(keep_tail("abc", 10), "abc");
+    }
+}

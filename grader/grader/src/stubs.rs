@@ -1,0 +1,371 @@
+//! Generates the learner's `exercises/` from `solutions/`.
+//!
+//! The solution is the only source (see CONTRIBUTING.md, "One source of
+//! truth for stubs"). Region markers say what the learner writes:
+//!
+//! ```text
+//! // region: solution     kept in the solution, dropped from the stub
+//! // region: stub         commented in the solution, uncommented in the stub
+//! // endregion            ends whichever region is open
+//! ```
+//!
+//! A stub region may directly follow a solution region and share its
+//! `// endregion`. `.toml` files use `#` instead of `//`. Generation is a
+//! pure function of the solution tree, so a test can regenerate in memory
+//! and compare with what is committed.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::GraderError;
+
+/// The comment that starts a marker line, by file kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommentStyle {
+    /// Rust: `//`.
+    Slashes,
+    /// TOML: `#`.
+    Hash,
+}
+
+impl CommentStyle {
+    fn prefix(self) -> &'static str {
+        match self {
+            CommentStyle::Slashes => "//",
+            CommentStyle::Hash => "#",
+        }
+    }
+
+    /// The style for a file, or `None` when markers don't apply to it.
+    pub fn for_path(path: &Path) -> Option<CommentStyle> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("rs") => Some(CommentStyle::Slashes),
+            Some("toml") => Some(CommentStyle::Hash),
+            _ => None,
+        }
+    }
+}
+
+/// A malformed marker, with the line it is on (1-based).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct MarkerError {
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub problem: String,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Region {
+    None,
+    Solution,
+    Stub { indent: usize },
+}
+
+/// Turns one solution file into its stub.
+pub fn strip(source: &str, style: CommentStyle) -> Result<String, MarkerError> {
+    let prefix = style.prefix();
+    let marker = |text: &str| -> Option<String> {
+        let rest = text.trim().strip_prefix(prefix)?.trim();
+        match rest {
+            "region: solution" | "region: stub" | "endregion" => Some(rest.to_owned()),
+            _ if rest.starts_with("endregion:") => Some("endregion".to_owned()),
+            _ => None,
+        }
+    };
+    let mut out = String::with_capacity(source.len());
+    let mut region = Region::None;
+    let mut opened_at = 0;
+    for (index, line) in source.lines().enumerate() {
+        let number = index + 1;
+        let error = |problem: &str| MarkerError {
+            line: number,
+            problem: problem.to_owned(),
+        };
+        match marker(line).as_deref() {
+            Some("region: solution") => {
+                if region != Region::None {
+                    return Err(error("a solution region cannot start inside another region"));
+                }
+                region = Region::Solution;
+                opened_at = number;
+            }
+            Some("region: stub") => {
+                if matches!(region, Region::Stub { .. }) {
+                    return Err(error("a stub region cannot start inside a stub region"));
+                }
+                let indent = line.len() - line.trim_start().len();
+                region = Region::Stub { indent };
+                opened_at = number;
+            }
+            Some(_) => {
+                if region == Region::None {
+                    return Err(error("endregion without an open region"));
+                }
+                region = Region::None;
+            }
+            None => match region {
+                Region::None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+                Region::Solution => {}
+                Region::Stub { indent } => {
+                    out.push_str(&uncomment(line, prefix, indent).ok_or_else(|| {
+                        error(&format!(
+                            "a line in a stub region must be a comment starting with `{prefix} `"
+                        ))
+                    })?);
+                    out.push('\n');
+                }
+            },
+        }
+    }
+    if region != Region::None {
+        return Err(MarkerError {
+            line: opened_at,
+            problem: "region opened here is never closed with endregion".to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+/// `    // todo!()` → `    todo!()`, keeping the marker's indentation.
+fn uncomment(line: &str, prefix: &str, indent: usize) -> Option<String> {
+    let trimmed = line.trim_start();
+    if trimmed.is_empty() {
+        return Some(String::new());
+    }
+    let body = trimmed.strip_prefix(prefix)?;
+    let body = body.strip_prefix(' ').unwrap_or(body);
+    if body.is_empty() {
+        return Some(String::new());
+    }
+    let own_indent = line.len() - trimmed.len();
+    let keep = own_indent.max(indent);
+    Some(format!("{}{}", " ".repeat(keep), body))
+}
+
+/// Every file of the generated `exercises/` workspace: path relative to
+/// `exercises/` → contents.
+pub fn generate(root: &Path, slugs: &[String]) -> Result<BTreeMap<PathBuf, String>, GraderError> {
+    let mut files = BTreeMap::new();
+    files.insert(PathBuf::from("Cargo.toml"), exercises_manifest(root, slugs)?);
+    for slug in slugs {
+        let solution = root.join("solutions").join(slug);
+        for path in crate::files::list(&solution)? {
+            let relative = path.strip_prefix(&solution).unwrap_or(&path);
+            let text = crate::files::read(&path)?;
+            let text = match CommentStyle::for_path(&path) {
+                Some(style) => strip(&text, style).map_err(|error| GraderError::Marker {
+                    path: path.clone(),
+                    error,
+                })?,
+                None => text,
+            };
+            files.insert(Path::new(slug).join(relative), text);
+        }
+    }
+    Ok(files)
+}
+
+/// `exercises/Cargo.toml`: the unit crates as members, and the root
+/// workspace's shared package data, dependencies (path dependencies made
+/// relative to `exercises/`) and lints, so both workspaces compile the same
+/// dependency graph into the shared target dir.
+fn exercises_manifest(root: &Path, slugs: &[String]) -> Result<String, GraderError> {
+    let manifest = crate::files::read(&root.join("Cargo.toml"))?;
+    let workspace: toml::Table = manifest
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|table| table.get("workspace")?.as_table().cloned())
+        .ok_or_else(|| GraderError::Manifest("the root Cargo.toml has no [workspace]".into()))?;
+    let mut out = String::from(
+        "# GENERATED by `cargo grade sync-stubs` from the root Cargo.toml: do not edit.\n\
+         # The learner's workspace: one crate per unit. It is kept apart from the root\n\
+         # workspace because its stubs fail their tests on purpose.\n\n",
+    );
+    let mut table = toml::Table::new();
+    let mut ws = toml::Table::new();
+    ws.insert("resolver".into(), "3".into());
+    ws.insert(
+        "members".into(),
+        toml::Value::Array(slugs.iter().map(|s| s.as_str().into()).collect()),
+    );
+    for key in ["package", "lints"] {
+        if let Some(value) = workspace.get(key) {
+            ws.insert(key.into(), value.clone());
+        }
+    }
+    if let Some(toml::Value::Table(deps)) = workspace.get("dependencies") {
+        ws.insert(
+            "dependencies".into(),
+            toml::Value::Table(rebase_paths(deps, "..")),
+        );
+    }
+    table.insert("workspace".into(), toml::Value::Table(ws));
+    out.push_str(
+        &toml::to_string(&table).map_err(|error| GraderError::Manifest(error.to_string()))?,
+    );
+    Ok(out)
+}
+
+/// Prefixes every `path = "…"` dependency with `base`.
+pub fn rebase_paths(deps: &toml::Table, base: &str) -> toml::Table {
+    let mut deps = deps.clone();
+    for (_, value) in deps.iter_mut() {
+        if let Some(table) = value.as_table_mut()
+            && let Some(toml::Value::String(path)) = table.get_mut("path")
+        {
+            *path = format!("{base}/{path}");
+        }
+    }
+    deps
+}
+
+/// Writes the generated files under `exercises/`, removing files of known
+/// units that the generator no longer makes. Returns the paths it changed.
+pub fn sync(root: &Path, slugs: &[String]) -> Result<Vec<PathBuf>, GraderError> {
+    let exercises = root.join("exercises");
+    let mut changed = Vec::new();
+    for drift in drift(root, slugs)? {
+        let path = exercises.join(&drift.path);
+        match drift.expected {
+            Some(text) => {
+                crate::files::write_if_changed(&path, &text)?;
+            }
+            None => crate::files::remove(&path)?,
+        }
+        changed.push(drift.path);
+    }
+    Ok(changed)
+}
+
+/// One file whose committed state differs from the generator's output.
+#[derive(Debug)]
+pub struct Drift {
+    /// Relative to `exercises/`.
+    pub path: PathBuf,
+    /// What the generator makes; `None` when the file should not exist.
+    pub expected: Option<String>,
+}
+
+/// The differences between `exercises/` and what the generator makes.
+pub fn drift(root: &Path, slugs: &[String]) -> Result<Vec<Drift>, GraderError> {
+    let exercises = root.join("exercises");
+    let expected = generate(root, slugs)?;
+    let mut drifts = Vec::new();
+    for (path, text) in &expected {
+        let actual = std::fs::read_to_string(exercises.join(path)).ok();
+        if actual.as_deref() != Some(text.as_str()) {
+            drifts.push(Drift {
+                path: path.clone(),
+                expected: Some(text.clone()),
+            });
+        }
+    }
+    for slug in slugs {
+        let dir = exercises.join(slug);
+        if !dir.exists() {
+            continue;
+        }
+        for path in crate::files::list(&dir)? {
+            let relative = path.strip_prefix(&exercises).unwrap_or(&path).to_owned();
+            if !expected.contains_key(&relative) {
+                drifts.push(Drift {
+                    path: relative,
+                    expected: None,
+                });
+            }
+        }
+    }
+    Ok(drifts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SOLUTION: &str = "\
+// region: stub
+// #![allow(unused_variables)]
+// endregion
+use std::io;
+// region: solution
+use std::fmt;
+// endregion
+
+pub fn answer() -> u32 {
+    // region: solution
+    42
+    // region: stub
+    // todo!(\"Task 1: return the answer\")
+    // endregion
+}
+";
+
+    #[test]
+    fn solution_regions_are_dropped_and_stub_regions_uncommented() {
+        let stub = strip(SOLUTION, CommentStyle::Slashes).expect("valid markers");
+        assert_eq!(
+            stub,
+            "#![allow(unused_variables)]\nuse std::io;\n\npub fn answer() -> u32 {\n    todo!(\"Task 1: return the answer\")\n}\n"
+        );
+    }
+
+    #[test]
+    fn toml_uses_hash_markers() {
+        let manifest = "[package]\n# region: solution\n[[test]]\nname = \"hidden\"\n# endregion\n";
+        assert_eq!(
+            strip(manifest, CommentStyle::Hash).expect("valid markers"),
+            "[package]\n"
+        );
+    }
+
+    #[test]
+    fn anchors_and_ordinary_comments_are_kept() {
+        let text = "// ANCHOR: api\n// a comment\nfn f() {}\n// ANCHOR_END: api\n";
+        assert_eq!(strip(text, CommentStyle::Slashes).expect("no markers"), text);
+    }
+
+    #[test]
+    fn an_unclosed_region_names_its_line() {
+        let error = strip("a\n// region: solution\nb\n", CommentStyle::Slashes)
+            .expect_err("unclosed region");
+        assert_eq!(error.line, 2);
+    }
+
+    #[test]
+    fn a_stray_endregion_is_an_error() {
+        let error = strip("// endregion\n", CommentStyle::Slashes).expect_err("stray");
+        assert_eq!(error.line, 1);
+    }
+
+    #[test]
+    fn code_in_a_stub_region_must_be_commented() {
+        let error = strip("// region: stub\nlet x = 1;\n// endregion\n", CommentStyle::Slashes)
+            .expect_err("uncommented stub line");
+        assert_eq!(error.line, 2);
+    }
+
+    #[test]
+    fn nested_solution_regions_are_an_error() {
+        let text = "// region: solution\n// region: solution\n// endregion\n";
+        assert!(strip(text, CommentStyle::Slashes).is_err());
+    }
+
+    #[test]
+    fn path_dependencies_are_rebased() {
+        let deps: toml::Table = toml::from_str(
+            "testkit = { path = \"grader/testkit\" }\ntokio = \"1\"",
+        )
+        .expect("valid toml");
+        let rebased = rebase_paths(&deps, "..");
+        assert_eq!(
+            rebased["testkit"]["path"].as_str(),
+            Some("../grader/testkit")
+        );
+        assert_eq!(rebased["tokio"].as_str(), Some("1"));
+    }
+}

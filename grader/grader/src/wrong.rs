@@ -1,0 +1,120 @@
+//! Deliberately wrong submissions: the mistakes learners really make,
+//! written as edits to the reference solution (`grader/units/NN/wrong/*.toml`)
+//! so they never drift from it. The grader's tests grade each one and
+//! check that exactly the expected checks fail.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::units::Unit;
+use crate::{GraderError, files};
+
+/// One wrong submission.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wrong {
+    /// The mistake, in a sentence.
+    pub description: String,
+    /// Exactly the checks that must fail (all others must pass).
+    #[serde(default)]
+    pub expect_failed: Option<Vec<String>>,
+    /// The unit must not compile.
+    #[serde(default)]
+    pub expect_build_error: bool,
+    /// The unit must score exactly this (used for cheats: 0).
+    #[serde(default)]
+    pub expect_score: Option<u32>,
+    /// Text replacements in the solution's files.
+    #[serde(default, rename = "edit")]
+    pub edits: Vec<Edit>,
+    /// Extra files (relative to the unit folder).
+    #[serde(default, rename = "add")]
+    pub adds: Vec<Add>,
+}
+
+/// Replace the one occurrence of `find` in `file` with `replace`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edit {
+    /// Relative to the unit folder, e.g. `src/client.rs`.
+    pub file: String,
+    /// Text that occurs exactly once in the solution's file.
+    pub find: String,
+    /// What it becomes.
+    pub replace: String,
+}
+
+/// An extra file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Add {
+    /// Relative to the unit folder, e.g. `build.rs`.
+    pub file: String,
+    /// Its contents.
+    pub content: String,
+}
+
+/// Every wrong submission of `unit`: `(name, spec)`, sorted by name.
+pub fn load(root: &Path, unit: &Unit) -> Result<Vec<(String, Wrong)>, GraderError> {
+    let dir = crate::units::unit_dir(root, &unit.slug).join("wrong");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut wrongs = Vec::new();
+    for path in files::list(&dir)? {
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let wrong: Wrong =
+            toml::from_str(&files::read(&path)?).map_err(|error| GraderError::Wrong {
+                path: path.clone(),
+                message: error.to_string(),
+            })?;
+        wrongs.push((name, wrong));
+    }
+    Ok(wrongs)
+}
+
+/// Writes the wrong submission as a submission folder (laid out like
+/// `exercises/`) under `dest`, and returns that folder.
+pub fn materialize(
+    root: &Path,
+    unit: &Unit,
+    name: &str,
+    wrong: &Wrong,
+    dest: &Path,
+) -> Result<PathBuf, GraderError> {
+    let solution = root.join("solutions").join(&unit.slug);
+    let submission = dest.join(name);
+    let unit_dir = submission.join(&unit.slug);
+    files::mirror(&solution.join("src"), &unit_dir.join("src"))?;
+    let problem = |message: String| GraderError::Wrong {
+        path: crate::units::unit_dir(root, &unit.slug)
+            .join("wrong")
+            .join(format!("{name}.toml")),
+        message,
+    };
+    for edit in &wrong.edits {
+        let path = unit_dir.join(&edit.file);
+        let original = files::read(&solution.join(&edit.file))?;
+        let current = files::read(&path)?;
+        let count = original.matches(&edit.find).count();
+        if count != 1 {
+            return Err(problem(format!(
+                "the text to find occurs {count} times in solutions/{}/{} (it must occur once): {:?}",
+                unit.slug, edit.file, edit.find
+            )));
+        }
+        files::write_if_changed(&path, &current.replacen(&edit.find, &edit.replace, 1))?;
+    }
+    for add in &wrong.adds {
+        files::write_if_changed(&unit_dir.join(&add.file), &add.content)?;
+    }
+    Ok(submission)
+}
