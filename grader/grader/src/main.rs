@@ -179,8 +179,29 @@ fn sync_stubs(root: &std::path::Path, check: bool) -> Result<ExitCode, GraderErr
     for path in &changed {
         println!("wrote exercises/{}", path.display());
     }
+    seed_lockfile(root)?;
     println!("exercises/ is up to date ({} files changed)", changed.len());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Gives `exercises/` the root's `Cargo.lock`, pruned by cargo to what the
+/// exercises use: the same versions as the root workspace, so both compile
+/// into one set of dependencies in the shared target dir.
+fn seed_lockfile(root: &std::path::Path) -> Result<(), GraderError> {
+    let lock = root.join("Cargo.lock");
+    let bytes = std::fs::read(&lock).map_err(|source| GraderError::Io { path: lock, source })?;
+    grader::files::write_bytes_if_changed(&root.join("exercises/Cargo.lock"), &bytes)?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = std::process::Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        .arg(root.join("exercises/Cargo.toml"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .map_err(|error| GraderError::Process(format!("could not run cargo metadata: {error}")))?;
+    if !status.success() {
+        return Err(GraderError::Process("cargo metadata failed on exercises/".into()));
+    }
+    Ok(())
 }
 
 async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderError> {

@@ -120,7 +120,10 @@ pub async fn connect(url: &str) -> Result<Connection, ConnectError> {
 pub async fn connect_with_timeout(url: &str, limit: Duration) -> Result<Connection, ConnectError> {
     // ANCHOR_END: connect
     // region: solution
-    let invalid = |source| ConnectError::InvalidUrl { url: url.to_owned(), source };
+    let invalid = |source| ConnectError::InvalidUrl {
+        url: url.to_owned(),
+        source,
+    };
     let request = url.into_client_request().map_err(invalid)?;
     // tokio-tungstenite checks the scheme only after the TCP connect, so an
     // `http://` URL pointing at a closed port would come back as "refused".
@@ -135,7 +138,10 @@ pub async fn connect_with_timeout(url: &str, limit: Duration) -> Result<Connecti
         match tokio::time::timeout(limit, tokio_tungstenite::connect_async(request)).await {
             Ok(result) => result.map_err(|error| classify(url, error))?,
             Err(_elapsed) => {
-                return Err(ConnectError::Timeout { url: url.to_owned(), after: limit });
+                return Err(ConnectError::Timeout {
+                    url: url.to_owned(),
+                    after: limit,
+                });
             }
         };
     Ok(Connection::start(socket))
@@ -226,9 +232,15 @@ impl Connection {
             return Err(CloseError::InvalidCode(code));
         }
         if reason.len() > MAX_CLOSE_REASON {
-            return Err(CloseError::ReasonTooLong { len: reason.len(), max: MAX_CLOSE_REASON });
+            return Err(CloseError::ReasonTooLong {
+                len: reason.len(),
+                max: MAX_CLOSE_REASON,
+            });
         }
-        let frame = CloseFrame { code: close_code, reason: tungstenite::Utf8Bytes::from(reason) };
+        let frame = CloseFrame {
+            code: close_code,
+            reason: tungstenite::Utf8Bytes::from(reason),
+        };
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(Command::Close { frame, reply })

@@ -107,7 +107,9 @@ pub enum CloseError {
     /// RFC 6455 §7.4 reserves some codes: 1005, 1006 and 1015 only *report*
     /// what happened and must never be sent; codes below 1000, 1004, 1014,
     /// 1016–2999 and 5000 and up are not for applications.
-    #[error("{0} is not a close code an application may send (use 1000–1003, 1007–1013 or 3000–4999)")]
+    #[error(
+        "{0} is not a close code an application may send (use 1000–1003, 1007–1013 or 3000–4999)"
+    )]
     InvalidCode(u16),
     /// A Close frame is a control frame: its payload holds at most 125 bytes,
     /// two of which are the code.

@@ -103,7 +103,11 @@ impl IoTask {
         commands: mpsc::Receiver<Command>,
         events: mpsc::Sender<Event>,
     ) -> IoTask {
-        IoTask { socket, commands, events }
+        IoTask {
+            socket,
+            commands,
+            events,
+        }
     }
 
     // ANCHOR: run
@@ -155,11 +159,13 @@ impl IoTask {
             Some(Err(error)) => {
                 tracing::debug!(%error, "reading from the socket failed");
                 self.emit(Event::Error(error)).await;
-                self.emit(lost_event("reading from the socket failed")).await;
+                self.emit(lost_event("reading from the socket failed"))
+                    .await;
                 Flow::Stop
             }
             None => {
-                self.emit(lost_event("the connection ended without a Close frame")).await;
+                self.emit(lost_event("the connection ended without a Close frame"))
+                    .await;
                 Flow::Stop
             }
         }
@@ -205,7 +211,10 @@ impl IoTask {
     /// politely ourselves with 1001, "going away" (what a browser sends when
     /// the page is left), instead of dropping the socket on the server.
     async fn on_handle_dropped(&mut self) -> Flow {
-        let going_away = CloseFrame { code: CloseCode::Away, reason: "".into() };
+        let going_away = CloseFrame {
+            code: CloseCode::Away,
+            reason: "".into(),
+        };
         if let Err(error) = self.close_handshake(going_away).await {
             tracing::debug!(%error, "closing after the handle was dropped failed");
         }
@@ -217,12 +226,15 @@ impl IoTask {
     async fn write(&mut self, message: Message) -> Result<(), SendError> {
         // ANCHOR_END: write
         // region: solution
-        self.socket.send(message).await.map_err(|error| match error {
-            WsError::ConnectionClosed
-            | WsError::AlreadyClosed
-            | WsError::Protocol(ProtocolError::SendAfterClosing) => SendError::Closed,
-            other => SendError::Failed(other),
-        })
+        self.socket
+            .send(message)
+            .await
+            .map_err(|error| match error {
+                WsError::ConnectionClosed
+                | WsError::AlreadyClosed
+                | WsError::Protocol(ProtocolError::SendAfterClosing) => SendError::Closed,
+                other => SendError::Failed(other),
+            })
         // region: stub
         // todo!("Task 3: write the message (chapter 01, section \"Task 3: Sending\")")
         // endregion
@@ -235,12 +247,15 @@ impl IoTask {
         // ANCHOR_END: close_handshake
         // region: solution
         if let Err(error) = self.socket.send(Message::Close(Some(frame))).await {
-            self.emit(lost_event("sending the Close frame failed")).await;
+            self.emit(lost_event("sending the Close frame failed"))
+                .await;
             return Err(CloseError::Failed(error));
         }
         let reply = tokio::time::timeout(CLOSE_TIMEOUT, self.wait_for_close_reply())
             .await
-            .unwrap_or(Err(CloseError::Timeout { after: CLOSE_TIMEOUT }));
+            .unwrap_or(Err(CloseError::Timeout {
+                after: CLOSE_TIMEOUT,
+            }));
         match reply {
             Ok(frame) => {
                 self.emit(closed_event(frame)).await;
@@ -249,7 +264,8 @@ impl IoTask {
             }
             Err(error) => {
                 tracing::debug!(%error, "the close handshake did not complete");
-                self.emit(lost_event("the close handshake did not complete")).await;
+                self.emit(lost_event("the close handshake did not complete"))
+                    .await;
                 Err(error)
             }
         }
@@ -298,12 +314,21 @@ impl IoTask {
 /// The `Closed` event for a Close frame (1005 when it carried no code).
 fn closed_event(frame: Option<CloseFrame>) -> Event {
     match frame {
-        Some(frame) => Event::Closed { code: frame.code.into(), reason: frame.reason.as_str().to_owned() },
-        None => Event::Closed { code: NO_STATUS_RECEIVED, reason: String::new() },
+        Some(frame) => Event::Closed {
+            code: frame.code.into(),
+            reason: frame.reason.as_str().to_owned(),
+        },
+        None => Event::Closed {
+            code: NO_STATUS_RECEIVED,
+            reason: String::new(),
+        },
     }
 }
 
 /// The `Closed` event for a connection that ended without a Close frame.
 fn lost_event(why: &str) -> Event {
-    Event::Closed { code: ABNORMAL_CLOSURE, reason: why.to_owned() }
+    Event::Closed {
+        code: ABNORMAL_CLOSURE,
+        reason: why.to_owned(),
+    }
 }

@@ -12,12 +12,11 @@
 
 use std::fmt;
 use std::io;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite};
 
 use crate::client::{CONNECT_TIMEOUT, Connection, Event};
-use crate::error::error_chain;
 // region: solution
 use crate::client::connect_with_timeout;
 use crate::error::SendError;
@@ -87,99 +86,9 @@ impl fmt::Display for Status {
 }
 // ANCHOR_END: status
 
-// ANCHOR: log
-/// The log: one line per thing that happened, with a marker in front.
-///
-/// `> ` sent, `< ` received, `* ` open, close and status, `! ` errors and
-/// refusals. One writer for all lines keeps them whole and in order.
-pub(crate) struct Log<W> {
-    output: W,
-    timestamps: bool,
-}
+mod log;
 
-impl<W: AsyncWrite + Unpin> Log<W> {
-    /// Writes one line and flushes it, so a pipe sees it at once.
-    async fn line(&mut self, marker: char, text: &str) -> io::Result<()> {
-        let mut line = String::new();
-        if self.timestamps {
-            line.push_str(&format!("[{}] ", clock_time(SystemTime::now())));
-        }
-        line.push(marker);
-        line.push(' ');
-        line.push_str(text);
-        line.push('\n');
-        self.output.write_all(line.as_bytes()).await?;
-        self.output.flush().await
-    }
-
-    /// `* status: connected`
-    pub(crate) async fn status(&mut self, status: Status) -> io::Result<()> {
-        self.line('*', &format!("status: {status}")).await
-    }
-
-    /// `* open ws://…`
-    pub(crate) async fn opened(&mut self, url: &str) -> io::Result<()> {
-        self.line('*', &format!("open {url}")).await
-    }
-
-    /// `> text` for a message we sent.
-    pub(crate) async fn sent(&mut self, text: &str) -> io::Result<()> {
-        self.line('>', text).await
-    }
-
-    /// `< text` for a text message we received.
-    pub(crate) async fn received(&mut self, text: &str) -> io::Result<()> {
-        self.line('<', text).await
-    }
-
-    /// `< [binary, 3 bytes] 01 02 03` (at most 32 bytes shown).
-    pub(crate) async fn received_binary(&mut self, bytes: &[u8]) -> io::Result<()> {
-        let shown: Vec<String> = bytes.iter().take(32).map(|byte| format!("{byte:02x}")).collect();
-        let more = if bytes.len() > 32 { " …" } else { "" };
-        let text = format!("[binary, {} bytes] {}{more}", bytes.len(), shown.join(" "));
-        self.line('<', &text).await
-    }
-
-    /// `* closed 4000 "bye"` (no quotes part when the reason is empty).
-    pub(crate) async fn closed(&mut self, code: u16, reason: &str) -> io::Result<()> {
-        let text = if reason.is_empty() {
-            format!("closed {code}")
-        } else {
-            format!("closed {code} {reason:?}")
-        };
-        self.line('*', &text).await
-    }
-
-    /// `! error: what: why: root cause`, the whole chain.
-    pub(crate) async fn error(&mut self, error: &dyn std::error::Error) -> io::Result<()> {
-        self.line('!', &format!("error: {}", error_chain(error))).await
-    }
-
-    /// `! …` for a command or line refused in the current state.
-    pub(crate) async fn refused(&mut self, why: &str) -> io::Result<()> {
-        self.line('!', why).await
-    }
-
-    /// `* …` for help and other information.
-    pub(crate) async fn info(&mut self, text: &str) -> io::Result<()> {
-        self.line('*', text).await
-    }
-}
-
-/// `HH:MM:SS.mmm` in UTC, from the system clock: no date-time crate needed
-/// for a log that only has to order lines within a session.
-fn clock_time(now: SystemTime) -> String {
-    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since_epoch.as_secs() % 86_400;
-    format!(
-        "{:02}:{:02}:{:02}.{:03}",
-        seconds / 3600,
-        seconds / 60 % 60,
-        seconds % 60,
-        since_epoch.subsec_millis()
-    )
-}
-// ANCHOR_END: log
+pub(crate) use log::Log;
 
 /// What the main loop does after a line.
 #[derive(Debug, PartialEq, Eq)]
@@ -213,8 +122,13 @@ where
     O: AsyncWrite + Unpin,
 {
     let url = options.url.clone();
-    let log = Log { output, timestamps: options.timestamps };
-    let mut terminal = Terminal { log, options, connection: None, url };
+    let log = Log::new(output, options.timestamps);
+    let mut terminal = Terminal {
+        log,
+        options,
+        connection: None,
+        url,
+    };
     terminal.log.status(Status::Disconnected).await?;
     if terminal.options.connect_on_start {
         terminal.connect(terminal.options.url.clone()).await?;
@@ -252,7 +166,11 @@ async fn next_event(connection: &mut Option<Connection>) -> Option<Event> {
 impl<W: AsyncWrite + Unpin> Terminal<W> {
     /// The status, as `/status` shows it.
     fn status(&self) -> Status {
-        if self.connection.is_some() { Status::Connected } else { Status::Disconnected }
+        if self.connection.is_some() {
+            Status::Connected
+        } else {
+            Status::Disconnected
+        }
     }
 
     // ANCHOR: on_line
@@ -287,7 +205,9 @@ impl<W: AsyncWrite + Unpin> Terminal<W> {
                 if self.connection.is_some() {
                     self.disconnect().await?;
                 } else {
-                    self.log.refused("not connected; there is nothing to disconnect").await?;
+                    self.log
+                        .refused("not connected; there is nothing to disconnect")
+                        .await?;
                 }
             }
             (Some("status"), _) => self.log.status(self.status()).await?,
@@ -297,7 +217,11 @@ impl<W: AsyncWrite + Unpin> Terminal<W> {
                 }
             }
             (Some("quit" | "exit"), _) => return Ok(Step::Quit),
-            _ => self.log.refused(&format!("unknown command {line:?}; type /help")).await?,
+            _ => {
+                self.log
+                    .refused(&format!("unknown command {line:?}; type /help"))
+                    .await?
+            }
         }
         Ok(Step::Continue)
         // region: stub

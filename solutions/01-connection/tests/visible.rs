@@ -23,11 +23,18 @@ checkkit::checks! {
 const EVENT_WAIT: Duration = Duration::from_secs(3);
 
 async fn start_server() -> TestServer {
-    TestServer::start().await.expect("the testkit server should start")
+    TestServer::start()
+        .await
+        .expect("the testkit server should start")
 }
 
 async fn open(url: &str) -> Connection {
-    let result = within(EVENT_WAIT, "connect() to the testkit server", connection::connect(url)).await;
+    let result = within(
+        EVENT_WAIT,
+        "connect() to the testkit server",
+        connection::connect(url),
+    )
+    .await;
     match result {
         Ok(connection) => connection,
         Err(error) => panic!(
@@ -60,7 +67,12 @@ async fn echo_text_round_trip() {
     let server = start_server().await;
     let mut connection = open(&server.ws_url("/ws")).await;
     expect_opened(&mut connection).await;
-    let sent = within(EVENT_WAIT, "send_text", connection.send_text("hello, WebSocket")).await;
+    let sent = within(
+        EVENT_WAIT,
+        "send_text",
+        connection.send_text("hello, WebSocket"),
+    )
+    .await;
     assert!(
         sent.is_ok(),
         "send_text on an open connection returned {sent:?} (chapter 01, \"Task 3: Sending\")"
@@ -79,7 +91,12 @@ async fn echo_binary_round_trip() {
     let mut connection = open(&server.ws_url("/ws")).await;
     expect_opened(&mut connection).await;
     let bytes = vec![0_u8, 1, 2, 254, 255];
-    let sent = within(EVENT_WAIT, "send_binary", connection.send_binary(bytes.clone())).await;
+    let sent = within(
+        EVENT_WAIT,
+        "send_binary",
+        connection.send_binary(bytes.clone()),
+    )
+    .await;
     assert!(
         sent.is_ok(),
         "send_binary on an open connection returned {sent:?} (chapter 01, \"Task 3: Sending\")"
@@ -121,10 +138,19 @@ async fn connect_refused_is_a_typed_error() {
 
 async fn bad_url_is_a_typed_error() {
     let refused = testkit::refused_addr().await;
-    let bad_urls =
-        ["not a url", "ws://", "127.0.0.1:8000/ws", &format!("http://{refused}/ws")];
+    let bad_urls = [
+        "not a url",
+        "ws://",
+        "127.0.0.1:8000/ws",
+        &format!("http://{refused}/ws"),
+    ];
     for url in bad_urls {
-        let result = within(Duration::from_secs(2), "connect() with a bad URL", connection::connect(url)).await;
+        let result = within(
+            Duration::from_secs(2),
+            "connect() with a bad URL",
+            connection::connect(url),
+        )
+        .await;
         assert!(
             matches!(result, Err(ConnectError::InvalidUrl { .. })),
             "connect({url:?}) must give ConnectError::InvalidUrl (check the URL before touching \
@@ -136,7 +162,9 @@ async fn bad_url_is_a_typed_error() {
 }
 
 async fn silent_server_times_out() {
-    let listener = testkit::SilentListener::start().await.expect("the silent listener should start");
+    let listener = testkit::SilentListener::start()
+        .await
+        .expect("the silent listener should start");
     let limit = Duration::from_millis(500);
     let started = Instant::now();
     let result = within(

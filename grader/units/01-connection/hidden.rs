@@ -1,0 +1,692 @@
+//! Hidden checks of unit 01: the close handshake in both directions, sends
+//! after close, pings for a send-only client, errors with causes, and the
+//! terminal client (in-process and as the real binary).
+//!
+//! Run against the reference solution by `cargo test -p connection --test
+//! hidden`; the grader runs them against a learner's `src/`.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use checkkit::within;
+use connection::terminal::{self, Options};
+use connection::{CloseError, ConnectError, Connection, Event, SendError};
+use testkit::{ConnectionRecord, Ending, TestServer};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
+
+checkkit::checks! {
+    send_after_own_close_is_an_error,
+    server_close_surfaces_code_and_reason,
+    server_close_gets_exactly_one_close_back,
+    close_sends_1000_and_waits_for_the_reply,
+    close_rejects_codes_that_must_not_be_sent,
+    pings_are_answered_for_a_send_only_client,
+    errors_carry_their_cause,
+    dropping_the_handle_closes_the_connection,
+    terminal_logs_sent_and_received,
+    terminal_refuses_to_send_while_disconnected,
+    terminal_refuses_commands_in_the_wrong_state,
+    terminal_binary_reads_stdin,
+}
+
+/// How long a check waits for one event or one line from a local server.
+const EVENT_WAIT: Duration = Duration::from_secs(3);
+
+// ---------------------------------------------------------------- helpers
+
+async fn start_server() -> TestServer {
+    TestServer::start()
+        .await
+        .expect("the testkit server should start")
+}
+
+async fn open(url: &str) -> Connection {
+    match within(
+        EVENT_WAIT,
+        "connect() to the testkit server",
+        connection::connect(url),
+    )
+    .await
+    {
+        Ok(connection) => connection,
+        Err(error) => panic!(
+            "connect({url:?}) failed: {} (chapter 01, \"Task 1: Connecting\")",
+            connection::error_chain(&error)
+        ),
+    }
+}
+
+async fn next_event(connection: &mut Connection, what: &str) -> Event {
+    match within(EVENT_WAIT, what, connection.next_event()).await {
+        Some(event) => event,
+        None => panic!(
+            "the events ended while waiting for {what}; every connection's events end with \
+             exactly one Event::Closed (chapter 01, \"Task 2: The I/O task\")"
+        ),
+    }
+}
+
+async fn expect_opened(connection: &mut Connection) {
+    let event = next_event(connection, "Event::Opened").await;
+    assert!(
+        matches!(event, Event::Opened),
+        "the first event must be Event::Opened, got {event:?} (chapter 01, \"Task 2: The I/O task\")"
+    );
+}
+
+/// The server's record of its only connection, once `done` holds for it.
+async fn record_when(
+    server: &TestServer,
+    what: &str,
+    done: impl Fn(&ConnectionRecord) -> bool,
+) -> ConnectionRecord {
+    let waited = server
+        .wait_until(EVENT_WAIT, |server| {
+            server.connections().first().is_some_and(&done)
+        })
+        .await;
+    let record = server.connections().into_iter().next();
+    match (waited, record) {
+        (Ok(()), Some(record)) => record,
+        (_, record) => {
+            panic!("timed out after {EVENT_WAIT:?} waiting for {what}; the server saw {record:?}")
+        }
+    }
+}
+
+// ------------------------------------------------------- closing and sends
+
+async fn send_after_own_close_is_an_error() {
+    let server = start_server().await;
+    let mut connection = open(&server.ws_url("/ws")).await;
+    expect_opened(&mut connection).await;
+    let closed = within(EVENT_WAIT, "close(1000, \"\")", connection.close(1000, "")).await;
+    assert!(
+        closed.is_ok(),
+        "close(1000) on an open connection returned {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let text = within(
+        EVENT_WAIT,
+        "send_text after close",
+        connection.send_text("too late"),
+    )
+    .await;
+    assert!(
+        matches!(text, Err(SendError::Closed)),
+        "send_text after close() must return Err(SendError::Closed), got {text:?} \
+         (chapter 01, \"Task 3: Sending\")"
+    );
+    let binary = within(
+        EVENT_WAIT,
+        "send_binary after close",
+        connection.send_binary(vec![1, 2]),
+    )
+    .await;
+    assert!(
+        matches!(binary, Err(SendError::Closed)),
+        "send_binary after close() must return Err(SendError::Closed), got {binary:?} \
+         (chapter 01, \"Task 3: Sending\")"
+    );
+    let again = within(EVENT_WAIT, "a second close", connection.close(1000, "")).await;
+    assert!(
+        matches!(again, Err(CloseError::AlreadyClosed)),
+        "a second close() must return Err(CloseError::AlreadyClosed), got {again:?} \
+         (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let record = record_when(&server, "the end of the connection", |record| {
+        record.ending.is_some()
+    })
+    .await;
+    assert_eq!(
+        record.data_after_close, 0,
+        "no data frame may follow a Close frame; the server got {} (chapter 01, \"Task 3: Sending\")",
+        record.data_after_close
+    );
+}
+
+async fn server_close_surfaces_code_and_reason() {
+    let server = start_server().await;
+    let mut connection = open(&server.ws_url("/ws/close?code=4000&reason=bye")).await;
+    expect_opened(&mut connection).await;
+    let event = next_event(&mut connection, "the server's Close(4000, \"bye\")").await;
+    assert!(
+        matches!(&event, Event::Closed { code: 4000, reason } if reason == "bye"),
+        "the server closed with code 4000 and reason \"bye\"; expected \
+         Event::Closed {{ code: 4000, reason: \"bye\" }}, got {event:?} \
+         (chapter 01, \"Task 2: The I/O task\")"
+    );
+    let after = within(EVENT_WAIT, "the end of the events", connection.next_event()).await;
+    assert!(
+        after.is_none(),
+        "Event::Closed must be the last event, then next_event() returns None; got {after:?} \
+         (chapter 01, \"Task 2: The I/O task\")"
+    );
+}
+
+async fn server_close_gets_exactly_one_close_back() {
+    let server = start_server().await;
+    let mut connection = open(&server.ws_url("/ws/close?code=1001&reason=going%20away")).await;
+    expect_opened(&mut connection).await;
+    let event = next_event(&mut connection, "the server's Close(1001)").await;
+    assert!(
+        matches!(&event, Event::Closed { code: 1001, .. }),
+        "expected Event::Closed {{ code: 1001, .. }}, got {event:?} (chapter 01, \"Task 2: The I/O task\")"
+    );
+    let sent = within(
+        EVENT_WAIT,
+        "send_text after the server's Close",
+        connection.send_text("late"),
+    )
+    .await;
+    assert!(
+        matches!(sent, Err(SendError::Closed)),
+        "after the server closed, send_text must return Err(SendError::Closed), got {sent:?} \
+         (chapter 01, \"Task 3: Sending\")"
+    );
+    let record = record_when(&server, "the end of the connection", |record| {
+        record.ending.is_some()
+    })
+    .await;
+    assert_eq!(
+        record.close_frames_received, 1,
+        "the client must answer the server's Close with exactly one Close frame (tungstenite \
+         queues the reply; keep reading so it is sent, and do not send another); the server got {} \
+         (chapter 01, \"The close handshake\")",
+        record.close_frames_received
+    );
+    assert_eq!(
+        record.data_after_close, 0,
+        "no data frame may follow the server's Close; the server got {} (chapter 01, \"Task 3: Sending\")",
+        record.data_after_close
+    );
+}
+
+async fn close_sends_1000_and_waits_for_the_reply() {
+    let server = start_server().await;
+    let mut connection = open(&server.ws_url("/ws?close_reply_delay_ms=300")).await;
+    expect_opened(&mut connection).await;
+    let started = Instant::now();
+    let closed = within(
+        Duration::from_secs(4),
+        "close(1000, \"\")",
+        connection.close(1000, ""),
+    )
+    .await;
+    let took = started.elapsed();
+    let record_at_return = server.connections().into_iter().next();
+    assert!(
+        closed.is_ok(),
+        "close(1000) returned {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let Some(record_at_return) = record_at_return else {
+        panic!("the server has no record of the connection");
+    };
+    assert!(
+        record_at_return.close_reply_sent,
+        "close() returned after {took:?}, before the server's Close frame (delayed by 300 ms) \
+         arrived; it must wait for the peer's Close (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let record = record_when(&server, "the end of the connection", |record| {
+        record.ending.is_some()
+    })
+    .await;
+    let code = record.close_received.as_ref().map(|close| close.code);
+    assert_eq!(
+        code,
+        Some(1000),
+        "close(1000, \"\") must send a Close frame with code 1000; the server saw {code:?} \
+         (1005 = a Close without a code, None = no Close frame at all) \
+         (chapter 01, \"Task 4: Closing properly\")"
+    );
+    assert_eq!(
+        record.ending,
+        Some(Ending::Clean),
+        "the connection must end with a clean close handshake; the client must not drop the \
+         socket before the server's reply (chapter 01, \"The close handshake\")"
+    );
+    let event = next_event(&mut connection, "Event::Closed after close()").await;
+    assert!(
+        matches!(event, Event::Closed { code: 1000, .. }),
+        "after close() the events end with Event::Closed {{ code: 1000, .. }} (the server's reply), \
+         got {event:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+}
+
+async fn close_rejects_codes_that_must_not_be_sent() {
+    let server = start_server().await;
+    let mut connection = open(&server.ws_url("/ws")).await;
+    expect_opened(&mut connection).await;
+    for code in [1005, 1006, 999] {
+        let result = within(
+            EVENT_WAIT,
+            "close() with a reserved code",
+            connection.close(code, ""),
+        )
+        .await;
+        assert!(
+            matches!(result, Err(CloseError::InvalidCode(rejected)) if rejected == code),
+            "close({code}, ..) must return Err(CloseError::InvalidCode({code})) without sending \
+             anything (RFC 6455 §7.4), got {result:?} (chapter 01, \"Task 4: Closing properly\")"
+        );
+    }
+    let sent = within(
+        EVENT_WAIT,
+        "send_text after a rejected close",
+        connection.send_text("still open"),
+    )
+    .await;
+    assert!(
+        sent.is_ok(),
+        "a rejected close() must leave the connection open; send_text then returned {sent:?} \
+         (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let closed = within(
+        EVENT_WAIT,
+        "close(4001, \"done\")",
+        connection.close(4001, "done"),
+    )
+    .await;
+    assert!(
+        closed.is_ok(),
+        "close(4001, \"done\") returned {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let record = record_when(&server, "the client's Close", |record| {
+        record.close_received.is_some()
+    })
+    .await;
+    let close = record
+        .close_received
+        .map(|close| (close.code, close.reason));
+    assert_eq!(
+        close,
+        Some((4001, "done".to_owned())),
+        "close(4001, \"done\") must send exactly that code and reason (chapter 01, \"Task 4: Closing properly\")"
+    );
+}
+
+async fn pings_are_answered_for_a_send_only_client() {
+    let server = start_server().await;
+    let connection = open(&server.ws_url("/ws?ping_ms=500&echo=false")).await;
+    // A send-only user: sends for 2.5 s and never calls next_event().
+    for tick in 0..25 {
+        let sent = within(
+            EVENT_WAIT,
+            "send_text",
+            connection.send_text(format!("tick {tick}")),
+        )
+        .await;
+        assert!(
+            sent.is_ok(),
+            "send_text returned {sent:?} (chapter 01, \"Task 3: Sending\")"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let record = server
+        .connections()
+        .into_iter()
+        .next()
+        .expect("the server has a record of the connection");
+    assert!(
+        record.pongs_received >= 4 && record.late_pongs == 0,
+        "the server pinged every 500 ms while the client only sent; every Ping needs its Pong \
+         within 1 s, but the server got {} Pongs ({} late, slowest {:?}). tungstenite queues the \
+         Pong and sends it on the next read: the I/O task must keep reading even when nobody \
+         asks for events (chapter 01, \"Ping and pong\")",
+        record.pongs_received,
+        record.late_pongs,
+        record.max_pong_delay
+    );
+    let mut connection = connection;
+    let closed = within(
+        Duration::from_secs(6),
+        "close(1000)",
+        connection.close(1000, ""),
+    )
+    .await;
+    assert!(
+        closed.is_ok(),
+        "close(1000) returned {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let mut events = Vec::new();
+    while let Some(event) =
+        within(EVENT_WAIT, "the remaining events", connection.next_event()).await
+    {
+        events.push(event);
+    }
+    assert!(
+        events
+            .iter()
+            .all(|event| matches!(event, Event::Opened | Event::Closed { .. })),
+        "the server sent only Pings (echo was off), so the only events are Opened and Closed; \
+         Pings and Pongs are not the user's business, got {events:?} (chapter 01, \"Task 2: The I/O task\")"
+    );
+}
+
+async fn errors_carry_their_cause() {
+    let address = testkit::refused_addr().await;
+    let refused = within(
+        EVENT_WAIT,
+        "connect() to a closed port",
+        connection::connect(&format!("ws://{address}/ws")),
+    )
+    .await;
+    let Err(error) = refused else {
+        panic!("connecting to a closed port succeeded")
+    };
+    let chain = connection::error_chain(&error);
+    assert!(
+        matches!(error, ConnectError::Refused { .. })
+            && std::error::Error::source(&error).is_some(),
+        "ConnectError::Refused must keep the operating system's error as its source(), so a log \
+         can say why (the original printed [object Event]); got {error:?} \
+         (chapter 01, \"Task 1: Connecting\")"
+    );
+    assert!(
+        chain.to_lowercase().contains("refused"),
+        "the error and its causes should say the connection was refused; error_chain gave {chain:?} \
+         (chapter 01, \"Task 1: Connecting\")"
+    );
+    let server = start_server().await;
+    let url = server.ws_url("/no-such-endpoint");
+    let rejected = within(
+        EVENT_WAIT,
+        "connect() to an endpoint that is not a WebSocket",
+        connection::connect(&url),
+    )
+    .await;
+    let Err(error) = rejected else {
+        panic!("connect({url:?}) succeeded, but that path is not a WebSocket endpoint")
+    };
+    let chain = connection::error_chain(&error);
+    assert!(
+        matches!(error, ConnectError::Handshake { .. }) && chain.contains("404"),
+        "an HTTP 404 answer to the upgrade must be ConnectError::Handshake whose cause shows the \
+         status; got {error:?}, printed as {chain:?} (chapter 01, \"Task 1: Connecting\")"
+    );
+}
+
+async fn dropping_the_handle_closes_the_connection() {
+    let server = start_server().await;
+    let mut connection = open(&server.ws_url("/ws")).await;
+    expect_opened(&mut connection).await;
+    drop(connection);
+    let record = record_when(
+        &server,
+        "the end of the connection after the handle was dropped",
+        |record| record.ending.is_some(),
+    )
+    .await;
+    assert!(
+        record.close_received.is_some() && record.ending == Some(Ending::Clean),
+        "dropping the Connection must close it with a handshake (the I/O task sees the command \
+         channel end and closes with 1001) and end the task; the server saw close {:?}, ending {:?} \
+         (chapter 01, \"Why one I/O task\")",
+        record.close_received,
+        record.ending
+    );
+}
+
+// ------------------------------------------------------------- terminal
+
+/// The terminal client running in-process on in-memory pipes.
+struct Terminal {
+    input: DuplexStream,
+    output: Lines<BufReader<DuplexStream>>,
+    seen: Vec<String>,
+}
+
+impl Terminal {
+    fn start(url: String, connect_on_start: bool) -> Terminal {
+        let (input, terminal_input) = tokio::io::duplex(4096);
+        let (terminal_output, output) = tokio::io::duplex(64 * 1024);
+        let options = Options {
+            url,
+            timestamps: false,
+            connect_on_start,
+            ..Options::default()
+        };
+        tokio::spawn(terminal::run(
+            BufReader::new(terminal_input),
+            terminal_output,
+            options,
+        ));
+        Terminal {
+            input,
+            output: BufReader::new(output).lines(),
+            seen: Vec::new(),
+        }
+    }
+
+    async fn type_line(&mut self, line: &str) {
+        let typed = self.input.write_all(format!("{line}\n").as_bytes()).await;
+        typed.expect("the terminal client should accept input");
+    }
+
+    /// Reads lines until one satisfies `wanted`; `what` describes it.
+    async fn expect_line(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let found = tokio::time::timeout(EVENT_WAIT, async {
+            while let Ok(Some(line)) = self.output.next_line().await {
+                self.seen.push(line.clone());
+                if wanted(&line) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            _ => panic!(
+                "the terminal client should have printed {what}; it printed {:?} \
+                 (chapter 01, \"Task 5: The terminal client\")",
+                self.seen
+            ),
+        }
+    }
+}
+
+async fn terminal_logs_sent_and_received() {
+    let server = start_server().await;
+    let mut terminal = Terminal::start(server.ws_url("/ws"), true);
+    terminal
+        .expect_line("\"* status: connecting\"", |line| {
+            line == "* status: connecting"
+        })
+        .await;
+    terminal
+        .expect_line("\"* status: connected\"", |line| {
+            line == "* status: connected"
+        })
+        .await;
+    terminal
+        .expect_line("\"* open <url>\" (Event::Opened)", |line| {
+            line.starts_with("* open ")
+        })
+        .await;
+    terminal.type_line("hello").await;
+    terminal
+        .expect_line("\"> hello\" for the line it sent", |line| line == "> hello")
+        .await;
+    terminal
+        .expect_line("\"< hello\" for the echo it received", |line| {
+            line == "< hello"
+        })
+        .await;
+    terminal.type_line("/disconnect").await;
+    terminal
+        .expect_line("\"* closed 1000\" after /disconnect", |line| {
+            line == "* closed 1000"
+        })
+        .await;
+    terminal
+        .expect_line("\"* status: disconnected\"", |line| {
+            line == "* status: disconnected"
+        })
+        .await;
+    let record = record_when(&server, "the end of the connection", |record| {
+        record.ending.is_some()
+    })
+    .await;
+    assert_eq!(
+        record.received,
+        vec![testkit::Frame::Text("hello".to_owned())],
+        "the typed line must be sent as one text message (chapter 01, \"Task 5: The terminal client\")"
+    );
+}
+
+async fn terminal_refuses_to_send_while_disconnected() {
+    let server = start_server().await;
+    let mut terminal = Terminal::start(server.ws_url("/ws"), false);
+    terminal
+        .expect_line("\"* status: disconnected\" at the start", |line| {
+            line == "* status: disconnected"
+        })
+        .await;
+    terminal.type_line("hello").await;
+    terminal
+        .expect_line(
+            "a line starting with \"! \" refusing to send while disconnected",
+            |line| line.starts_with("! "),
+        )
+        .await;
+    terminal.type_line("/connect").await;
+    terminal
+        .expect_line("\"* status: connected\" after /connect", |line| {
+            line == "* status: connected"
+        })
+        .await;
+    terminal.type_line("now").await;
+    terminal
+        .expect_line("\"< now\"", |line| line == "< now")
+        .await;
+    let record = server
+        .connections()
+        .into_iter()
+        .next()
+        .expect("the server has a record of the connection");
+    assert_eq!(
+        record.received,
+        vec![testkit::Frame::Text("now".to_owned())],
+        "a line typed while disconnected must be refused, not sent later \
+         (chapter 01, \"Task 5: The terminal client\")"
+    );
+    assert!(
+        terminal.seen.iter().all(|line| line != "> hello"),
+        "\"hello\" was typed while disconnected and refused; it must not be logged as sent: {:?} \
+         (chapter 01, \"Task 5: The terminal client\")",
+        terminal.seen
+    );
+}
+
+async fn terminal_refuses_commands_in_the_wrong_state() {
+    let server = start_server().await;
+    let mut terminal = Terminal::start(server.ws_url("/ws"), false);
+    terminal.type_line("/disconnect").await;
+    terminal
+        .expect_line(
+            "a line starting with \"! \" refusing /disconnect while disconnected",
+            |line| line.starts_with("! "),
+        )
+        .await;
+    terminal.type_line("/connect").await;
+    terminal
+        .expect_line("\"* status: connected\" after /connect", |line| {
+            line == "* status: connected"
+        })
+        .await;
+    terminal.type_line("/connect").await;
+    terminal
+        .expect_line(
+            "a line starting with \"! \" refusing /connect while connected",
+            |line| line.starts_with("! "),
+        )
+        .await;
+    terminal.type_line("/status").await;
+    terminal
+        .expect_line("\"* status: connected\" after /status", |line| {
+            line == "* status: connected"
+        })
+        .await;
+    let total = server.stats().connections_total;
+    assert_eq!(
+        total, 1,
+        "/connect while connected must be refused without opening a second connection; the \
+         server saw {total} (chapter 01, \"Task 5: The terminal client\")"
+    );
+    terminal.type_line("/disconnect").await;
+    terminal
+        .expect_line("\"* status: disconnected\"", |line| {
+            line == "* status: disconnected"
+        })
+        .await;
+    terminal.type_line("/disconnect").await;
+    terminal
+        .expect_line(
+            "a line starting with \"! \" refusing a second /disconnect",
+            |line| line.starts_with("! "),
+        )
+        .await;
+}
+
+async fn terminal_binary_reads_stdin() {
+    let server = start_server().await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsterm"))
+        .arg(server.ws_url("/ws"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the wsterm binary should start");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    stdin
+        .write_all(b"hello from stdin\n")
+        .await
+        .expect("wsterm should read its standard input");
+    let mut seen = Vec::new();
+    let echoed = tokio::time::timeout(EVENT_WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push(line.clone());
+            if line.ends_with("< hello from stdin") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(echoed, Ok(true)),
+        "wsterm, given the line \"hello from stdin\" on standard input, should print the echo \
+         \"< hello from stdin\"; it printed {seen:?} (chapter 01, \"Task 5: The terminal client\")"
+    );
+    assert!(
+        seen.iter().all(|line| line.starts_with('[')),
+        "with timestamps on (the default) every line starts with \"[HH:MM:SS.mmm]\"; got {seen:?} \
+         (chapter 01, \"Task 5: The terminal client\")"
+    );
+    drop(stdin); // the end of input: close properly and exit
+    let status = within(
+        Duration::from_secs(6),
+        "wsterm to exit after the end of its input",
+        child.wait(),
+    )
+    .await;
+    assert!(
+        status.as_ref().is_ok_and(|status| status.success()),
+        "wsterm should exit successfully at the end of its input, got {status:?} \
+         (chapter 01, \"Task 5: The terminal client\")"
+    );
+    let record = record_when(&server, "the end of the connection", |record| {
+        record.ending.is_some()
+    })
+    .await;
+    let code = record.close_received.as_ref().map(|close| close.code);
+    assert_eq!(
+        code,
+        Some(1000),
+        "at the end of input wsterm closes with 1000 before it exits; the server saw {code:?} \
+         (chapter 01, \"Task 5: The terminal client\")"
+    );
+}
