@@ -428,7 +428,7 @@ async fn dropping_the_handle_closes_the_connection() {
 
 // ------------------------------------------------------------- terminal
 
-/// The terminal client running in-process on in-memory pipes.
+/// The terminal client running in-process, on in-memory pipes.
 struct Terminal {
     input: DuplexStream,
     output: Lines<BufReader<DuplexStream>>,
@@ -445,11 +445,20 @@ impl Terminal {
             connect_on_start,
             ..Options::default()
         };
-        tokio::spawn(terminal::run(
-            BufReader::new(terminal_input),
-            terminal_output,
-            options,
-        ));
+        // On a thread of its own with its own runtime: the check's future
+        // must be `Send`, the terminal's need not be. The thread ends when
+        // `input` is dropped: the end of input makes `run` close and return.
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the terminal client");
+            runtime.block_on(terminal::run(
+                BufReader::new(terminal_input),
+                terminal_output,
+                options,
+            ))
+        });
         Terminal {
             input,
             output: BufReader::new(output).lines(),
