@@ -240,8 +240,10 @@ pub fn keep_tail(text: &str, max: usize) -> String {
 fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]
     if let Some(pid) = pid {
+        // `--` matters: without it procps `kill` reads `-PID` as an option
+        // and signals far more than the check's group.
         let _ = std::process::Command::new("kill")
-            .args(["-KILL", &format!("-{pid}")])
+            .args(["-s", "KILL", "--", &format!("-{pid}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .status();
