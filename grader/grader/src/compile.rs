@@ -170,9 +170,11 @@ pub async fn build(
 
 /// Which unit a manifest path belongs to.
 fn slug_of(scratch: &Scratch, manifest: &Path) -> Option<String> {
-    let relative = manifest.strip_prefix(&scratch.dir).ok()?;
-    let first = relative.components().next()?.as_os_str().to_str()?;
-    scratch.slugs.iter().find(|slug| *slug == first).cloned()
+    scratch
+        .slugs
+        .iter()
+        .find(|slug| manifest.starts_with(scratch.member_dir(slug)))
+        .cloned()
 }
 
 /// Removes ANSI colour sequences (we ask for rendered diagnostics with
@@ -208,10 +210,14 @@ mod tests {
     fn manifests_map_to_units() {
         let scratch = Scratch {
             dir: PathBuf::from("/t/wsw-grade/solutions"),
+            label: "solutions".into(),
             slugs: vec!["01-connection".into()],
         };
         assert_eq!(
-            slug_of(&scratch, Path::new("/t/wsw-grade/solutions/01-connection/Cargo.toml")),
+            slug_of(
+                &scratch,
+                Path::new("/t/wsw-grade/solutions/solutions/01-connection/Cargo.toml")
+            ),
             Some("01-connection".into())
         );
         assert_eq!(slug_of(&scratch, Path::new("/elsewhere/Cargo.toml")), None);

@@ -119,7 +119,7 @@ pub async fn grade(
                 Some(build) if build.executables.len() == 2 => {
                     let started = Instant::now();
                     let outcomes =
-                        run_unit(unit, build, &scratch.dir.join(&unit.slug), &progress).await;
+                        run_unit(unit, build, &scratch.member_dir(&unit.slug), &progress).await;
                     unit_report(unit, UnitState::Failing, None, &outcomes, started.elapsed())
                 }
                 _ => {

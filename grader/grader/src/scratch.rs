@@ -7,6 +7,12 @@
 //! `target/wsw-grade/<label>/` and is updated in place, file by file, only
 //! where something changed, so a warm `cargo grade 01` rebuilds nothing.
 //!
+//! Members live at `<label>/<slug>` inside the scratch workspace, never at
+//! a bare `<slug>`: Cargo derives a path package's artifact hash from its
+//! path *relative to the workspace root*, so two submissions' `connection`
+//! crates at the same relative path would share artifacts, and grading the
+//! stub right after the solution would run the solution's binaries.
+//!
 //! The scratch workspace compiles with its own Cargo profile, `grade`, so
 //! its binaries (`target/grade/…`) never overwrite the ones that
 //! `cargo test` builds for the workspace (`target/debug/…`): a check that
@@ -74,10 +80,19 @@ fn stable_hash(text: &str) -> u64 {
 /// A prepared scratch workspace.
 #[derive(Debug)]
 pub struct Scratch {
-    /// `target/wsw-grade/<label>`.
+    /// `target/wsw-grade/<label>`: the workspace root.
     pub dir: PathBuf,
-    /// The units it holds (their folders are named by slug).
+    /// The submission's label; members live in `dir/<label>/<slug>`.
+    pub label: String,
+    /// The units it holds.
     pub slugs: Vec<String>,
+}
+
+impl Scratch {
+    /// The folder of one unit's crate.
+    pub fn member_dir(&self, slug: &str) -> PathBuf {
+        self.dir.join(&self.label).join(slug)
+    }
 }
 
 /// `target/wsw-grade`.
@@ -88,7 +103,8 @@ pub fn base_dir(root: &Path) -> PathBuf {
 /// Writes (or updates) the scratch workspace for `units` of `source`.
 /// Units whose folder is missing from the submission are left out.
 pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch, GraderError> {
-    let dir = base_dir(root).join(source.label());
+    let label = source.label();
+    let dir = base_dir(root).join(&label);
     let base = source.base(root);
     let mut slugs = Vec::new();
     for unit in units {
@@ -96,7 +112,7 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         if !learner_src.is_dir() {
             continue;
         }
-        let member = dir.join(&unit.slug);
+        let member = dir.join(&label).join(&unit.slug);
         files::mirror(&learner_src, &member.join("src"))?;
         let solution = root.join("solutions").join(&unit.slug);
         files::mirror(&solution.join("tests"), &member.join("tests"))?;
@@ -105,7 +121,8 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
         slugs.push(unit.slug.clone());
     }
-    files::write_if_changed(&dir.join("Cargo.toml"), &workspace_manifest(root, &slugs)?)?;
+    let members: Vec<String> = slugs.iter().map(|slug| format!("{label}/{slug}")).collect();
+    files::write_if_changed(&dir.join("Cargo.toml"), &workspace_manifest(root, &members)?)?;
     let lock = root.join("Cargo.lock");
     if lock.exists() {
         let bytes = std::fs::read(&lock).map_err(|source| GraderError::Io {
@@ -114,7 +131,7 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         })?;
         files::write_bytes_if_changed(&dir.join("Cargo.lock"), &bytes)?;
     }
-    Ok(Scratch { dir, slugs })
+    Ok(Scratch { dir, label, slugs })
 }
 
 /// The canonical manifest of a unit: the solution's, with its markers
@@ -164,7 +181,7 @@ fn unit_manifest(solution: &Path) -> Result<String, GraderError> {
 /// package data, dependencies (path dependencies made absolute) and lints,
 /// with `unsafe_code` forbidden (a submission cannot `allow` it back), and
 /// the `grade` profile.
-fn workspace_manifest(root: &Path, slugs: &[String]) -> Result<String, GraderError> {
+fn workspace_manifest(root: &Path, members: &[String]) -> Result<String, GraderError> {
     let path = root.join("Cargo.toml");
     let manifest: toml::Table = files::read(&path)?
         .parse()
@@ -177,7 +194,7 @@ fn workspace_manifest(root: &Path, slugs: &[String]) -> Result<String, GraderErr
     ws.insert("resolver".into(), "3".into());
     ws.insert(
         "members".into(),
-        toml::Value::Array(slugs.iter().map(|s| s.as_str().into()).collect()),
+        toml::Value::Array(members.iter().map(|s| s.as_str().into()).collect()),
     );
     if let Some(package) = workspace.get("package") {
         ws.insert("package".into(), package.clone());
