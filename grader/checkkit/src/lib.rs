@@ -193,13 +193,19 @@ mod tests {
 
     #[test]
     fn a_passing_check_is_ok() {
-        let check = Check { id: "passes", run: || Box::pin(passes()) };
+        let check = Check {
+            id: "passes",
+            run: || Box::pin(passes()),
+        };
         assert_eq!(run_check(check, Duration::from_secs(1)), Ok(()));
     }
 
     #[test]
     fn a_failing_check_carries_its_message() {
-        let check = Check { id: "fails", run: || Box::pin(fails()) };
+        let check = Check {
+            id: "fails",
+            run: || Box::pin(fails()),
+        };
         assert_eq!(
             run_check(check, Duration::from_secs(1)),
             Err("expected 1000, got 1005".to_owned())

@@ -78,7 +78,12 @@ pub async fn build(
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut child = tokio::process::Command::new(cargo)
-        .args(["build", "--tests", "--keep-going", "--message-format=json-diagnostic-rendered-ansi"])
+        .args([
+            "build",
+            "--tests",
+            "--keep-going",
+            "--message-format=json-diagnostic-rendered-ansi",
+        ])
         .args(["--profile", PROFILE])
         .arg("--manifest-path")
         .arg(scratch.dir.join("Cargo.toml"))
@@ -90,8 +95,14 @@ pub async fn build(
         .kill_on_drop(true)
         .spawn()
         .map_err(|error| GraderError::Process(format!("could not start cargo: {error}")))?;
-    let stdout = child.stdout.take().ok_or_else(|| GraderError::Process("no cargo stdout".into()))?;
-    let stderr = child.stderr.take().ok_or_else(|| GraderError::Process("no cargo stderr".into()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| GraderError::Process("no cargo stdout".into()))?;
+    let stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| GraderError::Process("no cargo stderr".into()))?;
     let stderr_task = tokio::spawn(async move {
         let mut text = String::new();
         let mut lines = BufReader::new(stderr).lines();
@@ -149,8 +160,9 @@ pub async fn build(
         Ok(status) => status.map_err(|error| GraderError::Process(format!("cargo: {error}")))?,
         Err(_) => {
             for unit in results.values_mut() {
-                unit.errors
-                    .push_str(&format!("the build did not finish within {BUILD_TIMEOUT:?}\n"));
+                unit.errors.push_str(&format!(
+                    "the build did not finish within {BUILD_TIMEOUT:?}\n"
+                ));
             }
             return Ok(results);
         }
@@ -203,7 +215,10 @@ mod tests {
 
     #[test]
     fn ansi_sequences_are_removed() {
-        assert_eq!(strip_ansi("\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: x"), "error: x");
+        assert_eq!(
+            strip_ansi("\u{1b}[1m\u{1b}[38;5;9merror\u{1b}[0m: x"),
+            "error: x"
+        );
     }
 
     #[test]

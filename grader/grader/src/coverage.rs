@@ -10,7 +10,13 @@ use crate::units::Unit;
 pub fn render(units: &[Unit]) -> String {
     let mut out = String::new();
     for unit in units {
-        let _ = writeln!(out, "{} {} ({} points)", unit.id, unit.title, unit.max_score());
+        let _ = writeln!(
+            out,
+            "{} {} ({} points)",
+            unit.id,
+            unit.title,
+            unit.max_score()
+        );
         for behaviour in &unit.behaviours {
             let checks: Vec<String> = unit
                 .checks

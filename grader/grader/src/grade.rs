@@ -124,7 +124,13 @@ pub async fn grade(
                 }
                 _ => {
                     let errors = build.map(|b| b.errors.clone()).unwrap_or_default();
-                    unit_report(unit, UnitState::BuildFailed, Some(errors), &[], Duration::ZERO)
+                    unit_report(
+                        unit,
+                        UnitState::BuildFailed,
+                        Some(errors),
+                        &[],
+                        Duration::ZERO,
+                    )
                 }
             }
         };
@@ -154,7 +160,8 @@ fn is_stub(root: &Path, unit: &Unit, src: &Path) -> Result<bool, GraderError> {
     for path in actual {
         let relative = path.strip_prefix(src).unwrap_or(&path);
         match expected.get(relative) {
-            Some(text) if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) => {}
+            Some(text) if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) => {
+            }
             _ => return Ok(false),
         }
     }
@@ -223,7 +230,11 @@ fn unit_report(
                 id: spec.id.clone(),
                 visibility: spec.file,
                 status,
-                score: if status == CheckStatus::Pass { spec.points } else { 0 },
+                score: if status == CheckStatus::Pass {
+                    spec.points
+                } else {
+                    0
+                },
                 max_score: spec.points,
                 message: outcome.and_then(|o| o.message.clone()),
                 hint: spec.hint.clone(),

@@ -78,7 +78,9 @@ enum Format {
 async fn main() -> ExitCode {
     // `cargo grade …` runs this binary as `cargo-grade grade …` when it is
     // installed as a cargo subcommand; the alias runs it without the word.
-    let args = std::env::args().enumerate().filter_map(|(i, arg)| (i != 1 || arg != "grade").then_some(arg));
+    let args = std::env::args()
+        .enumerate()
+        .filter_map(|(i, arg)| (i != 1 || arg != "grade").then_some(arg));
     let cli = Cli::parse_from(args);
     match run(cli).await {
         Ok(code) => code,
@@ -107,11 +109,19 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         } else {
             cli.units
                 .iter()
-                .map(|u| units::find(&all, u).cloned().ok_or_else(|| GraderError::UnknownUnit(u.clone())))
+                .map(|u| {
+                    units::find(&all, u)
+                        .cloned()
+                        .ok_or_else(|| GraderError::UnknownUnit(u.clone()))
+                })
                 .collect::<Result<_, _>>()?
         };
         print!("{}", coverage::render(&chosen));
-        return Ok(if coverage::complete(&chosen) { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if coverage::complete(&chosen) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let source = match (&cli.submission, cli.solutions) {
         (Some(dir), _) => Source::Dir(dir.clone()),
@@ -173,7 +183,11 @@ fn sync_stubs(root: &std::path::Path, check: bool) -> Result<ExitCode, GraderErr
         for d in &drift {
             println!("out of date: exercises/{}", d.path.display());
         }
-        return Ok(if drift.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        return Ok(if drift.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        });
     }
     let changed = stubs::sync(root, &slugs)?;
     for path in &changed {
@@ -193,13 +207,21 @@ fn seed_lockfile(root: &std::path::Path) -> Result<(), GraderError> {
     grader::files::write_bytes_if_changed(&root.join("exercises/Cargo.lock"), &bytes)?;
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = std::process::Command::new(cargo)
-        .args(["metadata", "--format-version", "1", "--offline", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--manifest-path",
+        ])
         .arg(root.join("exercises/Cargo.toml"))
         .stdout(std::process::Stdio::null())
         .status()
         .map_err(|error| GraderError::Process(format!("could not run cargo metadata: {error}")))?;
     if !status.success() {
-        return Err(GraderError::Process("cargo metadata failed on exercises/".into()));
+        return Err(GraderError::Process(
+            "cargo metadata failed on exercises/".into(),
+        ));
     }
     Ok(())
 }

@@ -203,7 +203,11 @@ mod tests {
                 UnitState::Failing,
                 vec![
                     check("echo", CheckStatus::Pass, None),
-                    check("close", CheckStatus::Fail, Some("close() returned too early")),
+                    check(
+                        "close",
+                        CheckStatus::Fail,
+                        Some("close() returned too early"),
+                    ),
                 ],
             ),
             true,
@@ -211,7 +215,10 @@ mod tests {
         assert!(text.contains("✘ failing 1 of 2"), "{text}");
         assert!(text.contains("✘ close (hidden, 5 points) failed"), "{text}");
         assert!(text.contains("close() returned too early"), "{text}");
-        assert!(text.contains("read: book/01-connection.md#closing-properly"), "{text}");
+        assert!(
+            text.contains("read: book/01-connection.md#closing-properly"),
+            "{text}"
+        );
         assert!(text.contains("Next: unit 01"), "{text}");
         assert!(!text.contains("✘ echo"), "{text}");
     }
@@ -221,7 +228,11 @@ mod tests {
         let text = human(
             &report(
                 UnitState::Failing,
-                vec![check("echo", CheckStatus::Fail, Some("not yet implemented: Task 1"))],
+                vec![check(
+                    "echo",
+                    CheckStatus::Fail,
+                    Some("not yet implemented: Task 1"),
+                )],
             ),
             true,
         );
@@ -231,11 +242,20 @@ mod tests {
     #[test]
     fn a_not_started_unit_points_to_its_chapter() {
         let text = human(
-            &report(UnitState::NotStarted, vec![check("echo", CheckStatus::NotRun, None)]),
+            &report(
+                UnitState::NotStarted,
+                vec![check("echo", CheckStatus::NotRun, None)],
+            ),
             false,
         );
         assert!(text.contains("○ not started"), "{text}");
-        assert!(text.contains("cd exercises/01-connection && cargo test"), "{text}");
-        assert!(text.contains("http://127.0.0.1:8000/01-connection.html"), "{text}");
+        assert!(
+            text.contains("cd exercises/01-connection && cargo test"),
+            "{text}"
+        );
+        assert!(
+            text.contains("http://127.0.0.1:8000/01-connection.html"),
+            "{text}"
+        );
     }
 }

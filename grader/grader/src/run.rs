@@ -259,7 +259,10 @@ mod tests {
     #[test]
     fn only_the_right_nonce_counts() {
         let records = "pass echo 1234\nfail echo abcd boom\\nline two\n";
-        assert_eq!(verdict(records, "echo", "abcd"), Some(Err("boom\nline two".into())));
+        assert_eq!(
+            verdict(records, "echo", "abcd"),
+            Some(Err("boom\nline two".into()))
+        );
         assert_eq!(verdict(records, "echo", "1234"), Some(Ok(())));
         assert_eq!(verdict(records, "echo", "ffff"), None);
         assert_eq!(verdict(records, "other", "1234"), None);

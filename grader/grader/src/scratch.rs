@@ -54,7 +54,10 @@ impl Source {
             Source::Solutions => "solutions".to_owned(),
             Source::Dir(dir) => {
                 let absolute = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
-                format!("submission-{:016x}", stable_hash(&absolute.to_string_lossy()))
+                format!(
+                    "submission-{:016x}",
+                    stable_hash(&absolute.to_string_lossy())
+                )
             }
         }
     }
@@ -117,12 +120,18 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         let solution = root.join("solutions").join(&unit.slug);
         files::mirror(&solution.join("tests"), &member.join("tests"))?;
         let hidden = crate::units::unit_dir(root, &unit.slug).join("hidden.rs");
-        files::write_if_changed(&member.join("tests").join("hidden.rs"), &files::read(&hidden)?)?;
+        files::write_if_changed(
+            &member.join("tests").join("hidden.rs"),
+            &files::read(&hidden)?,
+        )?;
         files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
         slugs.push(unit.slug.clone());
     }
     let members: Vec<String> = slugs.iter().map(|slug| format!("{label}/{slug}")).collect();
-    files::write_if_changed(&dir.join("Cargo.toml"), &workspace_manifest(root, &members)?)?;
+    files::write_if_changed(
+        &dir.join("Cargo.toml"),
+        &workspace_manifest(root, &members)?,
+    )?;
     let lock = root.join("Cargo.lock");
     if lock.exists() {
         let bytes = std::fs::read(&lock).map_err(|source| GraderError::Io {
@@ -173,8 +182,11 @@ fn unit_manifest(solution: &Path) -> Result<String, GraderError> {
         })
         .collect();
     manifest.insert("test".into(), toml::Value::Array(tests));
-    let body = toml::to_string(&manifest).map_err(|error| GraderError::Manifest(error.to_string()))?;
-    Ok(format!("# Written by the grader: the canonical manifest of this unit.\n{body}"))
+    let body =
+        toml::to_string(&manifest).map_err(|error| GraderError::Manifest(error.to_string()))?;
+    Ok(format!(
+        "# Written by the grader: the canonical manifest of this unit.\n{body}"
+    ))
 }
 
 /// The scratch workspace's root manifest: the root workspace's shared
@@ -229,7 +241,9 @@ fn workspace_manifest(root: &Path, members: &[String]) -> Result<String, GraderE
     out.insert("workspace".into(), toml::Value::Table(ws));
     out.insert("profile".into(), toml::Value::Table(profile));
     let body = toml::to_string(&out).map_err(|error| GraderError::Manifest(error.to_string()))?;
-    Ok(format!("# Written by the grader: a scratch workspace for one submission.\n{body}"))
+    Ok(format!(
+        "# Written by the grader: a scratch workspace for one submission.\n{body}"
+    ))
 }
 
 #[cfg(test)]

@@ -86,7 +86,9 @@ pub fn strip(source: &str, style: CommentStyle) -> Result<String, MarkerError> {
         match marker(line).as_deref() {
             Some("region: solution") => {
                 if region != Region::None {
-                    return Err(error("a solution region cannot start inside another region"));
+                    return Err(error(
+                        "a solution region cannot start inside another region",
+                    ));
                 }
                 region = Region::Solution;
                 opened_at = number;
@@ -151,8 +153,14 @@ fn uncomment(line: &str, prefix: &str, indent: usize) -> Option<String> {
 /// `exercises/` → contents.
 pub fn generate(root: &Path, slugs: &[String]) -> Result<BTreeMap<PathBuf, String>, GraderError> {
     let mut files = BTreeMap::new();
-    files.insert(PathBuf::from("Cargo.toml"), exercises_manifest(root, slugs)?);
-    files.insert(PathBuf::from("grade/Cargo.toml"), LAUNCHER_MANIFEST.to_owned());
+    files.insert(
+        PathBuf::from("Cargo.toml"),
+        exercises_manifest(root, slugs)?,
+    );
+    files.insert(
+        PathBuf::from("grade/Cargo.toml"),
+        LAUNCHER_MANIFEST.to_owned(),
+    );
     files.insert(PathBuf::from("grade/src/main.rs"), LAUNCHER_MAIN.to_owned());
     for slug in slugs {
         let solution = root.join("solutions").join(slug);
@@ -380,7 +388,10 @@ pub fn answer() -> u32 {
     #[test]
     fn anchors_and_ordinary_comments_are_kept() {
         let text = "// ANCHOR: api\n// a comment\nfn f() {}\n// ANCHOR_END: api\n";
-        assert_eq!(strip(text, CommentStyle::Slashes).expect("no markers"), text);
+        assert_eq!(
+            strip(text, CommentStyle::Slashes).expect("no markers"),
+            text
+        );
     }
 
     #[test]
@@ -398,8 +409,11 @@ pub fn answer() -> u32 {
 
     #[test]
     fn code_in_a_stub_region_must_be_commented() {
-        let error = strip("// region: stub\nlet x = 1;\n// endregion\n", CommentStyle::Slashes)
-            .expect_err("uncommented stub line");
+        let error = strip(
+            "// region: stub\nlet x = 1;\n// endregion\n",
+            CommentStyle::Slashes,
+        )
+        .expect_err("uncommented stub line");
         assert_eq!(error.line, 2);
     }
 
@@ -411,10 +425,9 @@ pub fn answer() -> u32 {
 
     #[test]
     fn path_dependencies_are_rebased() {
-        let deps: toml::Table = toml::from_str(
-            "testkit = { path = \"grader/testkit\" }\ntokio = \"1\"",
-        )
-        .expect("valid toml");
+        let deps: toml::Table =
+            toml::from_str("testkit = { path = \"grader/testkit\" }\ntokio = \"1\"")
+                .expect("valid toml");
         let rebased = rebase_paths(&deps, "..");
         assert_eq!(
             rebased["testkit"]["path"].as_str(),

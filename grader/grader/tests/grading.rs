@@ -66,7 +66,11 @@ async fn solutions_get_full_marks_every_time() {
         assert_eq!(unit.score, unit.max_score);
     }
     let second = grade(Source::Solutions, &[], false).await;
-    assert_eq!(verdicts(&first), verdicts(&second), "grading must be deterministic");
+    assert_eq!(
+        verdicts(&first),
+        verdicts(&second),
+        "grading must be deterministic"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -86,7 +90,11 @@ async fn stubs_compile_and_score_zero() {
             .filter(|c| c.status == CheckStatus::Pass)
             .map(|c| &c.id)
             .collect();
-        assert!(passing.is_empty(), "checks pass on the stub of {}: {passing:?}", unit.slug);
+        assert!(
+            passing.is_empty(),
+            "checks pass on the stub of {}: {passing:?}",
+            unit.slug
+        );
     }
 }
 
@@ -174,17 +182,41 @@ async fn the_json_report_has_the_documented_shape() {
         assert!(json.get(key).is_some(), "missing top-level {key}");
     }
     let unit = &json["units"][0];
-    for key in ["id", "slug", "title", "state", "score", "max_score", "duration_ms", "build_output", "checks"] {
+    for key in [
+        "id",
+        "slug",
+        "title",
+        "state",
+        "score",
+        "max_score",
+        "duration_ms",
+        "build_output",
+        "checks",
+    ] {
         assert!(unit.get(key).is_some(), "missing unit field {key}");
     }
     assert_eq!(unit["state"], "failing");
     let check = &unit["checks"][0];
-    for key in ["id", "visibility", "status", "score", "max_score", "message", "hint", "chapter", "covers", "duration_ms", "output"] {
+    for key in [
+        "id",
+        "visibility",
+        "status",
+        "score",
+        "max_score",
+        "message",
+        "hint",
+        "chapter",
+        "covers",
+        "duration_ms",
+        "output",
+    ] {
         assert!(check.get(key).is_some(), "missing check field {key}");
     }
     assert_eq!(check["status"], "fail");
     assert!(
-        check["message"].as_str().is_some_and(|m| m.contains("Task")),
+        check["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Task")),
         "a stub's failure names the task to do: {check}"
     );
 }

@@ -56,7 +56,10 @@ fn every_unit_is_consistent() {
 
         for visibility in [Visibility::Visible, Visibility::Hidden] {
             let path = match visibility {
-                Visibility::Visible => root.join("solutions").join(&unit.slug).join("tests/visible.rs"),
+                Visibility::Visible => root
+                    .join("solutions")
+                    .join(&unit.slug)
+                    .join("tests/visible.rs"),
                 Visibility::Hidden => units::unit_dir(&root, &unit.slug).join("hidden.rs"),
             };
             let source = std::fs::read_to_string(&path).expect("test file exists");
@@ -68,9 +71,12 @@ fn every_unit_is_consistent() {
                 .map(|check| check.id.clone())
                 .collect();
             assert_eq!(
-                in_code, in_toml,
+                in_code,
+                in_toml,
                 "unit {}: the checks in {} and the {:?} checks in unit.toml differ",
-                unit.id, path.display(), visibility
+                unit.id,
+                path.display(),
+                visibility
             );
         }
 
@@ -81,7 +87,10 @@ fn every_unit_is_consistent() {
             assert!(
                 ids.contains(&check.section),
                 "unit {}: check {} points to #{} but book/{} has no such heading (it has {ids:?})",
-                unit.id, check.id, check.section, unit.chapter
+                unit.id,
+                check.id,
+                check.section,
+                unit.chapter
             );
         }
     }
