@@ -60,6 +60,11 @@ enum Command {
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
+    /// Grade the unit's deliberately wrong submissions and compare each with its expectation (maintainers).
+    Wrong {
+        /// Units to check; all when none is given.
+        units: Vec<String>,
+    },
     /// Regenerate exercises/ from solutions/ (maintainers).
     SyncStubs {
         /// Only report differences; exit 1 if there are any.
@@ -100,6 +105,7 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         }
         Some(Command::Serve { port }) => return serve(&root, port).await,
         Some(Command::SyncStubs { check }) => return sync_stubs(&root, check),
+        Some(Command::Wrong { units: wanted }) => return verify_wrong(&root, &wanted).await,
         None => {}
     }
     if cli.coverage {
@@ -158,6 +164,46 @@ fn progress_printer(enabled: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
         };
         // Rewrite one status line in place; an empty line clears it.
         eprint!("\r\x1b[2K{line}");
+    })
+}
+
+async fn verify_wrong(root: &std::path::Path, wanted: &[String]) -> Result<ExitCode, GraderError> {
+    let all = units::load_all(root)?;
+    let mut ok = true;
+    for unit in &all {
+        if !wanted.is_empty()
+            && !wanted
+                .iter()
+                .any(|w| units::find(std::slice::from_ref(unit), w).is_some())
+        {
+            continue;
+        }
+        for verdict in grader::wrong::verify(root, unit).await? {
+            let mark = if verdict.mismatches.is_empty() {
+                "ok      "
+            } else {
+                "MISMATCH"
+            };
+            println!(
+                "{mark} {}/{} — {}
+         {:?}, score {}, failed {:?}",
+                unit.slug,
+                verdict.name,
+                verdict.description,
+                verdict.state,
+                verdict.score,
+                verdict.failed
+            );
+            for mismatch in &verdict.mismatches {
+                println!("         {mismatch}");
+            }
+            ok &= verdict.mismatches.is_empty();
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 

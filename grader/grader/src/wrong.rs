@@ -118,3 +118,89 @@ pub fn materialize(
     }
     Ok(submission)
 }
+
+/// What grading one wrong submission showed, against what it expects.
+#[derive(Debug)]
+pub struct Verdict {
+    /// The file's name, without `.toml`.
+    pub name: String,
+    /// The mistake.
+    pub description: String,
+    /// The unit's result.
+    pub state: crate::report::UnitState,
+    /// The unit's score.
+    pub score: u32,
+    /// The checks that did not pass.
+    pub failed: std::collections::BTreeSet<String>,
+    /// Each way the result differs from the expectation; empty when it matches.
+    pub mismatches: Vec<String>,
+}
+
+/// Grades every wrong submission of `unit` and compares each result with
+/// its expectation. Used by `cargo grade wrong NN` and by the grader's tests.
+pub async fn verify(root: &Path, unit: &Unit) -> Result<Vec<Verdict>, GraderError> {
+    use crate::report::UnitState;
+    use crate::run::CheckStatus;
+
+    let dest = crate::scratch::base_dir(root)
+        .join("wrong")
+        .join(&unit.slug);
+    let mut verdicts = Vec::new();
+    for (name, wrong) in load(root, unit)? {
+        let dir = materialize(root, unit, &name, &wrong, &dest)?;
+        let request = crate::grade::Request {
+            source: crate::scratch::Source::Dir(dir),
+            units: vec![unit.id.clone()],
+            force: true,
+        };
+        let report = crate::grade::grade(root, &request, std::sync::Arc::new(|_| {})).await?;
+        let Some(result) = report.units.into_iter().next() else {
+            return Err(GraderError::UnknownUnit(unit.id.clone()));
+        };
+        let failed: std::collections::BTreeSet<String> = result
+            .checks
+            .iter()
+            .filter(|check| check.status != CheckStatus::Pass)
+            .map(|check| check.id.clone())
+            .collect();
+        let mut mismatches = Vec::new();
+        if wrong.expect_build_error && result.state != UnitState::BuildFailed {
+            mismatches.push(format!("expected a build error, got {:?}", result.state));
+        }
+        if let Some(score) = wrong.expect_score
+            && result.score != score
+        {
+            mismatches.push(format!("expected score {score}, got {}", result.score));
+        }
+        if let Some(expected) = &wrong.expect_failed {
+            let expected: std::collections::BTreeSet<String> = expected.iter().cloned().collect();
+            if result.state == UnitState::BuildFailed {
+                mismatches.push("expected it to build, but it does not compile".to_owned());
+            } else if failed != expected {
+                let missing: Vec<_> = expected.difference(&failed).collect();
+                let extra: Vec<_> = failed.difference(&expected).collect();
+                mismatches.push(format!(
+                    "expected to fail but passed: {missing:?}; failed but not expected: {extra:?}"
+                ));
+            }
+        }
+        if !wrong.expect_build_error
+            && wrong.expect_score.is_none()
+            && wrong.expect_failed.is_none()
+        {
+            mismatches.push(
+                "states no expectation (expect_failed, expect_score or expect_build_error)"
+                    .to_owned(),
+            );
+        }
+        verdicts.push(Verdict {
+            name,
+            description: wrong.description,
+            state: result.state,
+            score: result.score,
+            failed,
+            mismatches,
+        });
+    }
+    Ok(verdicts)
+}

@@ -1,0 +1,94 @@
+//! The `cargo grade` command line, as a learner and an instructor use it.
+
+use std::process::{Command, Output};
+
+fn grade(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        .args(args)
+        .output()
+        .expect("the grader starts")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn list_shows_every_unit_of_the_course() {
+    let output = grade(&["list"]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(
+        text.contains("01-connection") && text.contains("book/01-connection.md"),
+        "{text}"
+    );
+    assert!(
+        text.contains("B-dashboard") && text.contains("(coming)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn coverage_lists_behaviours_with_their_checks() {
+    let output = grade(&["--coverage", "01"]);
+    let text = stdout(&output);
+    assert!(output.status.success(), "coverage is incomplete:\n{text}");
+    assert!(
+        text.contains("01 Connection lifecycle (100 points)"),
+        "{text}"
+    );
+    assert!(!text.contains("MISSING"), "{text}");
+    assert!(text.contains("└ "), "{text}");
+}
+
+#[test]
+fn an_unknown_unit_exits_2_with_a_reason() {
+    let output = grade(&["42"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("no unit \"42\"") && error.contains("cargo grade list"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_missing_submission_folder_exits_2_with_a_reason() {
+    let output = grade(&["--submission", "/nonexistent/wsw-submission"]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("is not a folder"), "{error}");
+}
+
+#[test]
+fn the_overview_of_untouched_exercises_says_what_is_next() {
+    let output = grade(&[]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("○ not started"), "{text}");
+    assert!(text.contains("Next: unit 01"), "{text}");
+    assert!(
+        text.contains("cd exercises/01-connection && cargo test"),
+        "{text}"
+    );
+}
+
+#[test]
+fn json_output_is_one_valid_document() {
+    let output = grade(&["--format", "json"]);
+    assert!(output.status.success());
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&output)).expect("stdout is exactly one JSON document");
+    assert_eq!(json["schema_version"], 1);
+    assert_eq!(json["units"][0]["state"], "not_started");
+}
+
+#[test]
+fn sync_stubs_check_agrees_with_the_committed_exercises() {
+    let output = grade(&["sync-stubs", "--check"]);
+    assert!(
+        output.status.success(),
+        "exercises/ is stale; run `cargo grade sync-stubs`:\n{}",
+        stdout(&output)
+    );
+}
