@@ -13,8 +13,9 @@ fn main() -> ExitCode {
         .args(["--package", "grader", "--bin", "cargo-grade", "--"])
         .args(std::env::args_os().skip(1))
         .status();
-    match status {
-        Ok(status) => ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
+    let code = status.map(|status| status.code().and_then(|c| u8::try_from(c).ok()));
+    match code {
+        Ok(code) => ExitCode::from(code.unwrap_or(1)),
         Err(error) => {
             eprintln!("could not start the grader: {error}");
             ExitCode::from(2)

@@ -433,6 +433,10 @@ struct Terminal {
     input: DuplexStream,
     output: Lines<BufReader<DuplexStream>>,
     seen: Vec<String>,
+    /// The thread running `terminal::run`; `None` once joined.
+    thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+    /// The output has ended: `run` has returned or panicked.
+    output_ended: bool,
 }
 
 impl Terminal {
@@ -448,7 +452,7 @@ impl Terminal {
         // On a thread of its own with its own runtime: the check's future
         // must be `Send`, the terminal's need not be. The thread ends when
         // `input` is dropped: the end of input makes `run` close and return.
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -463,12 +467,49 @@ impl Terminal {
             input,
             output: BufReader::new(output).lines(),
             seen: Vec::new(),
+            thread: Some(thread),
+            output_ended: false,
         }
+    }
+
+    /// Why the terminal client is no longer running, if it is not: its
+    /// panic message (an unwritten `todo!` says which task), or what `run`
+    /// returned. Empty while it runs.
+    fn stopped_because(&mut self) -> String {
+        // Once the output has ended the thread is only tearing its runtime
+        // down, so joining it cannot block for long.
+        let finished = self.output_ended
+            || self
+                .thread
+                .as_ref()
+                .is_some_and(|thread| thread.is_finished());
+        let Some(thread) = self.thread.take().filter(|_| finished) else {
+            return String::new();
+        };
+        let why = match thread.join() {
+            Ok(Ok(())) => "terminal::run returned Ok(())".to_owned(),
+            Ok(Err(error)) => format!("terminal::run returned the error {error}"),
+            Err(payload) => match (
+                payload.downcast_ref::<&str>(),
+                payload.downcast_ref::<String>(),
+            ) {
+                (Some(message), _) => format!("it panicked: {message}"),
+                (_, Some(message)) => format!("it panicked: {message}"),
+                _ => "it panicked".to_owned(),
+            },
+        };
+        format!("; the terminal client had stopped: {why}")
     }
 
     async fn type_line(&mut self, line: &str) {
         let typed = self.input.write_all(format!("{line}\n").as_bytes()).await;
-        typed.expect("the terminal client should accept input");
+        if let Err(error) = typed {
+            panic!(
+                "the terminal client no longer reads its input ({error}){} \
+                 (chapter 01, \"Task 5: The terminal client\")",
+                self.stopped_because()
+            );
+        }
     }
 
     /// Reads lines until one satisfies `wanted`; `what` describes it.
@@ -480,17 +521,19 @@ impl Terminal {
                     return Some(line);
                 }
             }
+            self.output_ended = true;
             None
         })
         .await;
-        match found {
-            Ok(Some(line)) => line,
-            _ => panic!(
-                "the terminal client should have printed {what}; it printed {:?} \
-                 (chapter 01, \"Task 5: The terminal client\")",
-                self.seen
-            ),
+        if let Ok(Some(line)) = found {
+            return line;
         }
+        let stopped = self.stopped_because();
+        panic!(
+            "the terminal client should have printed {what}; it printed {:?}{stopped} \
+             (chapter 01, \"Task 5: The terminal client\")",
+            self.seen
+        );
     }
 }
 
@@ -643,10 +686,17 @@ async fn terminal_binary_reads_stdin() {
         .arg(server.ws_url("/ws"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("the wsterm binary should start");
+    // Drained all along (a full pipe would block wsterm); shown on failure.
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let stderr_text = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
     let mut stdin = child.stdin.take().expect("piped stdin");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut lines = BufReader::new(stdout).lines();
@@ -665,11 +715,18 @@ async fn terminal_binary_reads_stdin() {
         false
     })
     .await;
-    assert!(
-        matches!(echoed, Ok(true)),
-        "wsterm, given the line \"hello from stdin\" on standard input, should print the echo \
-         \"< hello from stdin\"; it printed {seen:?} (chapter 01, \"Task 5: The terminal client\")"
-    );
+    if !matches!(echoed, Ok(true)) {
+        let _ = child.start_kill();
+        let stderr = within(EVENT_WAIT, "wsterm's standard error", stderr_text)
+            .await
+            .unwrap_or_default();
+        panic!(
+            "wsterm, given the line \"hello from stdin\" on standard input, should print the \
+             echo \"< hello from stdin\"; it printed {seen:?}{} \
+             (chapter 01, \"Task 5: The terminal client\")",
+            panic_in(&stderr)
+        );
+    }
     assert!(
         seen.iter().all(|line| line.starts_with('[')),
         "with timestamps on (the default) every line starts with \"[HH:MM:SS.mmm]\"; got {seen:?} \
@@ -698,4 +755,16 @@ async fn terminal_binary_reads_stdin() {
         "at the end of input wsterm closes with 1000 before it exits; the server saw {code:?} \
          (chapter 01, \"Task 5: The terminal client\")"
     );
+}
+
+/// The panic message in a process's standard error, if there is one, as
+/// "; it panicked: …" (the line after "panicked at").
+fn panic_in(stderr: &str) -> String {
+    let mut lines = stderr
+        .lines()
+        .skip_while(|line| !line.contains("panicked at"));
+    match (lines.next(), lines.next()) {
+        (Some(_), Some(message)) => format!("; it panicked: {message}"),
+        _ => String::new(),
+    }
 }

@@ -81,7 +81,13 @@ impl<W: AsyncWrite + Unpin> Log<W> {
     }
 
     /// `! error: what: why: root cause`, the whole chain.
-    pub(crate) async fn error(&mut self, error: &dyn std::error::Error) -> io::Result<()> {
+    ///
+    /// `Send + Sync` so that the future of [`run`](super::run), which holds
+    /// the error across an `.await`, can still be spawned on any runtime.
+    pub(crate) async fn error(
+        &mut self,
+        error: &(dyn std::error::Error + Send + Sync),
+    ) -> io::Result<()> {
         self.line('!', &format!("error: {}", error_chain(error)))
             .await
     }
