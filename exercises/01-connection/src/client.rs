@@ -114,7 +114,6 @@ pub async fn connect_with_timeout(url: &str, limit: Duration) -> Result<Connecti
     todo!("Task 1: connect and classify the errors (chapter 01, section \"Task 1: Connecting\")")
 }
 
-
 impl Connection {
     /// Spawns the I/O task for a freshly opened socket and returns its handle.
     ///
@@ -164,6 +163,8 @@ impl Connection {
     /// [`CLOSE_TIMEOUT`]). Use 1000 for a normal close.
     pub async fn close(&self, code: u16, reason: &str) -> Result<(), CloseError> {
         // ANCHOR_END: close
-        todo!("Task 4: close and wait for the reply (chapter 01, section \"Task 4: Closing properly\")")
+        todo!(
+            "Task 4: close and wait for the reply (chapter 01, section \"Task 4: Closing properly\")"
+        )
     }
 }

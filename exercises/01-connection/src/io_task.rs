@@ -117,7 +117,9 @@ impl IoTask {
     /// Handles what one read of the socket produced (`None`: the stream ended).
     async fn on_incoming(&mut self, incoming: Option<Result<Message, WsError>>) -> Flow {
         // ANCHOR_END: on_incoming
-        todo!("Task 2: turn what was read into events (chapter 01, section \"Task 2: The I/O task\")")
+        todo!(
+            "Task 2: turn what was read into events (chapter 01, section \"Task 2: The I/O task\")"
+        )
     }
 
     // ANCHOR: forward
@@ -125,7 +127,9 @@ impl IoTask {
     /// user's business: tungstenite has already queued the Pong.
     async fn forward(&self, message: Message) {
         // ANCHOR_END: forward
-        todo!("Task 2: forward text and binary messages (chapter 01, section \"Task 2: The I/O task\")")
+        todo!(
+            "Task 2: forward text and binary messages (chapter 01, section \"Task 2: The I/O task\")"
+        )
     }
 
     /// Carries out one command and sends its outcome back to the caller.
@@ -173,7 +177,6 @@ impl IoTask {
         // ANCHOR_END: close_handshake
         todo!("Task 4: the close handshake (chapter 01, section \"Task 4: Closing properly\")")
     }
-
 
     /// After both Close frames: keep reading until the server closes TCP, or
     /// [`CLOSE_LINGER`] passes. Reading is what makes tungstenite flush a

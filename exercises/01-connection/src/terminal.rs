@@ -176,12 +176,13 @@ impl<W: AsyncWrite + Unpin> Terminal<W> {
         todo!("Task 5: commands and sending (chapter 01, section \"Task 5: The terminal client\")")
     }
 
-
     // ANCHOR: connect
     /// Connects to `url`, showing `connecting`, then `connected` or the error.
     async fn connect(&mut self, url: String) -> io::Result<()> {
         // ANCHOR_END: connect
-        todo!("Task 5: connect from the terminal (chapter 01, section \"Task 5: The terminal client\")")
+        todo!(
+            "Task 5: connect from the terminal (chapter 01, section \"Task 5: The terminal client\")"
+        )
     }
 
     // ANCHOR: disconnect
@@ -189,7 +190,9 @@ impl<W: AsyncWrite + Unpin> Terminal<W> {
     /// (the events up to and including `Closed`), and shows `disconnected`.
     async fn disconnect(&mut self) -> io::Result<()> {
         // ANCHOR_END: disconnect
-        todo!("Task 5: disconnect from the terminal (chapter 01, section \"Task 5: The terminal client\")")
+        todo!(
+            "Task 5: disconnect from the terminal (chapter 01, section \"Task 5: The terminal client\")"
+        )
     }
 
     // ANCHOR: on_event
