@@ -56,7 +56,7 @@ enum Command {
     List,
     /// Serve the book and the testkit server (http://127.0.0.1:8000, ws://127.0.0.1:8000/ws).
     Serve {
-        /// The port on 127.0.0.1.
+        /// The port on 127.0.0.1 (0: any free port, printed at start).
         #[arg(long, default_value_t = 8000)]
         port: u16,
     },
@@ -293,6 +293,8 @@ async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderErro
         .map_err(|error| GraderError::Process(format!("could not listen on 127.0.0.1:{port}: {error} (is another `cargo grade serve` running? try --port)")))?;
     println!("the book:           {}", server.http_url("/"));
     println!("the testkit server: {}", server.ws_url("/ws"));
+    // Flush now: when stdout is a pipe, a reader waits for these lines.
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     println!("press Ctrl-C to stop");
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
