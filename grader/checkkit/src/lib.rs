@@ -54,7 +54,7 @@ pub struct Check {
 
 /// Declares the checks of a test binary and generates its `main`.
 ///
-/// ```ignore
+/// ```no_run
 /// checkkit::checks! { echo_text_round_trip, close_sends_1000 }
 ///
 /// async fn echo_text_round_trip() { /* … */ }
