@@ -144,27 +144,44 @@ fn grade_one(checks: &[Check], args: &[String]) -> ExitCode {
     }
 }
 
-/// Runs one check on a fresh current-thread runtime; `Err` carries the
-/// learner-facing failure message (the panic message of the assertion).
+/// Runs one check on a fresh current-thread runtime, on a thread of its
+/// own; `Err` carries the learner-facing failure message (the panic message
+/// of the assertion).
+///
+/// The limit is measured in *real* time by this thread, not by a tokio
+/// timer: a check that pauses tokio's clock and advances it by hours (the
+/// reconnect checks of unit 04 do) must not trip it, and a check stuck in
+/// synchronous code, which no tokio timer could interrupt, must. A check
+/// that overruns is abandoned; its thread ends with the process.
 fn run_check(check: Check, limit: Duration) -> Result<(), String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name(check.id.to_owned())
+        .spawn(move || {
+            let _ = sender.send(run_on_runtime(check));
+        })
+        .map_err(|error| format!("could not start a thread for the check: {error}"))?;
+    match receiver.recv_timeout(limit) {
+        Ok(result) => result,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            Err(format!("the check did not finish within {limit:?}"))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            Err("the check's thread ended without a result".to_owned())
+        }
+    }
+}
+
+fn run_on_runtime(check: Check) -> Result<(), String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| format!("could not start a tokio runtime: {error}"))?;
-    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        runtime.block_on(async {
-            tokio::time::timeout(limit, (check.run)())
-                .await
-                .map_err(|_| format!("the check did not finish within {limit:?}"))
-        })
-    }));
+    let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on((check.run)())));
     // Shutting the runtime down in the background means a task the
     // submission left running cannot hold the check open.
     runtime.shutdown_background();
-    match outcome {
-        Ok(result) => result,
-        Err(payload) => Err(panic_message(payload.as_ref())),
-    }
+    outcome.map_err(|payload| panic_message(payload.as_ref()))
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -219,6 +236,36 @@ mod tests {
             run: || Box::pin(std::future::pending::<()>()),
         };
         let error = run_check(check, Duration::from_millis(50)).expect_err("must time out");
+        assert!(error.contains("did not finish"), "{error}");
+    }
+
+    async fn sleeps_an_hour_on_a_paused_clock() {
+        tokio::time::pause();
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+
+    #[test]
+    fn paused_time_does_not_count_against_the_limit() {
+        let check = Check {
+            id: "paused",
+            run: || Box::pin(sleeps_an_hour_on_a_paused_clock()),
+        };
+        assert_eq!(run_check(check, Duration::from_secs(5)), Ok(()));
+    }
+
+    async fn blocks_the_thread() {
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+
+    #[test]
+    fn a_check_stuck_in_sync_code_times_out() {
+        let check = Check {
+            id: "spins",
+            run: || Box::pin(blocks_the_thread()),
+        };
+        let error = run_check(check, Duration::from_millis(100)).expect_err("must time out");
         assert!(error.contains("did not finish"), "{error}");
     }
 
