@@ -12,6 +12,8 @@
 //!   and reads the verdicts the submission cannot forge.
 //! * [`report`]: the one result model, and its JSON form.
 //! * [`render`]: the terminal table and the teaching messages.
+//! * [`formats`]: the instructors' formats: JUnit XML, Gradescope's
+//!   `results.json` and its autograder zip, the CI step summary.
 //! * [`coverage`]: which checks cover which graded behaviour.
 //! * [`wrong`]: applies the deliberately wrong submissions used to test the checks.
 //! * [`grade`]: ties it together: submission in, report out.
@@ -20,6 +22,7 @@
 pub mod compile;
 pub mod coverage;
 pub mod files;
+pub mod formats;
 pub mod grade;
 pub mod render;
 pub mod report;

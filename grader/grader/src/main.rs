@@ -6,6 +6,10 @@
 //! cargo grade --solutions          the reference solutions (full marks)
 //! cargo grade --submission DIR     a copy of exercises/ from elsewhere
 //! cargo grade --format json        the report as JSON (schema in the book)
+//! cargo grade --format junit       JUnit XML (GitLab, GitHub test reports)
+//! cargo grade --format gradescope  Gradescope's results.json
+//! cargo grade --ci                 exit 1 when a graded check failed
+//! cargo grade gradescope-bundle    the Gradescope autograder zip
 //! cargo grade --coverage           which checks cover which graded behaviour
 //! cargo grade list                 every unit with its chapter
 //! cargo grade serve [--port 8000]  the book and the testkit server
@@ -20,7 +24,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use grader::grade::{self, Progress, Request};
 use grader::scratch::Source;
-use grader::{GraderError, coverage, render, stubs, units};
+use grader::{GraderError, coverage, formats, render, stubs, units};
 
 /// Grades WebSocket Workbook units and tells you what to do next.
 #[derive(Parser)]
@@ -45,6 +49,10 @@ struct Cli {
     /// Print every graded behaviour and the checks that cover it.
     #[arg(long)]
     coverage: bool,
+    /// Exit with 1 when a graded check failed or a unit does not compile
+    /// (default: 0 whenever grading ran).
+    #[arg(long)]
+    ci: bool,
     /// The repository root (default: where the grader was built from).
     #[arg(long, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
@@ -59,6 +67,12 @@ enum Command {
         /// The port on 127.0.0.1 (0: any free port, printed at start).
         #[arg(long, default_value_t = 8000)]
         port: u16,
+    },
+    /// Write the Gradescope autograder zip (setup.sh, run_autograder, README.txt).
+    GradescopeBundle {
+        /// Where to write it.
+        #[arg(long, value_name = "FILE", default_value = grader::formats::bundle::DEFAULT_NAME)]
+        out: PathBuf,
     },
     /// Grade the unit's deliberately wrong submissions and compare each with its expectation (maintainers).
     Wrong {
@@ -75,8 +89,14 @@ enum Command {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// The table and what to fix, for a person.
     Human,
+    /// The report (schema in the book's instructors' guide).
     Json,
+    /// JUnit XML, for GitLab and GitHub test reports.
+    Junit,
+    /// Gradescope's results.json.
+    Gradescope,
 }
 
 #[tokio::main]
@@ -106,6 +126,14 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         Some(Command::Serve { port }) => return serve(&root, port).await,
         Some(Command::SyncStubs { check }) => return sync_stubs(&root, check),
         Some(Command::Wrong { units: wanted }) => return verify_wrong(&root, &wanted).await,
+        Some(Command::GradescopeBundle { out }) => {
+            grader::formats::bundle::write(&out)?;
+            println!(
+                "wrote {}; add the course repository to it as course/ before uploading (see its README.txt)",
+                out.display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         None => {}
     }
     if cli.coverage {
@@ -144,9 +172,20 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
     match cli.format {
         Format::Json => println!("{}", report.to_json()),
         Format::Human => print!("{}", render::human(&report, !cli.units.is_empty())),
+        Format::Junit => print!("{}", formats::junit::render(&report)),
+        Format::Gradescope => println!("{}", formats::gradescope::render(&report)),
     }
-    // Grading ran: exit 0 whatever the score (CI reads the report).
-    Ok(ExitCode::SUCCESS)
+    if let Err(error) = formats::summary::write_if_requested(&report) {
+        // The report is out; a summary that could not be written is a warning.
+        eprintln!("cargo grade: the step summary was not written: {error}");
+    }
+    // Grading ran: exit 0 whatever the score (CI reads the report), unless
+    // --ci asks for a failing status when a graded check failed.
+    Ok(if cli.ci && formats::any_failed(&report) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A progress line on the terminal while building and running; nothing

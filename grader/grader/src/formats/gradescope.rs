@@ -1,0 +1,178 @@
+//! `--format gradescope`: the report as Gradescope's `results.json`
+//! (<https://gradescope-autograders.readthedocs.io/en/latest/specs/>,
+//! "Output format").
+//!
+//! * Top level: `score` (the report's total), `execution_time` (seconds,
+//!   the checks' time), `output` (the score table, and the compiler output
+//!   of a unit that does not compile), `stdout_visibility: "visible"`.
+//! * One test per check, numbered `unit.index` (`01.3` is the third check
+//!   of unit 01), named `01-connection: echo_text_round_trip`, all or
+//!   nothing: `score` is `max_score` when it passed, else 0.
+//! * A visible check is `"visible"` and a failed one shows its message,
+//!   hint and chapter. A hidden check is `"after_due_date"` and shows its
+//!   name and hint only: not its message nor its output, which would tell
+//!   what the hidden check does.
+
+use serde::Serialize;
+use std::fmt::Write;
+
+use crate::report::{CheckReport, Report, UnitReport, UnitState};
+use crate::run::CheckStatus;
+use crate::units::Visibility;
+
+/// A `results.json` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// Points scored over all graded units.
+    pub score: u32,
+    /// Seconds spent running checks.
+    pub execution_time: f64,
+    /// Text for the whole submission.
+    pub output: String,
+    /// Always `"visible"`: the autograder's own output is the grader's
+    /// progress and errors, which only instructors read.
+    pub stdout_visibility: &'static str,
+    /// One per check, in course order.
+    pub tests: Vec<Test>,
+}
+
+/// One test case of `results.json`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Test {
+    /// `01-connection: echo_text_round_trip`.
+    pub name: String,
+    /// `01.3`: unit id and the check's position in its unit, from 1.
+    pub number: String,
+    /// Points scored.
+    pub score: u32,
+    /// Points available.
+    pub max_score: u32,
+    /// `"passed"` or `"failed"`.
+    pub status: &'static str,
+    /// What the learner reads about this check.
+    pub output: String,
+    /// `"visible"`, or `"after_due_date"` for a hidden check.
+    pub visibility: &'static str,
+}
+
+/// How many lines of compiler output the top-level output shows per unit.
+const BUILD_LINES: usize = 60;
+
+/// The report as Gradescope's results.
+pub fn results(report: &Report) -> Results {
+    Results {
+        score: report.score,
+        execution_time: super::seconds(report.units.iter().map(|u| u.duration_ms).sum()),
+        output: overall(report),
+        stdout_visibility: "visible",
+        tests: report
+            .units
+            .iter()
+            .flat_map(|unit| {
+                unit.checks
+                    .iter()
+                    .enumerate()
+                    .map(move |(index, check)| test(unit, index, check))
+            })
+            .collect(),
+    }
+}
+
+/// The report as `results.json` text.
+pub fn render(report: &Report) -> String {
+    serde_json::to_string_pretty(&results(report))
+        .unwrap_or_else(|error| format!("{{\"score\":0,\"output\":\"{error}\"}}"))
+}
+
+fn overall(report: &Report) -> String {
+    let mut out = format!(
+        "WebSocket Workbook: {}/{} points\n\n",
+        report.score, report.max_score
+    );
+    for unit in &report.units {
+        let _ = writeln!(
+            out,
+            "{} {}: {}, {}/{}",
+            unit.id,
+            unit.title,
+            state_text(unit.state),
+            unit.score,
+            unit.max_score
+        );
+    }
+    for unit in &report.units {
+        if unit.state != UnitState::BuildFailed {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "\n{} {} does not compile. The grader builds only your src/ with the course's \
+             Cargo.toml; its first errors:\n",
+            unit.id, unit.title
+        );
+        let text = unit.build_output.as_deref().unwrap_or("");
+        for line in text.lines().take(BUILD_LINES) {
+            let _ = writeln!(out, "    {line}");
+        }
+        if text.lines().count() > BUILD_LINES {
+            let _ = writeln!(out, "    …");
+        }
+    }
+    out
+}
+
+fn state_text(state: UnitState) -> &'static str {
+    match state {
+        UnitState::Passed => "passed",
+        UnitState::Failing => "failing",
+        UnitState::NotStarted => "not started",
+        UnitState::BuildFailed => "does not compile",
+    }
+}
+
+fn test(unit: &UnitReport, index: usize, check: &CheckReport) -> Test {
+    let passed = check.status == CheckStatus::Pass;
+    Test {
+        name: format!("{}: {}", unit.slug, check.id),
+        number: format!("{}.{}", unit.id, index + 1),
+        score: check.score,
+        max_score: check.max_score,
+        status: if passed { "passed" } else { "failed" },
+        output: if passed {
+            String::new()
+        } else {
+            test_output(unit, check)
+        },
+        visibility: match check.visibility {
+            Visibility::Visible => "visible",
+            Visibility::Hidden => "after_due_date",
+        },
+    }
+}
+
+fn test_output(unit: &UnitReport, check: &CheckReport) -> String {
+    let why = match (unit.state, check.status) {
+        (UnitState::NotStarted, _) => "Not started: this unit is missing or still the stub.",
+        (UnitState::BuildFailed, _) => {
+            "Not run: this unit does not compile (see the output above)."
+        }
+        (_, CheckStatus::Timeout) => "Timed out.",
+        (_, CheckStatus::Error) => "Ended without a result (the process exited or crashed).",
+        (_, CheckStatus::NotRun) => "Not run.",
+        (_, CheckStatus::Fail | CheckStatus::Pass) => "Failed.",
+    };
+    let mut out = String::from(why);
+    let ran = matches!(unit.state, UnitState::Failing | UnitState::Passed);
+    match check.visibility {
+        Visibility::Visible => {
+            if let Some(message) = check.message.as_deref().filter(|_| ran) {
+                let _ = write!(out, "\n\n{}", super::message_text(message));
+            }
+            let _ = write!(out, "\n\nHint: {}\nRead: {}", check.hint, check.chapter);
+        }
+        Visibility::Hidden => {
+            let _ = write!(out, "\n\nHint: {}", check.hint);
+        }
+    }
+    out
+}
