@@ -43,12 +43,15 @@
 //!   per-connection locks, so recording stays off the echo path's critical
 //!   section; every change wakes `wait_until`.
 //! * `util` — [`refused_addr`] and [`SilentListener`] for client failure tests.
+//! * `relay` — [`IdleCutRelay`], a TCP relay that cuts connections after a
+//!   stretch of silence (keepalive tests).
 
 mod accept;
 mod config;
 mod http;
 mod options;
 mod records;
+mod relay;
 mod server;
 mod state;
 mod static_files;
@@ -66,5 +69,6 @@ pub use config::{
     UNAUTHORIZED_CLOSE_CODE, UNAUTHORIZED_REASON,
 };
 pub use records::{CloseRecord, ConnectionRecord, Ending, Frame, Stats};
+pub use relay::IdleCutRelay;
 pub use server::{ServerProbe, TestServer, WaitTimeout};
 pub use util::{SilentListener, refused_addr};

@@ -1,0 +1,467 @@
+//! Hidden checks of unit 07: retrying only what is retryable (with tokio's
+//! paused clock), the supervisor's budget of three restarts, and the
+//! reporter against the testkit server's `POST /api/v1/errors`: the course's
+//! fields, the hand-written POST, a burst merged into one report, and a dead
+//! or silent endpoint that never hurts the caller.
+//!
+//! Run against the reference solution by `cargo test -p recovery --test
+//! hidden`; the grader runs them against a learner's `src/`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime};
+
+use checkkit::within;
+use recovery::{
+    AppError, ErrorReport, MAX_RESTARTS, MAX_RETRIES, POST_TIMEOUT, PostError, RETRY_DELAY,
+    ReportContext, Reporter, USER_AGENT, iso8601, post_json, retry, supervise,
+};
+use testkit::{SilentListener, TestServer, refused_addr};
+use tokio::time::Instant;
+
+checkkit::checks! {
+    retryable_errors_are_retried_fatal_ones_not,
+    a_panicking_task_is_restarted_three_times_then_escalated,
+    a_task_that_recovers_returns_its_value,
+    report_arrives_with_the_course_fields,
+    post_by_hand_returns_the_status,
+    a_burst_is_reported_once_with_a_count,
+    a_failing_endpoint_never_hurts_the_caller,
+}
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+async fn start_server() -> TestServer {
+    match TestServer::start().await {
+        Ok(server) => server,
+        Err(error) => panic!("the testkit server did not start: {error}"),
+    }
+}
+
+async fn retryable_errors_are_retried_fatal_ones_not() {
+    tokio::time::pause();
+
+    // A network error every time: 1 attempt + MAX_RETRIES retries, with a
+    // delay before each retry.
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&attempts);
+    let start = Instant::now();
+    let result: Result<(), AppError> = retry(MAX_RETRIES, RETRY_DELAY, |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { Err(AppError::ConnectionRefused) }
+    })
+    .await;
+    assert_eq!(
+        result,
+        Err(AppError::ConnectionRefused),
+        "after the last retry, retry() returns the last error (chapter 07, \"Task 2: Retrying\")"
+    );
+    assert_eq!(
+        attempts.load(Ordering::SeqCst),
+        1 + MAX_RETRIES,
+        "a retryable error is tried once and retried {MAX_RETRIES} times \
+         (chapter 07, \"Task 2: Retrying\")"
+    );
+    assert!(
+        start.elapsed() >= RETRY_DELAY * MAX_RETRIES,
+        "retry() must wait {RETRY_DELAY:?} before each retry, not spin; it took {:?} \
+         (chapter 07, \"Task 2: Retrying\")",
+        start.elapsed()
+    );
+
+    // Fatal errors: one attempt only.
+    for fatal in [
+        AppError::Unauthorized,
+        AppError::Protocol("bad frame".into()),
+        AppError::AlreadyClosed,
+    ] {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&attempts);
+        let error = fatal.clone();
+        let result: Result<(), AppError> = retry(MAX_RETRIES, RETRY_DELAY, |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let error = error.clone();
+            async move { Err(error) }
+        })
+        .await;
+        assert_eq!(
+            result,
+            Err(fatal.clone()),
+            "a fatal error is returned as it is"
+        );
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            1,
+            "{fatal:?} is not retryable: retry() must return it after one attempt \
+             (chapter 07, \"Task 2: Retrying\")"
+        );
+    }
+
+    // A server error that goes away on the third attempt.
+    let result = retry(MAX_RETRIES, RETRY_DELAY, |attempt| async move {
+        if attempt < 3 {
+            Err(AppError::ServerStatus(503))
+        } else {
+            Ok(attempt)
+        }
+    })
+    .await;
+    assert_eq!(
+        result,
+        Ok(3),
+        "a 503 twice and then success: retry() returns the success of attempt 3 \
+         (chapter 07, \"Task 2: Retrying\")"
+    );
+}
+
+async fn a_panicking_task_is_restarted_three_times_then_escalated() {
+    let runs = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&runs);
+    let result = within(Duration::from_secs(5), "supervise() to escalate", async {
+        supervise(MAX_RESTARTS, |_| {
+            let counter = Arc::clone(&counter);
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                panic!("reader crashed");
+            }
+        })
+        .await
+    })
+    .await;
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1 + MAX_RESTARTS,
+        "a task that always panics runs once and is restarted {MAX_RESTARTS} times, no more \
+         (chapter 07, \"Task 3: The supervisor\")"
+    );
+    match result {
+        Ok(_) => panic!(
+            "a task that always panics must end in Err(Escalation) \
+             (chapter 07, \"Task 3: The supervisor\")"
+        ),
+        Err(escalation) => {
+            assert_eq!(
+                escalation.restarts, MAX_RESTARTS,
+                "the escalation reports the {MAX_RESTARTS} restarts spent \
+                 (chapter 07, \"Task 3: The supervisor\")"
+            );
+            assert_eq!(
+                escalation.last_error,
+                AppError::Panic("reader crashed".into()),
+                "the escalation carries the panic's message as AppError::Panic \
+                 (chapter 07, \"Task 3: The supervisor\")"
+            );
+        }
+    }
+}
+
+async fn a_task_that_recovers_returns_its_value() {
+    let result = within(Duration::from_secs(5), "supervise() to finish", async {
+        supervise(MAX_RESTARTS, |run| async move {
+            if run < 2 {
+                panic!("crash number {run}");
+            }
+            run * 10
+        })
+        .await
+    })
+    .await;
+    match result {
+        Ok(finished) => {
+            assert_eq!(
+                finished.value, 20,
+                "the value of the run that did not panic (chapter 07, \"Task 3: The supervisor\")"
+            );
+            assert_eq!(
+                finished.restarts, 2,
+                "two panics, then success: two restarts (chapter 07, \"Task 3: The supervisor\")"
+            );
+        }
+        Err(escalation) => panic!(
+            "a task that panics twice and then succeeds is within the budget of {MAX_RESTARTS}, \
+             but supervise() escalated: {escalation} (chapter 07, \"Task 3: The supervisor\")"
+        ),
+    }
+    let quick = within(Duration::from_secs(5), "supervise() to finish", async {
+        supervise(MAX_RESTARTS, |_| async { "fine" }).await
+    })
+    .await;
+    assert_eq!(
+        quick
+            .ok()
+            .map(|finished| (finished.value, finished.restarts)),
+        Some(("fine", 0)),
+        "a task that does not panic is run once (chapter 07, \"Task 3: The supervisor\")"
+    );
+}
+
+async fn report_arrives_with_the_course_fields() {
+    let server = start_server().await;
+    let endpoint = server.http_url("/api/v1/errors");
+    let ws_url = server.ws_url("/ws");
+    let reporter = Reporter::start(&endpoint, Duration::from_millis(200));
+    let before = iso8601(SystemTime::now());
+    reporter.report(ErrorReport::from_error(
+        &AppError::ServerClose(1011),
+        "chat/reader",
+        ReportContext::now(&ws_url),
+    ));
+    let summary = within(LIMIT, "flush()", reporter.flush()).await;
+    assert_eq!(
+        summary.sent, 1,
+        "flush() posts the pending report and counts it as sent: {summary:?} \
+         (chapter 07, \"Task 6: The reporter\")"
+    );
+    let reports = server.error_reports();
+    assert_eq!(
+        reports.len(),
+        1,
+        "the server must have recorded exactly one report, got {reports:?}"
+    );
+    let report = &reports[0];
+    let field = |pointer: &str| report.pointer(pointer).cloned().unwrap_or_default();
+    assert_eq!(
+        field("/error/name"),
+        "ServerClose",
+        "error.name is AppError::name() (chapter 07, \"Task 4: The report\"); report: {report}"
+    );
+    assert_eq!(
+        field("/error/message"),
+        AppError::ServerClose(1011).to_string().as_str(),
+        "error.message is the error's Display (chapter 07, \"Task 4: The report\"); report: {report}"
+    );
+    assert!(
+        field("/error/stack")
+            .as_str()
+            .is_some_and(|stack| !stack.is_empty()),
+        "error.stack is a non-empty backtrace (chapter 07, \"Task 4: The report\"); report: {report}"
+    );
+    assert_eq!(
+        field("/errorInfo/componentStack"),
+        "chat/reader",
+        "errorInfo.componentStack, camelCase on the wire (chapter 07, \"Task 4: The report\"); \
+         report: {report}"
+    );
+    assert_eq!(
+        field("/context/url"),
+        ws_url.as_str(),
+        "context.url (chapter 07, \"Task 4: The report\"); report: {report}"
+    );
+    assert_eq!(
+        field("/context/userAgent"),
+        USER_AGENT,
+        "context.userAgent, camelCase on the wire (chapter 07, \"Task 4: The report\"); \
+         report: {report}"
+    );
+    let timestamp = field("/context/timestamp");
+    let timestamp = timestamp.as_str().unwrap_or_default();
+    let after = iso8601(SystemTime::now());
+    assert!(
+        timestamp.len() == 24 && before.as_str() <= timestamp && timestamp <= after.as_str(),
+        "context.timestamp {timestamp:?} must be the ISO 8601 time of the error, between \
+         {before} and {after} (chapter 07, \"Task 4: The report\")"
+    );
+    assert_eq!(
+        field("/count"),
+        1,
+        "a single error is reported with count 1 (chapter 07, \"Task 4: The report\")"
+    );
+}
+
+async fn post_by_hand_returns_the_status() {
+    let server = start_server().await;
+    let endpoint = server.http_url("/api/v1/errors");
+    let created = within(
+        LIMIT,
+        "post_json()",
+        post_json(&endpoint, r#"{"error": {"message": "boom"}}"#, POST_TIMEOUT),
+    )
+    .await;
+    assert!(
+        matches!(created, Ok(201)),
+        "a JSON object posted to /api/v1/errors gets 201 Created, post_json returned {created:?} \
+         (chapter 07, \"Task 5: POST by hand\")"
+    );
+    let reports = server.error_reports();
+    assert_eq!(
+        reports
+            .first()
+            .and_then(|report| report.pointer("/error/message")),
+        Some(&serde_json::json!("boom")),
+        "the server must have recorded the body, got {reports:?} \
+         (chapter 07, \"Task 5: POST by hand\")"
+    );
+    let rejected = within(
+        LIMIT,
+        "post_json()",
+        post_json(&endpoint, "not json", POST_TIMEOUT),
+    )
+    .await;
+    assert!(
+        matches!(rejected, Err(PostError::Status(400))),
+        "a body that is not JSON gets 400, which post_json returns as PostError::Status(400), \
+         got {rejected:?} (chapter 07, \"Task 5: POST by hand\")"
+    );
+    let big = format!(r#"{{"padding": "{}"}}"#, "x".repeat(70 * 1024));
+    let too_big = within(
+        LIMIT,
+        "post_json()",
+        post_json(&endpoint, &big, POST_TIMEOUT),
+    )
+    .await;
+    assert!(
+        matches!(too_big, Err(PostError::Status(413)) | Err(PostError::Io(_))),
+        "a 70 KiB body gets 413, got {too_big:?} (chapter 07, \"Task 5: POST by hand\")"
+    );
+    let silent = match SilentListener::start().await {
+        Ok(listener) => listener,
+        Err(error) => panic!("the silent listener did not start: {error}"),
+    };
+    let limit = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let timed_out = within(
+        Duration::from_secs(3),
+        "post_json() to a server that never answers",
+        post_json(
+            &format!("http://{}/api/v1/errors", silent.addr()),
+            "{}",
+            limit,
+        ),
+    )
+    .await;
+    assert!(
+        matches!(timed_out, Err(PostError::Timeout(_)))
+            && started.elapsed() < Duration::from_secs(2),
+        "a server that never answers: post_json gives up after its limit with \
+         PostError::Timeout, got {timed_out:?} after {:?} (chapter 07, \"Task 5: POST by hand\")",
+        started.elapsed()
+    );
+}
+
+async fn a_burst_is_reported_once_with_a_count() {
+    let server = start_server().await;
+    let endpoint = server.http_url("/api/v1/errors");
+    let url = server.ws_url("/ws");
+    let reporter = Reporter::start(&endpoint, Duration::from_millis(300));
+
+    // A burst, then a flush: one report with count 10, and the other error
+    // on its own.
+    for _ in 0..10 {
+        reporter.report(ErrorReport::from_error(
+            &AppError::ConnectionRefused,
+            "feed",
+            ReportContext::now(&url),
+        ));
+    }
+    reporter.report(ErrorReport::from_error(
+        &AppError::Unauthorized,
+        "feed",
+        ReportContext::now(&url),
+    ));
+    let summary = within(LIMIT, "flush()", reporter.flush()).await;
+    assert_eq!(
+        summary.sent, 2,
+        "ten identical errors and one other make two reports, flush() said {summary:?} \
+         (chapter 07, \"Task 6: The reporter\")"
+    );
+    let reports = server.error_reports();
+    let count_of = |name: &str| {
+        reports
+            .iter()
+            .filter(|report| report.pointer("/error/name") == Some(&serde_json::json!(name)))
+            .map(|report| report.get("count").cloned().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        count_of("ConnectionRefused"),
+        vec![serde_json::json!(10)],
+        "a burst of ten identical errors is one report with count 10; the server got \
+         {reports:?} (chapter 07, \"Task 6: The reporter\")"
+    );
+    assert_eq!(
+        count_of("Unauthorized"),
+        vec![serde_json::json!(1)],
+        "a different error gets its own report (chapter 07, \"Task 6: The reporter\")"
+    );
+
+    // Without a flush: the report goes out when the window closes.
+    for _ in 0..5 {
+        reporter.report(ErrorReport::from_error(
+            &AppError::Timeout(Duration::from_secs(1)),
+            "feed",
+            ReportContext::now(&url),
+        ));
+    }
+    let arrived = server
+        .wait_until(Duration::from_secs(5), |server| {
+            server.error_reports().len() >= 3
+        })
+        .await;
+    assert!(
+        arrived.is_ok(),
+        "without a flush, merged reports must be posted when their window closes \
+         (chapter 07, \"Task 6: The reporter\")"
+    );
+    let reports = server.error_reports();
+    assert_eq!(
+        reports.len(),
+        3,
+        "five identical timeouts are one more report, the server got {reports:?} \
+         (chapter 07, \"Task 6: The reporter\")"
+    );
+    assert_eq!(
+        reports[2].get("count"),
+        Some(&serde_json::json!(5)),
+        "the merged report carries count 5 (chapter 07, \"Task 6: The reporter\")"
+    );
+}
+
+async fn a_failing_endpoint_never_hurts_the_caller() {
+    let dead = format!("http://{}/api/v1/errors", refused_addr().await);
+    let reporter = Reporter::start(&dead, Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    for n in 0..3 {
+        reporter.report(ErrorReport::from_error(
+            &AppError::Panic(format!("crash {n}")),
+            "worker",
+            ReportContext::now("ws://example.invalid/ws"),
+        ));
+    }
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "report() must return at once, it took {:?} (chapter 07, \"Task 6: The reporter\")",
+        started.elapsed()
+    );
+    let summary = within(LIMIT, "flush() with the endpoint down", reporter.flush()).await;
+    assert_eq!(
+        (summary.sent, summary.failed),
+        (0, 3),
+        "with nobody listening, flush() counts three failed reports, got {summary:?} \
+         (chapter 07, \"Task 6: The reporter\")"
+    );
+    // The reporter is still alive after the failures.
+    reporter.report(ErrorReport::from_error(
+        &AppError::AlreadyClosed,
+        "worker",
+        ReportContext::now("ws://example.invalid/ws"),
+    ));
+    let summary = within(LIMIT, "a second flush()", reporter.flush()).await;
+    assert_eq!(
+        summary.failed, 1,
+        "after a failing endpoint the reporter must keep working (no panic, no dead task), \
+         the second flush said {summary:?} (chapter 07, \"Task 6: The reporter\")"
+    );
+    // Flooding the queue drops reports instead of blocking or panicking.
+    let started = std::time::Instant::now();
+    for n in 0..500 {
+        reporter.report(ErrorReport::from_error(
+            &AppError::Protocol(format!("frame {n}")),
+            "worker",
+            ReportContext::now("ws://example.invalid/ws"),
+        ));
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "report() never blocks, even when the queue is full (chapter 07, \"Task 6: The reporter\")"
+    );
+}
