@@ -45,6 +45,8 @@
 //! * `util` — [`refused_addr`] and [`SilentListener`] for client failure tests.
 //! * `relay` — [`IdleCutRelay`], a TCP relay that cuts connections after a
 //!   stretch of silence (keepalive tests).
+//! * `tls` — [`TlsEndpoint`], a `wss://` front with a certificate made at
+//!   start-up; its root goes to the test.
 
 mod accept;
 mod config;
@@ -56,6 +58,7 @@ mod server;
 mod state;
 mod static_files;
 mod tasks;
+mod tls;
 mod upgrade;
 mod util;
 mod ws;
@@ -71,4 +74,5 @@ pub use config::{
 pub use records::{CloseRecord, ConnectionRecord, Ending, Frame, Stats};
 pub use relay::IdleCutRelay;
 pub use server::{ServerProbe, TestServer, WaitTimeout};
+pub use tls::{TlsEndpoint, TlsError};
 pub use util::{SilentListener, refused_addr};

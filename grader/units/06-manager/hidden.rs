@@ -1,13 +1,13 @@
 //! Hidden checks of unit 06: deduplicated concurrent connects, teardown with
 //! nothing left running, slow subscribers, the health check, the pool
-//! limit, sending while disconnected, and the one writer.
+//! limit, sending while disconnected, the one writer, and `wss://`.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use checkkit::within;
 use manager::{Event, Manager, ManagerError, ManagerOptions, SendError, Status, Subscription};
-use testkit::{Frame, IdleCutRelay, TestServer};
+use testkit::{Frame, IdleCutRelay, TestServer, TlsEndpoint};
 
 checkkit::checks! {
     concurrent_connects_open_one_socket,
@@ -19,6 +19,7 @@ checkkit::checks! {
     concurrent_sends_arrive_as_whole_frames,
     keepalive_survives_an_idle_cutting_relay,
     abrupt_disconnects_leave_no_task,
+    wss_with_the_given_root_echoes_and_without_it_is_refused,
 }
 
 /// Generous for anything on loopback.
@@ -463,4 +464,51 @@ async fn abrupt_disconnects_leave_no_task() {
             "cycle {cycle}: the pool must hold no live connection (chapter 06, \"Task 5: Nothing left behind\")"
         );
     }
+}
+
+async fn wss_with_the_given_root_echoes_and_without_it_is_refused() {
+    let server = start().await;
+    let endpoint = TlsEndpoint::start(server.addr())
+        .await
+        .expect("the testkit's TLS endpoint starts");
+    let url = endpoint.wss_url("/ws");
+
+    // Without the root, the self-signed certificate must not be trusted.
+    let untrusting = Manager::new(ManagerOptions::default());
+    let refused = within(WAIT, "connect without the root", untrusting.connect(&url)).await;
+    assert!(
+        matches!(refused, Err(ManagerError::Connect { .. })),
+        "connecting to {url} without its root certificate must fail with ManagerError::Connect \
+         (the certificate is self-signed), got {refused:?}; never turn verification off \
+         (chapter 06, \"Task 6: wss:// with your own root\")"
+    );
+
+    let options = ManagerOptions {
+        root_certificates: vec![endpoint.root_cert_der().to_vec()],
+        ..ManagerOptions::default()
+    };
+    let manager = Manager::new(options);
+    let subscriber = within(WAIT, "connect over wss", manager.connect(&url))
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "connecting to {url} trusting the endpoint's root certificate failed: {error:?} \
+                 (chapter 06, \"Task 6: wss:// with your own root\")"
+            )
+        });
+    let mut subscriber = subscriber;
+    within(WAIT, "send_text over wss", subscriber.send_text("over tls"))
+        .await
+        .expect("sending over wss succeeds");
+    let echo = within(WAIT, "the echo over wss", subscriber.next_event()).await;
+    assert_eq!(echo, Some(Event::Text("over tls".to_owned())));
+    assert_eq!(
+        endpoint.handshakes(),
+        1,
+        "one TLS handshake: the connection that echoed (the refused one failed its handshake)"
+    );
+    assert!(
+        manager::tls_connector(&[b"not a certificate".to_vec()]).is_err(),
+        "a malformed root certificate must be an error, not a panic and not ignored"
+    );
 }

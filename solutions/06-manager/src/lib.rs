@@ -29,7 +29,9 @@ pub mod error;
 pub mod manager;
 pub mod subscription;
 
-pub use connection::{CLOSE_TIMEOUT, CONNECT_TIMEOUT, RECONNECT_INITIAL, RECONNECT_MAX};
+pub use connection::{
+    CLOSE_TIMEOUT, CONNECT_TIMEOUT, RECONNECT_INITIAL, RECONNECT_MAX, tls_connector,
+};
 pub use error::{ManagerError, SendError};
 pub use manager::{
     COMMAND_BUFFER, ConnectionStats, DEFAULT_MAX_CONNECTIONS, Manager, ManagerOptions,

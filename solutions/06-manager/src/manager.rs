@@ -55,6 +55,9 @@ pub struct ManagerOptions {
     pub pong_timeout: Duration,
     /// Queue length of each subscriber.
     pub subscriber_buffer: usize,
+    /// Root certificates (DER) to trust for `wss://` URLs instead of the
+    /// web's roots; empty (the default) trusts the web's roots.
+    pub root_certificates: Vec<Vec<u8>>,
 }
 // ANCHOR_END: options
 
@@ -65,6 +68,7 @@ impl Default for ManagerOptions {
             ping_interval: PING_INTERVAL,
             pong_timeout: PONG_TIMEOUT,
             subscriber_buffer: SUBSCRIBER_BUFFER,
+            root_certificates: Vec::new(),
         }
     }
 }

@@ -1,0 +1,180 @@
+//! [`TlsEndpoint`]: the testkit's `wss://` endpoint.
+//!
+//! A TLS-terminating front on 127.0.0.1:0, as nginx or a load balancer is
+//! in front of a real WebSocket server: it accepts TLS, decrypts, and
+//! forwards the plain bytes to a [`TestServer`](crate::TestServer), so every
+//! endpoint and fault of the server works over `wss://` unchanged.
+//!
+//! Its certificate is made at start-up, self-signed, for `localhost` and
+//! `127.0.0.1`. A client trusts it only when given
+//! [`root_cert_der`](TlsEndpoint::root_cert_der): exactly the set-up a
+//! learner meets with a private certificate authority. Nothing is written
+//! to disk.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::HANDSHAKE_TIMEOUT;
+
+/// Why a [`TlsEndpoint`] could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// Making the certificate failed.
+    #[error("could not make the test certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+    /// rustls refused the certificate or its key.
+    #[error("could not configure TLS: {0}")]
+    Config(#[from] rustls::Error),
+    /// Binding the listener failed.
+    #[error("could not listen on 127.0.0.1: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Counters of an endpoint, shared with its tasks.
+#[derive(Debug, Default)]
+struct Counters {
+    handshakes: AtomicUsize,
+    failed_handshakes: AtomicUsize,
+}
+
+/// A `wss://` front for a [`TestServer`](crate::TestServer). Dropping it
+/// stops it and closes every connection it carries.
+#[derive(Debug)]
+pub struct TlsEndpoint {
+    addr: SocketAddr,
+    root: CertificateDer<'static>,
+    counters: Arc<Counters>,
+    task: JoinHandle<()>,
+}
+
+impl TlsEndpoint {
+    /// Makes a certificate for `localhost` and `127.0.0.1` and starts
+    /// forwarding decrypted connections to `target` (usually
+    /// `server.addr()`).
+    pub async fn start(target: SocketAddr) -> Result<TlsEndpoint, TlsError> {
+        let certified = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_owned(),
+            "127.0.0.1".to_owned(),
+        ])?;
+        let root = certified.cert.der().clone();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            certified.signing_key.serialize_der(),
+        ));
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_single_cert(vec![root.clone()], key)?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let addr = listener.local_addr()?;
+        let counters = Arc::new(Counters::default());
+        let shared = Arc::clone(&counters);
+        // As in the relay: the accept loop owns the JoinSet, so aborting the
+        // loop aborts every connection task with it.
+        let task = tokio::spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((client, _)) = accepted else { break };
+                        let _ = client.set_nodelay(true);
+                        connections.spawn(forward(
+                            client,
+                            acceptor.clone(),
+                            target,
+                            Arc::clone(&shared),
+                        ));
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        });
+        Ok(TlsEndpoint {
+            addr,
+            root,
+            counters,
+            task,
+        })
+    }
+
+    /// The endpoint's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `wss_url("/ws")` is `"wss://localhost:PORT/ws"`: the certificate
+    /// names `localhost`, and so does the URL, as it would in production.
+    pub fn wss_url(&self, path_and_query: &str) -> String {
+        let slash = if path_and_query.starts_with('/') {
+            ""
+        } else {
+            "/"
+        };
+        format!(
+            "wss://localhost:{}{slash}{path_and_query}",
+            self.addr.port()
+        )
+    }
+
+    /// The self-signed root certificate, DER-encoded: add it to a client's
+    /// root store (for rustls, `RootCertStore::add`) to trust this endpoint.
+    pub fn root_cert_der(&self) -> &[u8] {
+        self.root.as_ref()
+    }
+
+    /// TLS handshakes completed so far.
+    pub fn handshakes(&self) -> usize {
+        self.counters.handshakes.load(Ordering::Relaxed)
+    }
+
+    /// TLS handshakes that failed so far (e.g. a client that does not trust
+    /// the certificate, or speaks plain `ws://` to it).
+    pub fn failed_handshakes(&self) -> usize {
+        self.counters.failed_handshakes.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for TlsEndpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Terminates TLS on one connection and copies bytes both ways to `target`.
+async fn forward(
+    client: TcpStream,
+    acceptor: TlsAcceptor,
+    target: SocketAddr,
+    counters: Arc<Counters>,
+) {
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(client)).await;
+    let mut tls = match handshake {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(error)) => {
+            counters.failed_handshakes.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!(%error, "tls: handshake failed");
+            return;
+        }
+        Err(_) => {
+            counters.failed_handshakes.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("tls: handshake timed out");
+            return;
+        }
+    };
+    counters.handshakes.fetch_add(1, Ordering::Relaxed);
+    let Ok(mut upstream) = TcpStream::connect(target).await else {
+        return;
+    };
+    let _ = upstream.set_nodelay(true);
+    // Ends when either side closes or fails; both sockets drop with it.
+    let _ = tokio::io::copy_bidirectional(&mut tls, &mut upstream).await;
+}
