@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// Bytes read at a time in each direction.
@@ -45,20 +45,9 @@ impl IdleCutRelay {
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);
-        // The accept loop owns the JoinSet: aborting the loop drops the set,
-        // which aborts every connection task. Nothing outlives the relay.
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((client, _)) = accepted else { break };
-                        shared.accepted.fetch_add(1, Ordering::Relaxed);
-                        connections.spawn(relay(client, target, idle_cut, Arc::clone(&shared)));
-                    }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
+        let task = crate::util::spawn_accept_loop(listener, move |client| {
+            shared.accepted.fetch_add(1, Ordering::Relaxed);
+            relay(client, target, idle_cut, Arc::clone(&shared))
         });
         Ok(IdleCutRelay {
             addr,
@@ -74,12 +63,7 @@ impl IdleCutRelay {
 
     /// `ws_url("/ws")` is `"ws://127.0.0.1:RELAY_PORT/ws"`, relayed to the target.
     pub fn ws_url(&self, path_and_query: &str) -> String {
-        let slash = if path_and_query.starts_with('/') {
-            ""
-        } else {
-            "/"
-        };
-        format!("ws://{}{slash}{path_and_query}", self.addr)
+        crate::util::url("ws", &self.addr.to_string(), path_and_query)
     }
 
     /// Connections accepted so far.

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::HANDSHAKE_TIMEOUT;
@@ -78,25 +78,9 @@ impl TlsEndpoint {
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
         let shared = Arc::clone(&counters);
-        // As in the relay: the accept loop owns the JoinSet, so aborting the
-        // loop aborts every connection task with it.
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    accepted = listener.accept() => {
-                        let Ok((client, _)) = accepted else { break };
-                        let _ = client.set_nodelay(true);
-                        connections.spawn(forward(
-                            client,
-                            acceptor.clone(),
-                            target,
-                            Arc::clone(&shared),
-                        ));
-                    }
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                }
-            }
+        let task = crate::util::spawn_accept_loop(listener, move |client| {
+            let _ = client.set_nodelay(true);
+            forward(client, acceptor.clone(), target, Arc::clone(&shared))
         });
         Ok(TlsEndpoint {
             addr,
@@ -114,15 +98,8 @@ impl TlsEndpoint {
     /// `wss_url("/ws")` is `"wss://localhost:PORT/ws"`: the certificate
     /// names `localhost`, and so does the URL, as it would in production.
     pub fn wss_url(&self, path_and_query: &str) -> String {
-        let slash = if path_and_query.starts_with('/') {
-            ""
-        } else {
-            "/"
-        };
-        format!(
-            "wss://localhost:{}{slash}{path_and_query}",
-            self.addr.port()
-        )
+        let authority = format!("localhost:{}", self.addr.port());
+        crate::util::url("wss", &authority, path_and_query)
     }
 
     /// The self-signed root certificate, DER-encoded: add it to a client's

@@ -76,3 +76,37 @@ impl Drop for SilentListener {
         self.task.abort();
     }
 }
+
+/// `url("ws", "127.0.0.1:80", "ws")` is `"ws://127.0.0.1:80/ws"`: a leading
+/// slash on the path is optional.
+pub(crate) fn url(scheme: &str, authority: &str, path_and_query: &str) -> String {
+    let slash = if path_and_query.starts_with('/') {
+        ""
+    } else {
+        "/"
+    };
+    format!("{scheme}://{authority}{slash}{path_and_query}")
+}
+
+/// Accepts connections on `listener` and runs `serve` on each, in a task
+/// that owns them all: aborting the returned task (`JoinHandle::abort`;
+/// dropping the handle only detaches it) drops the `JoinSet`, which aborts every
+/// connection task. Nothing outlives the loop.
+pub(crate) fn spawn_accept_loop<F, Fut>(listener: TcpListener, mut serve: F) -> JoinHandle<()>
+where
+    F: FnMut(tokio::net::TcpStream) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut connections = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { break };
+                    connections.spawn(serve(stream));
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+    })
+}
