@@ -10,6 +10,9 @@
 //!   `{{#include}}`, `{{#rustdoc_include}}` and `{{#playground}}` the way mdBook does:
 //!   the file must exist, a named anchor must be in it, a line range must select
 //!   at least one line.
+//! * [`hints`]: each unit's `hints.toml`; `{{#hints NN}}` in a chapter becomes
+//!   the unit's "show hint" toggles before mdBook renders it (one source for the
+//!   book and `cargo grade hint`).
 //! * `links`: reads each rendered chapter's HTML and follows every relative link
 //!   and image in the page's content: the file must be in the output, and a
 //!   `#fragment` must name an `id` in the target page.
@@ -23,6 +26,7 @@
 //! root-relative links such as `/health` (they point at the server that serves the
 //! book, not at a file of it), and draft chapters (they have no page yet).
 
+pub mod hints;
 mod includes;
 mod links;
 
@@ -81,6 +85,8 @@ pub enum ProblemKind {
     BrokenLink,
     /// A link's `#fragment` names no `id` (heading or other element) in the target page.
     MissingAnchor,
+    /// `{{#hints NN}}` names a unit whose `hints.toml` is missing or invalid.
+    MissingHints,
 }
 
 impl fmt::Display for ProblemKind {
@@ -91,6 +97,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::EmptyLineRange => "empty include line range",
             ProblemKind::BrokenLink => "broken link",
             ProblemKind::MissingAnchor => "missing link anchor",
+            ProblemKind::MissingHints => "missing hints",
         })
     }
 }
@@ -149,12 +156,14 @@ pub fn build(root: &Path, dest: &Path) -> Result<BuildReport, BookError> {
         path: dest.to_path_buf(),
         source,
     })?;
-    let book = load(root, Some(&dest))?;
+    let (book, hint_problems) = load(root, Some(&dest))?;
     book.build().map_err(|error| BookError::Render {
         dest: dest.clone(),
         message: format!("{error:#}"),
     })?;
-    Ok(check_loaded(&book, &dest))
+    let mut report = check_loaded(&book, &dest);
+    report.problems.extend(hint_problems);
+    Ok(report)
 }
 
 /// Checks a book that was already built into `dest` (by [`build`] or `mdbook build`),
@@ -164,12 +173,16 @@ pub fn build(root: &Path, dest: &Path) -> Result<BuildReport, BookError> {
 ///
 /// [`BookError`] when `book.toml` or `SUMMARY.md` cannot be loaded.
 pub fn check(root: &Path, dest: &Path) -> Result<BuildReport, BookError> {
-    let book = load(root, None)?;
-    Ok(check_loaded(&book, dest))
+    let (book, hint_problems) = load(root, None)?;
+    let mut report = check_loaded(&book, dest);
+    report.problems.extend(hint_problems);
+    Ok(report)
 }
 
 /// Loads the book's config and sources; with `dest`, the output goes there.
-fn load(root: &Path, dest: Option<&Path>) -> Result<MDBook, BookError> {
+/// `{{#hints NN}}` directives are expanded here, before any preprocessor or
+/// check sees the chapters; what could not be expanded is returned.
+fn load(root: &Path, dest: Option<&Path>) -> Result<(MDBook, Vec<Problem>), BookError> {
     let config_file = root.join("book.toml");
     if !config_file.is_file() {
         return Err(BookError::NoConfig {
@@ -185,7 +198,20 @@ fn load(root: &Path, dest: Option<&Path>) -> Result<MDBook, BookError> {
     if let Some(dest) = dest {
         config.build.build_dir = dest.to_path_buf();
     }
-    MDBook::load_with_config(root, config).map_err(load_error)
+    let mut book = MDBook::load_with_config(root, config).map_err(load_error)?;
+    let src = book.config.book.src.clone();
+    let mut problems = Vec::new();
+    book.book.for_each_chapter_mut(|chapter| {
+        let (content, errors) = hints::expand(&chapter.content, root);
+        chapter.content = content;
+        let page = src.join(chapter.path.clone().unwrap_or_default());
+        problems.extend(errors.into_iter().map(|detail| Problem {
+            page: page.clone(),
+            kind: ProblemKind::MissingHints,
+            detail,
+        }));
+    });
+    Ok((book, problems))
 }
 
 /// Runs the include and link checks over every non-draft chapter.

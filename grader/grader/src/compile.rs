@@ -1,6 +1,6 @@
 //! Builds a scratch workspace and finds each unit's check binaries.
 //!
-//! One `cargo build --tests --keep-going` compiles every unit of the
+//! One `cargo build --test visible --test hidden --keep-going` compiles every unit of the
 //! submission in parallel; a unit that does not compile does not stop the
 //! others. Cargo's JSON messages say which test executable belongs to which
 //! unit, and which compiler errors do.
@@ -80,7 +80,13 @@ pub async fn build(
     let mut child = tokio::process::Command::new(cargo)
         .args([
             "build",
-            "--tests",
+            // Only the two check binaries (and, through them, the library and
+            // the binaries the checks run): not the library's and binaries'
+            // own unit-test harnesses, which `--tests` would add.
+            "--test",
+            "visible",
+            "--test",
+            "hidden",
             "--keep-going",
             "--message-format=json-diagnostic-rendered-ansi",
         ])

@@ -32,6 +32,16 @@ pub fn parallel_checks() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4))
 }
 
+/// The permits for check processes, shared by every grading of this
+/// process: a batch grading several submissions at once still runs at most
+/// [`parallel_checks`] checks at a time.
+fn check_permits() -> Arc<tokio::sync::Semaphore> {
+    static PERMITS: std::sync::OnceLock<Arc<tokio::sync::Semaphore>> = std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| Arc::new(tokio::sync::Semaphore::new(parallel_checks())))
+        .clone()
+}
+
 /// A progress event, for the terminal's progress line.
 #[derive(Debug, Clone)]
 pub enum Progress {
@@ -56,6 +66,18 @@ pub struct Request {
 
 /// Grades `request` under the repository at `root`.
 pub async fn grade(
+    root: &Path,
+    request: &Request,
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Result<Report, GraderError> {
+    let _lock = lock(root)?;
+    grade_locked(root, request, progress).await
+}
+
+/// [`grade`], for a caller that already holds the grading lock of `root`
+/// (a batch takes it once for all its submissions, whose scratch folders
+/// differ, and grades several at a time).
+pub async fn grade_locked(
     root: &Path,
     request: &Request,
     progress: Arc<dyn Fn(Progress) + Send + Sync>,
@@ -96,7 +118,6 @@ pub async fn grade(
         }
     }
 
-    let _lock = lock(root)?;
     let scratch = scratch::prepare(root, &request.source, &to_build)?;
     let builds = if scratch.slugs.is_empty() {
         BTreeMap::new()
@@ -176,7 +197,7 @@ async fn run_unit(
     workdir: &Path,
     progress: &Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Vec<Outcome> {
-    let permits = Arc::new(tokio::sync::Semaphore::new(parallel_checks()));
+    let permits = check_permits();
     let total = unit.checks.len();
     let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -270,7 +291,7 @@ fn millis(duration: Duration) -> u64 {
 
 /// Takes the grading lock of this repository's target directory. Waits if
 /// another grading holds it; the lock is released when the file is dropped.
-fn lock(root: &Path) -> Result<std::fs::File, GraderError> {
+pub fn lock(root: &Path) -> Result<std::fs::File, GraderError> {
     let dir = scratch::base_dir(root);
     std::fs::create_dir_all(&dir).map_err(|source| GraderError::Io {
         path: dir.clone(),

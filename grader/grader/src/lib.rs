@@ -3,6 +3,7 @@
 //! Grades the learner's units and tells them what to do next.
 //!
 //! ## Layout
+//! * [`pack`]: instructors' private test packs (`--tests DIR`).
 //! * [`units`]: the course's units and their `unit.toml` (behaviours, checks, points).
 //! * [`stubs`]: generates `exercises/` from `solutions/` by region markers.
 //! * [`scratch`]: builds the scratch workspace a submission is graded in:
@@ -10,6 +11,7 @@
 //! * [`compile`]: runs `cargo build` on the scratch workspace and finds the test binaries.
 //! * [`run`]: runs every check in its own process, with a nonce and a timeout,
 //!   and reads the verdicts the submission cannot forge.
+//! * [`sandbox`]: the limits and namespaces each check process runs in.
 //! * [`report`]: the one result model, and its JSON form.
 //! * [`render`]: the terminal table and the teaching messages.
 //! * [`formats`]: the instructors' formats: JUnit XML, Gradescope's
@@ -17,16 +19,23 @@
 //! * [`coverage`]: which checks cover which graded behaviour.
 //! * [`wrong`]: applies the deliberately wrong submissions used to test the checks.
 //! * [`grade`]: ties it together: submission in, report out.
+//! * [`batch`]: a whole class: every student's submission, a CSV summary.
 //! * [`files`]: file helpers (write only on change, refuse symlinks).
+//! * [`learner`]: the learner's loop: progress, hints, reset, watch, and
+//!   short explanations of the first errors a learner meets.
 
+pub mod batch;
 pub mod compile;
 pub mod coverage;
 pub mod files;
 pub mod formats;
 pub mod grade;
+pub mod learner;
+pub mod pack;
 pub mod render;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod scratch;
 pub mod stubs;
 pub mod units;

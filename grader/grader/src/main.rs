@@ -9,9 +9,15 @@
 //! cargo grade --format junit       JUnit XML (GitLab, GitHub test reports)
 //! cargo grade --format gradescope  Gradescope's results.json
 //! cargo grade --ci                 exit 1 when a graded check failed
+//! cargo grade --batch DIR          every student folder under DIR: a CSV and one report each
 //! cargo grade gradescope-bundle    the Gradescope autograder zip
+//! cargo grade --tests DIR          grade with a private test pack (hidden checks, points)
+//! cargo grade tests-template DIR   start a private test pack from the course's checks
 //! cargo grade --coverage           which checks cover which graded behaviour
-//! cargo grade list                 every unit with its chapter
+//! cargo grade list                 every unit with its chapter and status
+//! cargo grade watch                the next unit's visible checks on every save
+//! cargo grade hint [NN]            the next hint of a unit, one at a time
+//! cargo grade reset NN [--force]   the unit's stub back, your code in a backup
 //! cargo grade serve [--port 8000]  the book and the testkit server
 //! cargo grade sync-stubs [--check] regenerate exercises/ from solutions/ (maintainers)
 //! ```
@@ -24,7 +30,7 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand, ValueEnum};
 use grader::grade::{self, Progress, Request};
 use grader::scratch::Source;
-use grader::{GraderError, coverage, formats, render, stubs, units};
+use grader::{GraderError, coverage, formats, learner, render, stubs, units};
 
 /// Grades WebSocket Workbook units and tells you what to do next.
 #[derive(Parser)]
@@ -53,6 +59,19 @@ struct Cli {
     /// (default: 0 whenever grading ran).
     #[arg(long)]
     ci: bool,
+    /// Grade every student folder under DIR (each a copy of exercises/);
+    /// writes summary.csv and one report per student (in --format) to --out.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["submission", "solutions"])]
+    batch: Option<PathBuf>,
+    /// Grade with an instructor's private test pack (see `cargo grade tests-template`).
+    #[arg(long, value_name = "DIR", global = true)]
+    tests: Option<PathBuf>,
+    /// With --batch: submissions graded at once.
+    #[arg(long, value_name = "N", default_value_t = grader::batch::DEFAULT_JOBS, requires = "batch")]
+    jobs: usize,
+    /// With --batch: where summary.csv and the reports go.
+    #[arg(long, value_name = "DIR", default_value = "grades", requires = "batch")]
+    out: PathBuf,
     /// The repository root (default: where the grader was built from).
     #[arg(long, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
@@ -60,13 +79,48 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// List every unit with its chapter and files.
+    /// List every unit with its chapter, files and status.
     List,
+    /// Run the next unfinished unit's visible checks on every save (h: hint, q: quit).
+    Watch {
+        /// Watch a copy of exercises/ from elsewhere instead.
+        #[arg(long, value_name = "DIR")]
+        submission: Option<PathBuf>,
+    },
+    /// Show the next hint of a unit (the next unfinished unit when none is given).
+    Hint {
+        /// The unit (`01`, `01-connection`).
+        unit: Option<String>,
+        /// Start again from the first hint.
+        #[arg(long)]
+        reset: bool,
+        /// The learner's workspace (default: exercises/).
+        #[arg(long, value_name = "DIR", hide = true)]
+        submission: Option<PathBuf>,
+    },
+    /// Restore a unit's stub, saving your code to a backup first.
+    Reset {
+        /// The unit (`01`, `01-connection`).
+        unit: String,
+        /// Reset even though the unit has changes (they are backed up first).
+        #[arg(long)]
+        force: bool,
+        /// The learner's workspace (default: exercises/).
+        #[arg(long, value_name = "DIR", hide = true)]
+        submission: Option<PathBuf>,
+    },
     /// Serve the book and the testkit server (http://127.0.0.1:8000, ws://127.0.0.1:8000/ws).
     Serve {
         /// The port on 127.0.0.1 (0: any free port, printed at start).
         #[arg(long, default_value_t = 8000)]
         port: u16,
+    },
+    /// Start a private test pack in DIR from the course's unit.toml and hidden.rs files.
+    TestsTemplate {
+        /// The pack's folder (created; existing files are kept).
+        dir: PathBuf,
+        /// Units to include; all when none is given.
+        units: Vec<String>,
     },
     /// Write the Gradescope autograder zip (setup.sh, run_autograder, README.txt).
     GradescopeBundle {
@@ -118,14 +172,68 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
     let root = cli.root.clone().unwrap_or_else(grader::repo_root);
+    if let Some(dir) = &cli.tests {
+        units::use_tests_pack(dir)?;
+    }
     match cli.command {
         Some(Command::List) => {
-            print!("{}", list(&root)?);
+            print!("{}", learner::list(&root, &root.join("exercises"))?);
             return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Watch { submission }) => {
+            let source = submission.map_or(Source::Exercises, Source::Dir);
+            learner::watch::watch(&root, source).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Hint {
+            unit,
+            reset,
+            submission,
+        }) => {
+            let workspace = submission.unwrap_or_else(|| root.join("exercises"));
+            let unit = learner::pick_unit(&root, &workspace, unit.as_deref())?;
+            if reset {
+                print!("{}", learner::hint::reset(&workspace, &unit)?);
+            } else {
+                print!("{}", learner::hint::next(&root, &workspace, &unit)?);
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Reset {
+            unit,
+            force,
+            submission,
+        }) => {
+            let workspace = submission.unwrap_or_else(|| root.join("exercises"));
+            let (text, done) = learner::reset_unit(&root, &workspace, &unit, force)?;
+            print!("{text}");
+            return Ok(if done {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         Some(Command::Serve { port }) => return serve(&root, port).await,
         Some(Command::SyncStubs { check }) => return sync_stubs(&root, check),
         Some(Command::Wrong { units: wanted }) => return verify_wrong(&root, &wanted).await,
+        Some(Command::TestsTemplate { dir, units: wanted }) => {
+            let all = units::load_all(&root)?;
+            let chosen: Vec<&units::Unit> = if wanted.is_empty() {
+                all.iter().collect()
+            } else {
+                wanted
+                    .iter()
+                    .map(|u| {
+                        units::find(&all, u).ok_or_else(|| GraderError::UnknownUnit(u.clone()))
+                    })
+                    .collect::<Result<_, _>>()?
+            };
+            for path in grader::pack::write_template(&root, &dir, &chosen)? {
+                println!("wrote {}", path.display());
+            }
+            println!("grade with it: cargo grade --tests {} …", dir.display());
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::GradescopeBundle { out }) => {
             grader::formats::bundle::write(&out)?;
             println!(
@@ -157,6 +265,9 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
             ExitCode::FAILURE
         });
     }
+    if let Some(dir) = &cli.batch {
+        return run_batch(&root, dir, &cli).await;
+    }
     let source = match (&cli.submission, cli.solutions) {
         (Some(dir), _) => Source::Dir(dir.clone()),
         (None, true) => Source::Solutions,
@@ -171,7 +282,15 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
     let report = grade::grade(&root, &request, progress).await?;
     match cli.format {
         Format::Json => println!("{}", report.to_json()),
-        Format::Human => print!("{}", render::human(&report, !cli.units.is_empty())),
+        Format::Human => {
+            print!("{}", render::human(&report, !cli.units.is_empty()));
+            if matches!(request.source, Source::Exercises) {
+                print!(
+                    "{}",
+                    learner::after_grading(&root, &root.join("exercises"), &report)?
+                );
+            }
+        }
         Format::Junit => print!("{}", formats::junit::render(&report)),
         Format::Gradescope => println!("{}", formats::gradescope::render(&report)),
     }
@@ -182,6 +301,44 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
     // Grading ran: exit 0 whatever the score (CI reads the report), unless
     // --ci asks for a failing status when a graded check failed.
     Ok(if cli.ci && formats::any_failed(&report) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+async fn run_batch(
+    root: &std::path::Path,
+    dir: &std::path::Path,
+    cli: &Cli,
+) -> Result<ExitCode, GraderError> {
+    use grader::batch::{self, ReportFormat};
+    let options = batch::Options {
+        jobs: cli.jobs,
+        out: cli.out.clone(),
+        format: match cli.format {
+            Format::Human => ReportFormat::Human,
+            Format::Json => ReportFormat::Json,
+            Format::Junit => ReportFormat::Junit,
+            Format::Gradescope => ReportFormat::Gradescope,
+        },
+        units: cli.units.clone(),
+        force: cli.force,
+    };
+    let progress = batch::progress_printer(std::io::stderr().is_terminal());
+    let summary = batch::run(root, dir, &options, progress).await?;
+    let failed = summary
+        .rows
+        .iter()
+        .filter(|row| row.error.is_some())
+        .count();
+    println!(
+        "graded {} submissions in {:.0?} ({failed} not graded); wrote {}",
+        summary.rows.len(),
+        summary.elapsed,
+        options.out.join(batch::SUMMARY_CSV).display()
+    );
+    Ok(if cli.ci && failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -246,21 +403,6 @@ async fn verify_wrong(root: &std::path::Path, wanted: &[String]) -> Result<ExitC
     })
 }
 
-fn list(root: &std::path::Path) -> Result<String, GraderError> {
-    let all = units::load_all(root)?;
-    let mut out = String::new();
-    for (slug, title) in units::COURSE {
-        match all.iter().find(|u| &u.slug == slug) {
-            Some(unit) => out.push_str(&format!(
-                "{:<18} {:<44} book/{}  exercises/{}/\n",
-                slug, title, unit.chapter, slug
-            )),
-            None => out.push_str(&format!("{slug:<18} {title:<44} (coming)\n")),
-        }
-    }
-    Ok(out)
-}
-
 fn sync_stubs(root: &std::path::Path, check: bool) -> Result<ExitCode, GraderError> {
     let slugs: Vec<String> = units::load_all(root)?.into_iter().map(|u| u.slug).collect();
     if check {
@@ -290,25 +432,37 @@ fn seed_lockfile(root: &std::path::Path) -> Result<(), GraderError> {
     let lock = root.join("Cargo.lock");
     let bytes = std::fs::read(&lock).map_err(|source| GraderError::Io { path: lock, source })?;
     grader::files::write_bytes_if_changed(&root.join("exercises/Cargo.lock"), &bytes)?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
-        .args([
-            "metadata",
-            "--format-version",
-            "1",
-            "--offline",
-            "--manifest-path",
-        ])
-        .arg(root.join("exercises/Cargo.toml"))
-        .stdout(std::process::Stdio::null())
-        .status()
-        .map_err(|error| GraderError::Process(format!("could not run cargo metadata: {error}")))?;
-    if !status.success() {
-        return Err(GraderError::Process(
-            "cargo metadata failed on exercises/".into(),
-        ));
+    // Offline first (quick, and enough when the root workspace has fetched
+    // everything); then online, because `cargo metadata` wants the manifests
+    // of every platform's packages (e.g. Windows-only crates) that a build
+    // on Linux never downloads.
+    for offline in [true, false] {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = std::process::Command::new(cargo);
+        command.args(["metadata", "--format-version", "1"]);
+        if offline {
+            command.arg("--offline");
+        }
+        let status = command
+            .arg("--manifest-path")
+            .arg(root.join("exercises/Cargo.toml"))
+            .stdout(std::process::Stdio::null())
+            .stderr(if offline {
+                std::process::Stdio::null()
+            } else {
+                std::process::Stdio::inherit()
+            })
+            .status()
+            .map_err(|error| {
+                GraderError::Process(format!("could not run cargo metadata: {error}"))
+            })?;
+        if status.success() {
+            return Ok(());
+        }
     }
-    Ok(())
+    Err(GraderError::Process(
+        "cargo metadata failed on exercises/ (offline, then online)".into(),
+    ))
 }
 
 async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderError> {
@@ -330,11 +484,20 @@ async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderErro
     let server = testkit::TestServer::start_with(config)
         .await
         .map_err(|error| GraderError::Process(format!("could not listen on 127.0.0.1:{port}: {error} (is another `cargo grade serve` running? try --port)")))?;
-    println!("the book:           {}", server.http_url("/"));
-    println!("the testkit server: {}", server.ws_url("/ws"));
-    // Flush now: when stdout is a pipe, a reader waits for these lines.
-    let _ = std::io::Write::flush(&mut std::io::stdout());
-    println!("press Ctrl-C to stop");
+    // Flush now: when stdout is a pipe, a reader waits for these lines. A
+    // reader that has gone (a test that read the address and closed the
+    // pipe) must not stop the server: write errors are ignored, where
+    // `println!` would panic.
+    let mut stdout = std::io::stdout();
+    let _ = std::io::Write::write_fmt(
+        &mut stdout,
+        format_args!(
+            "the book:           {}\nthe testkit server: {}\npress Ctrl-C to stop\n",
+            server.http_url("/"),
+            server.ws_url("/ws")
+        ),
+    );
+    let _ = std::io::Write::flush(&mut stdout);
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)

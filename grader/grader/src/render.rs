@@ -8,20 +8,25 @@ use crate::report::{CheckReport, Report, UnitReport, UnitState};
 use crate::run::CheckStatus;
 use crate::units::COURSE;
 
-/// How many lines of compiler output a build failure shows.
-const BUILD_LINES: usize = 30;
-
 /// Renders a report for a person. `details` adds every failed check's
 /// message (on for `cargo grade 01`, off for the overview of all units,
 /// where only the next unit's failures are shown).
 pub fn human(report: &Report, details: bool) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "WebSocket Workbook — grading {}\n", report.submission);
-    let _ = writeln!(out, "  {:<34} {:<22} {:>9}", "unit", "state", "score");
+    // As wide as the longest "NN Title" (titles have no wide characters).
+    let width = report
+        .units
+        .iter()
+        .map(|u| u.id.chars().count() + 1 + u.title.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("unit".len());
+    let _ = writeln!(out, "  {:<width$} {:<22} {:>9}", "unit", "state", "score");
     for unit in &report.units {
         let _ = writeln!(
             out,
-            "  {:<34} {:<22} {:>9}",
+            "  {:<width$} {:<22} {:>9}",
             format!("{} {}", unit.id, unit.title),
             state_text(unit),
             format!("{}/{}", unit.score, unit.max_score)
@@ -74,23 +79,7 @@ fn failures(unit: &UnitReport) -> String {
     let _ = writeln!(out, "\n{} {} — what to fix", unit.id, unit.title);
     if unit.state == UnitState::BuildFailed {
         let text = unit.build_output.as_deref().unwrap_or("");
-        let _ = writeln!(
-            out,
-            "  Your code does not compile in the grader. Its first errors:\n"
-        );
-        for line in text.lines().take(BUILD_LINES) {
-            let _ = writeln!(out, "    {line}");
-        }
-        if text.lines().count() > BUILD_LINES {
-            let _ = writeln!(out, "    …");
-        }
-        let _ = writeln!(
-            out,
-            "\n  The grader builds only your src/ with the course's Cargo.toml: a dependency\n  \
-             you added to the exercise's Cargo.toml is not available here.\n  \
-             `cd exercises/{} && cargo build` shows the same errors with full detail.",
-            unit.slug
-        );
+        out.push_str(&crate::learner::explain::build_failure(&unit.slug, text));
         return out;
     }
     for check in unit.checks.iter().filter(|c| c.status != CheckStatus::Pass) {
@@ -126,6 +115,11 @@ fn failure(check: &CheckReport) -> String {
             let _ = writeln!(out, "      {line}");
         }
     }
+    if let Some(extra) = crate::learner::explain::check_failure(check) {
+        for line in extra.lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
     let _ = writeln!(out, "      hint: {}", check.hint);
     let _ = writeln!(out, "      read: {}", check.chapter);
     out
@@ -150,6 +144,11 @@ fn next_steps(unit: &UnitReport) -> String {
     let _ = writeln!(out, "  code:  exercises/{}/src/", unit.slug);
     let _ = writeln!(out, "  test:  cd exercises/{} && cargo test", unit.slug);
     let _ = writeln!(out, "  grade: cargo grade {}", unit.id);
+    let _ = writeln!(
+        out,
+        "  watch: cargo grade watch   (checks again on every save; h: a hint, q: quit)"
+    );
+    let _ = writeln!(out, "  stuck: cargo grade hint {}", unit.id);
     out
 }
 

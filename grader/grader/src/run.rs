@@ -8,7 +8,9 @@
 //! only for that exact line. Exit status and printed text are never
 //! trusted: `process::exit(0)`, a fake libtest summary or a panic hook that
 //! prints "ok" all leave no valid record, and so score nothing. A check that
-//! outlives its time limit is killed with its whole process group.
+//! outlives its time limit is killed with its whole process group. Each
+//! check process runs in the sandbox of [`crate::sandbox`]: CPU, memory and
+//! process limits, and on Linux its own network (loopback) and PID namespaces.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::Path;
@@ -77,7 +79,9 @@ pub fn nonce() -> String {
 pub async fn run_check(executable: &Path, check: &CheckSpec, workdir: &Path) -> Outcome {
     let started = Instant::now();
     let nonce = nonce();
-    let result_file = std::env::temp_dir().join(format!("wsw-check-{nonce}"));
+    // The file's name is a second random value, never the nonce: the check
+    // is given the file's path, and could otherwise read the nonce from it.
+    let result_file = std::env::temp_dir().join(format!("wsw-check-{}", self::nonce()));
     let outcome = run_inner(executable, check, workdir, &nonce, &result_file).await;
     let _ = std::fs::remove_file(&result_file);
     let (status, message, output) = match outcome {
@@ -117,6 +121,11 @@ async fn run_inner(
         .kill_on_drop(true);
     #[cfg(unix)]
     command.process_group(0);
+    crate::sandbox::warn_once();
+    crate::sandbox::apply(
+        &mut command,
+        crate::sandbox::Limits::for_timeout(check.timeout_secs),
+    );
     let mut child = command
         .spawn()
         .map_err(|error| format!("could not start {}: {error}", executable.display()))?;

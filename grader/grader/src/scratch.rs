@@ -3,7 +3,8 @@
 //! Only the learner's `src/` is taken. Everything else is canonical: the
 //! manifest comes from the reference solution (no learner dependencies, no
 //! `build.rs`, `autotests = false`), the visible tests from `solutions/`,
-//! the hidden tests from `grader/units/`. The workspace lives in
+//! the hidden tests from `grader/units/` (or an instructor's private pack,
+//! [`crate::units::use_tests_pack`]). The workspace lives in
 //! `target/wsw-grade/<label>/` and is updated in place, file by file, only
 //! where something changed, so a warm `cargo grade 01` rebuilds nothing.
 //!
@@ -112,6 +113,13 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
     let mut slugs = Vec::new();
     for unit in units {
         let learner_src = base.join(&unit.slug).join("src");
+        // `is_dir` and `read_dir` follow links: a unit folder or `src/` that
+        // is itself a link (to the reference solution, say) is refused here.
+        for path in [base.join(&unit.slug), learner_src.clone()] {
+            if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+                return Err(GraderError::Symlink(path));
+            }
+        }
         if !learner_src.is_dir() {
             continue;
         }
@@ -119,7 +127,7 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         files::mirror(&learner_src, &member.join("src"))?;
         let solution = root.join("solutions").join(&unit.slug);
         files::mirror(&solution.join("tests"), &member.join("tests"))?;
-        let hidden = crate::units::unit_dir(root, &unit.slug).join("hidden.rs");
+        let hidden = crate::units::hidden_checks(root, &unit.slug);
         files::write_if_changed(
             &member.join("tests").join("hidden.rs"),
             &files::read(&hidden)?,

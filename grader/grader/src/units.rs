@@ -161,15 +161,69 @@ impl Unit {
 }
 
 /// Reads every `grader/units/*/unit.toml` under `root`, in course order.
+/// With a private test pack ([`use_tests_pack`]), a unit the pack has is
+/// read from the pack instead.
 pub fn load_all(root: &Path) -> Result<Vec<Unit>, GraderError> {
     let mut units = Vec::new();
     for (slug, _) in COURSE {
         let path = unit_dir(root, slug).join("unit.toml");
-        if path.exists() {
-            units.push(load(&path)?);
+        if !path.exists() {
+            continue;
         }
+        let path = tests_pack()
+            .map(|pack| pack.join(slug).join("unit.toml"))
+            .filter(|private| private.exists())
+            .unwrap_or(path);
+        units.push(load(&path)?);
     }
     Ok(units)
+}
+
+static TESTS_PACK: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Grades with an instructor's private test pack (`cargo grade --tests DIR`)
+/// for the rest of this process: for every unit with a folder `DIR/<slug>/`,
+/// its `unit.toml` (checks, points, behaviours) and `hidden.rs` replace the
+/// course's. Layout and template: `cargo grade tests-template`. Set once;
+/// a second, different pack is an error.
+pub fn use_tests_pack(dir: &Path) -> Result<(), GraderError> {
+    let dir = std::fs::canonicalize(dir).map_err(|source| GraderError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let set = TESTS_PACK.get_or_init(|| dir.clone());
+    if set != &dir {
+        return Err(GraderError::Submission(format!(
+            "a test pack ({}) is already in use",
+            set.display()
+        )));
+    }
+    for (slug, _) in COURSE {
+        let folder = dir.join(slug);
+        if folder.is_dir()
+            && !(folder.join("unit.toml").is_file() && folder.join("hidden.rs").is_file())
+        {
+            return Err(GraderError::Submission(format!(
+                "{} must hold both unit.toml and hidden.rs (see `cargo grade tests-template`)",
+                folder.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The private test pack in use, if any.
+pub fn tests_pack() -> Option<&'static Path> {
+    TESTS_PACK.get().map(PathBuf::as_path)
+}
+
+/// The hidden checks of a unit: the pack's `hidden.rs` when the pack has
+/// the unit, else `grader/units/<slug>/hidden.rs`.
+pub fn hidden_checks(root: &Path, slug: &str) -> PathBuf {
+    tests_pack()
+        .map(|pack| pack.join(slug).join("hidden.rs"))
+        .filter(|private| private.exists())
+        .unwrap_or_else(|| unit_dir(root, slug).join("hidden.rs"))
 }
 
 /// Reads one `unit.toml`.

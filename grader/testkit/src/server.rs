@@ -128,6 +128,15 @@ impl TestServer {
         lock(&self.shared.error_reports).clone()
     }
 
+    /// Changes the link while connections are open: from the next message
+    /// on, every echo (`/ws`, `/ws/auth`) on every connection, open or
+    /// future, waits `delay` instead of its own `delay_ms`; `None` gives each
+    /// connection its own option back. Echoes already waiting keep their
+    /// time, and echoes never overtake each other.
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        *lock(&self.shared.delay_override) = delay;
+    }
+
     /// A view of the server's state that stays readable after shutdown.
     pub fn probe(&self) -> ServerProbe {
         ServerProbe {

@@ -9,6 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::{Semaphore, broadcast, watch};
 use tokio_tungstenite::tungstenite::Message;
@@ -59,6 +60,9 @@ pub(crate) struct Shared {
     pub(crate) http_permits: Arc<Semaphore>,
     pub(crate) tasks: Arc<Tasks>,
     record_budget: AtomicUsize,
+    /// `TestServer::set_delay`: replaces every echo connection's `delay_ms`
+    /// while `Some`.
+    pub(crate) delay_override: Mutex<Option<Duration>>,
 }
 
 impl Shared {
@@ -76,6 +80,7 @@ impl Shared {
             rooms: Mutex::new(HashMap::new()),
             tasks: Tasks::new(),
             record_budget: AtomicUsize::new(RECORD_BUDGET_BYTES),
+            delay_override: Mutex::new(None),
         })
     }
 

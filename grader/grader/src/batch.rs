@@ -1,0 +1,490 @@
+//! `cargo grade --batch DIR`: every student's submission in one run.
+//!
+//! `DIR` holds one folder per student, named after the student; each is a
+//! copy of `exercises/` (or holds one, as `exercises/`). Every submission is
+//! graded exactly as `cargo grade --submission` would, into its own scratch
+//! workspace, all of them in the one target directory, so the dependencies
+//! (tokio, axum, tungstenite…) are compiled once for the whole class.
+//!
+//! Up to [`Options::jobs`] submissions are in progress at once. Cargo builds
+//! one at a time (it locks the target directory), so what overlaps is one
+//! submission's build with another's checks; the checks of all submissions
+//! share one pool of [`grade::parallel_checks`] processes, so a batch loads
+//! the machine no more than a single grading and timing-sensitive checks
+//! keep their margins.
+//!
+//! A submission that cannot be graded (a symbolic link, a folder that is
+//! not a submission, a grader failure) gets a row with its reason in the
+//! CSV, and the batch goes on.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::grade::{self, Progress, Request};
+use crate::report::Report;
+use crate::scratch::Source;
+use crate::{GraderError, files, formats, render, units};
+
+/// Default number of submissions in progress at once.
+pub const DEFAULT_JOBS: usize = 2;
+
+/// The name of the summary written next to the reports.
+pub const SUMMARY_CSV: &str = "summary.csv";
+
+/// The format of each student's report file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// The terminal text, `<student>.txt`.
+    Human,
+    /// The JSON report, `<student>.json`.
+    Json,
+    /// JUnit XML, `<student>.xml`.
+    Junit,
+    /// Gradescope's results, `<student>.gradescope.json`.
+    Gradescope,
+}
+
+impl ReportFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Human => "txt",
+            ReportFormat::Json => "json",
+            ReportFormat::Junit => "xml",
+            ReportFormat::Gradescope => "gradescope.json",
+        }
+    }
+
+    /// The report of a submission that could not be graded.
+    fn not_graded(self, student: &str, error: &str) -> String {
+        match self {
+            ReportFormat::Json => {
+                serde_json::json!({ "submission": student, "error": error }).to_string() + "\n"
+            }
+            ReportFormat::Gradescope => {
+                serde_json::json!({ "score": 0, "output": format!("Not graded: {error}") })
+                    .to_string()
+                    + "\n"
+            }
+            ReportFormat::Junit => {
+                let (student, error) = (
+                    quick_xml::escape::escape(student),
+                    quick_xml::escape::escape(error),
+                );
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+                     <testsuites name=\"{student}\" tests=\"1\" failures=\"0\" errors=\"1\">\n  \
+                     <testsuite name=\"submission\" tests=\"1\" failures=\"0\" errors=\"1\">\n    \
+                     <testcase classname=\"submission\" name=\"grading\">\n      \
+                     <error message=\"not graded: {error}\" type=\"not_graded\"/>\n    \
+                     </testcase>\n  </testsuite>\n</testsuites>\n"
+                )
+            }
+            ReportFormat::Human => format!("{student}: not graded: {error}\n"),
+        }
+    }
+
+    fn render(self, report: &Report) -> String {
+        match self {
+            ReportFormat::Human => render::human(report, true),
+            ReportFormat::Json => report.to_json() + "\n",
+            ReportFormat::Junit => formats::junit::render(report),
+            ReportFormat::Gradescope => formats::gradescope::render(report) + "\n",
+        }
+    }
+}
+
+/// How to run a batch.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Submissions in progress at once (at least 1).
+    pub jobs: usize,
+    /// Where the CSV and the reports go (created if missing).
+    pub out: PathBuf,
+    /// The format of the per-student reports.
+    pub format: ReportFormat,
+    /// Unit ids or slugs; empty means every unit.
+    pub units: Vec<String>,
+    /// Grade units even when they are still the stub.
+    pub force: bool,
+}
+
+/// One student's line of the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The folder's name.
+    pub student: String,
+    /// Unit slug → points, for every unit of the batch; empty on an error.
+    pub scores: BTreeMap<String, u32>,
+    /// Points over all units.
+    pub total: u32,
+    /// Points available.
+    pub max_total: u32,
+    /// Why the submission could not be graded.
+    pub error: Option<String>,
+}
+
+/// What a batch produced.
+#[derive(Debug)]
+pub struct Summary {
+    /// The units, in course order: the CSV's score columns.
+    pub units: Vec<String>,
+    /// One row per student, sorted by name.
+    pub rows: Vec<Row>,
+    /// Wall-clock time of the whole batch.
+    pub elapsed: Duration,
+}
+
+/// A progress event of the batch.
+#[derive(Debug, Clone)]
+pub enum BatchProgress {
+    /// Something happened to a submission in progress (`building`, `01-connection 3/17`).
+    Step(String, String),
+    /// A submission is done: student, its row, submissions done, submissions in all.
+    Done(String, Row, usize, usize),
+}
+
+/// The student folders under `dir`: `(name, submission folder)`, sorted.
+/// A student folder holding `exercises/` is graded from there.
+pub fn students(dir: &Path) -> Result<Vec<(String, PathBuf)>, GraderError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| GraderError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|source| GraderError::Io {
+            path: dir.to_owned(),
+            source,
+        })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        // A link is listed (and refused when graded), a plain file is not a student.
+        let is_link = entry.file_type().is_ok_and(|kind| kind.is_symlink());
+        if !is_link && !path.is_dir() {
+            continue;
+        }
+        let nested = path.join("exercises");
+        let submission = if !is_link && nested.is_dir() {
+            nested
+        } else {
+            path
+        };
+        found.push((name, submission));
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Grades every submission under `dir` and writes `summary.csv` and one
+/// report per student into `options.out`.
+pub async fn run(
+    root: &Path,
+    dir: &Path,
+    options: &Options,
+    progress: Arc<dyn Fn(BatchProgress) + Send + Sync>,
+) -> Result<Summary, GraderError> {
+    let started = Instant::now();
+    let all = units::load_all(root)?;
+    let columns: Vec<String> = if options.units.is_empty() {
+        all.iter().map(|u| u.slug.clone()).collect()
+    } else {
+        options
+            .units
+            .iter()
+            .map(|wanted| {
+                units::find(&all, wanted)
+                    .map(|u| u.slug.clone())
+                    .ok_or_else(|| GraderError::UnknownUnit(wanted.clone()))
+            })
+            .collect::<Result<_, _>>()?
+    };
+    let students = students(dir)?;
+    std::fs::create_dir_all(&options.out).map_err(|source| GraderError::Io {
+        path: options.out.clone(),
+        source,
+    })?;
+    // One lock for the whole batch: no other grading shares the target
+    // directory meanwhile; the batch's own gradings use distinct folders.
+    let _lock = grade::lock(root)?;
+
+    let total = students.len();
+    let done = Arc::new(Mutex::new(0usize));
+    let permits = Arc::new(tokio::sync::Semaphore::new(options.jobs.max(1)));
+    let mut tasks = Vec::new();
+    for (student, submission) in students {
+        let (root, options, permits) = (root.to_owned(), options.clone(), permits.clone());
+        let (progress, done, columns) = (progress.clone(), done.clone(), columns.clone());
+        tasks.push((
+            student.clone(),
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.ok();
+                progress(BatchProgress::Step(student.clone(), "starting".into()));
+                let step = {
+                    let (progress, student) = (progress.clone(), student.clone());
+                    Arc::new(move |event: Progress| {
+                        let text = match event {
+                            Progress::Building(_) => "building".to_owned(),
+                            Progress::Built(slug) => format!("{slug} built"),
+                            Progress::Checked(slug, n, of) => format!("{slug} {n}/{of}"),
+                        };
+                        progress(BatchProgress::Step(student.clone(), text));
+                    })
+                };
+                let row = grade_one(&root, &student, &submission, &options, &columns, step).await;
+                let finished = {
+                    let mut done = done.lock().unwrap_or_else(|e| e.into_inner());
+                    *done += 1;
+                    *done
+                };
+                progress(BatchProgress::Done(student, row.clone(), finished, total));
+                row
+            }),
+        ));
+    }
+    let mut rows = Vec::with_capacity(tasks.len());
+    for (student, task) in tasks {
+        rows.push(task.await.unwrap_or_else(|error| Row {
+            student,
+            scores: BTreeMap::new(),
+            total: 0,
+            max_total: 0,
+            error: Some(format!("the grader failed on this submission: {error}")),
+        }));
+    }
+    let summary = Summary {
+        units: columns,
+        rows,
+        elapsed: started.elapsed(),
+    };
+    files::write_if_changed(&options.out.join(SUMMARY_CSV), &csv(&summary))?;
+    Ok(summary)
+}
+
+async fn grade_one(
+    root: &Path,
+    student: &str,
+    submission: &Path,
+    options: &Options,
+    columns: &[String],
+    progress: Arc<dyn Fn(Progress) + Send + Sync>,
+) -> Row {
+    let request = Request {
+        source: Source::Dir(submission.to_owned()),
+        units: options.units.clone(),
+        force: options.force,
+    };
+    let report = match grade::grade_locked(root, &request, progress).await {
+        Ok(report) => report,
+        Err(error) => {
+            let row = Row {
+                student: student.to_owned(),
+                scores: BTreeMap::new(),
+                total: 0,
+                max_total: 0,
+                error: Some(error.to_string()),
+            };
+            let _ = files::write_if_changed(
+                &report_path(&options.out, student, options.format),
+                &options.format.not_graded(student, &error.to_string()),
+            );
+            return row;
+        }
+    };
+    let written = files::write_if_changed(
+        &report_path(&options.out, student, options.format),
+        &options.format.render(&report),
+    );
+    let scores = columns
+        .iter()
+        .map(|slug| {
+            let score = report
+                .units
+                .iter()
+                .find(|u| &u.slug == slug)
+                .map_or(0, |u| u.score);
+            (slug.clone(), score)
+        })
+        .collect();
+    Row {
+        student: student.to_owned(),
+        scores,
+        total: report.score,
+        max_total: report.max_score,
+        error: written
+            .err()
+            .map(|error| format!("graded, but the report was not written: {error}")),
+    }
+}
+
+/// `<out>/<student>.<ext>`, the student's name made safe for a file name.
+pub fn report_path(out: &Path, student: &str, format: ReportFormat) -> PathBuf {
+    let safe: String = student
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | '@') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    out.join(format!("{safe}.{}", format.extension()))
+}
+
+/// The summary as CSV (RFC 4180): `student`, one column of points per
+/// unit, `total`, `max_total`, `error`.
+pub fn csv(summary: &Summary) -> String {
+    let mut out = String::new();
+    let mut header = vec!["student".to_owned()];
+    header.extend(summary.units.iter().cloned());
+    header.extend(["total", "max_total", "error"].map(str::to_owned));
+    push_record(&mut out, &header);
+    for row in &summary.rows {
+        let mut record = vec![row.student.clone()];
+        for unit in &summary.units {
+            record.push(
+                row.scores
+                    .get(unit)
+                    .map_or_else(String::new, u32::to_string),
+            );
+        }
+        record.push(row.total.to_string());
+        record.push(row.max_total.to_string());
+        record.push(row.error.clone().unwrap_or_default());
+        push_record(&mut out, &record);
+    }
+    out
+}
+
+fn push_record(out: &mut String, fields: &[String]) {
+    let line: Vec<String> = fields.iter().map(|field| quote(field)).collect();
+    let _ = write!(out, "{}\r\n", line.join(","));
+}
+
+/// A CSV field: quoted when it holds a comma, a quote or a line break
+/// (quotes doubled); a leading `=`, `+`, `-` or `@` is prefixed with `'`
+/// so a spreadsheet does not run a student's folder name as a formula.
+pub fn quote(field: &str) -> String {
+    let field = if field.starts_with(['=', '+', '-', '@']) {
+        format!("'{field}")
+    } else {
+        field.to_owned()
+    };
+    if field.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field
+    }
+}
+
+/// The batch's progress on a terminal: one line rewritten in place with
+/// what is done and what each submission in progress is doing; without a
+/// terminal, one line per finished submission.
+pub fn progress_printer(terminal: bool) -> Arc<dyn Fn(BatchProgress) + Send + Sync> {
+    let state: Mutex<(BTreeMap<String, String>, usize, usize)> =
+        Mutex::new((BTreeMap::new(), 0, 0));
+    Arc::new(move |event| {
+        let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+        match event {
+            BatchProgress::Step(student, step) => {
+                state.0.insert(student, step);
+            }
+            BatchProgress::Done(student, row, done, total) => {
+                state.0.remove(&student);
+                (state.1, state.2) = (done, total);
+                let result = match &row.error {
+                    Some(error) => format!("not graded: {error}"),
+                    None => format!("{}/{}", row.total, row.max_total),
+                };
+                let line = format!("[{done}/{total}] {student}: {result}");
+                if terminal {
+                    eprintln!("\r\x1b[2K{line}");
+                } else {
+                    eprintln!("{line}");
+                }
+            }
+        }
+        if terminal {
+            let (running, done, total) = (&state.0, state.1, state.2);
+            let bar_width = 20;
+            let filled = (done * bar_width).checked_div(total).unwrap_or(0);
+            let now: Vec<String> = running
+                .iter()
+                .map(|(s, step)| format!("{s}: {step}"))
+                .collect();
+            eprint!(
+                "\r\x1b[2K[{}{}] {done}/{total}  {}",
+                "#".repeat(filled),
+                ".".repeat(bar_width - filled),
+                now.join(" · ")
+            );
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(quote("alice"), "alice");
+        assert_eq!(quote("Doe, Jane"), "\"Doe, Jane\"");
+        assert_eq!(quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(quote("two\nlines"), "\"two\nlines\"");
+        assert_eq!(quote("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn the_summary_has_one_column_per_unit() {
+        let summary = Summary {
+            units: vec!["01-connection".into(), "02-page-policy".into()],
+            rows: vec![
+                Row {
+                    student: "alice".into(),
+                    scores: BTreeMap::from([
+                        ("01-connection".into(), 100),
+                        ("02-page-policy".into(), 40),
+                    ]),
+                    total: 140,
+                    max_total: 200,
+                    error: None,
+                },
+                Row {
+                    student: "bob, the second".into(),
+                    scores: BTreeMap::new(),
+                    total: 0,
+                    max_total: 0,
+                    error: Some("a symbolic link".into()),
+                },
+            ],
+            elapsed: Duration::ZERO,
+        };
+        assert_eq!(
+            csv(&summary),
+            "student,01-connection,02-page-policy,total,max_total,error\r\n\
+             alice,100,40,140,200,\r\n\
+             \"bob, the second\",,,0,0,a symbolic link\r\n"
+        );
+    }
+
+    #[test]
+    fn report_names_are_safe() {
+        let out = Path::new("/out");
+        assert_eq!(
+            report_path(out, "../evil name", ReportFormat::Json),
+            Path::new("/out/_evil_name.json")
+        );
+        assert_eq!(
+            report_path(out, "alice", ReportFormat::Junit),
+            Path::new("/out/alice.xml")
+        );
+    }
+}

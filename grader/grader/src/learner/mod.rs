@@ -1,0 +1,160 @@
+//! The learner's side of `cargo grade`: what it remembers, and the commands
+//! a learner uses between two gradings.
+//!
+//! * [`progress`]: the last result per unit and the hints seen, in
+//!   `exercises/.progress.toml` (ignored by git); the course's progress bar.
+//! * [`hint`]: `cargo grade hint NN`, one hint at a time.
+//! * [`reset`]: `cargo grade reset NN`, the stub back, the learner's code in a backup.
+//! * [`watch`]: `cargo grade watch`, the visible checks on every save.
+//! * [`explain`]: short explanations of compile errors, panics and timeouts.
+//!
+//! The functions below are what `main.rs` calls: each returns the text to
+//! print, so the command line stays thin and the tests can call them.
+
+pub mod explain;
+pub mod hint;
+pub mod progress;
+pub mod reset;
+pub mod watch;
+
+use std::fmt::Write;
+use std::path::Path;
+
+use crate::units::{self, COURSE, Unit};
+use crate::{GraderError, report::Report};
+use progress::Progress;
+
+/// Finds the unit the learner named, or, with none, the first unit that
+/// has not passed yet.
+pub fn pick_unit(root: &Path, workspace: &Path, wanted: Option<&str>) -> Result<Unit, GraderError> {
+    let all = units::load_all(root)?;
+    match wanted {
+        Some(wanted) => units::find(&all, wanted)
+            .cloned()
+            .ok_or_else(|| GraderError::UnknownUnit(wanted.to_owned())),
+        None => Progress::load(workspace)
+            .first_unfinished(&all)
+            .or(all.last())
+            .cloned()
+            .ok_or_else(|| GraderError::UnknownUnit("(none)".to_owned())),
+    }
+}
+
+/// `cargo grade list`: every unit of the course with its chapter, its files
+/// and its remembered status, then the progress bar.
+pub fn list(root: &Path, workspace: &Path) -> Result<String, GraderError> {
+    let all = units::load_all(root)?;
+    let progress = Progress::load(workspace);
+    let mut out = String::new();
+    for (slug, title) in COURSE {
+        match all.iter().find(|u| &u.slug == slug) {
+            Some(unit) => {
+                let entry = progress.unit(slug);
+                let status = match entry.status {
+                    None if reset::changes(root, unit, &workspace.join(slug))
+                        .is_ok_and(|c| c.is_empty()) =>
+                    {
+                        "○ not started".to_owned()
+                    }
+                    _ => progress::status_text(&entry),
+                };
+                let _ = writeln!(
+                    out,
+                    "{:<18} {:<42} {:<22} book/{}  exercises/{}/",
+                    slug, title, status, unit.chapter, slug
+                );
+            }
+            None => {
+                let _ = writeln!(out, "{slug:<18} {title:<42} (coming)");
+            }
+        }
+    }
+    let _ = writeln!(out, "\n{}", progress::bar(&progress, &all));
+    let _ = writeln!(
+        out,
+        "Chapters are also at http://127.0.0.1:8000/<slug>.html while `cargo grade serve` runs."
+    );
+    Ok(out)
+}
+
+/// After a grading of the learner's `exercises/`: remember the result and
+/// give the course's progress bar.
+pub fn after_grading(
+    root: &Path,
+    workspace: &Path,
+    report: &Report,
+) -> Result<String, GraderError> {
+    let all = units::load_all(root)?;
+    let progress = progress::remember(workspace, report);
+    Ok(format!("\n{}\n", progress::bar(&progress, &all)))
+}
+
+/// `cargo grade reset NN [--force]`: the text to print and whether it
+/// did what was asked (`false` when it refused).
+pub fn reset_unit(
+    root: &Path,
+    workspace: &Path,
+    wanted: &str,
+    force: bool,
+) -> Result<(String, bool), GraderError> {
+    let unit = pick_unit(root, workspace, Some(wanted))?;
+    let shown = |path: &Path| {
+        path.strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    Ok(match reset::reset(root, workspace, &unit, force)? {
+        reset::Outcome::AlreadyStub => (
+            format!(
+                "exercises/{}/ is already the stub of unit {}; nothing to reset.\n",
+                unit.slug, unit.id
+            ),
+            true,
+        ),
+        reset::Outcome::Refused(changes) => {
+            let mut out = format!(
+                "Not resetting unit {}: exercises/{}/ has your changes:\n",
+                unit.id, unit.slug
+            );
+            for line in changes.all() {
+                let _ = writeln!(out, "  {line}");
+            }
+            let _ = writeln!(
+                out,
+                "`cargo grade reset {} --force` saves them to {}/{}-<time>/ first, then restores the stub.",
+                unit.id,
+                shown(&workspace.join(reset::BACKUP_DIR)),
+                unit.slug
+            );
+            (out, false)
+        }
+        reset::Outcome::Restored { backup, changes } => {
+            let mut progress = Progress::load(workspace);
+            if let Some(entry) = progress.units.get_mut(&unit.slug) {
+                entry.status = Some(progress::Status::NotStarted);
+                entry.score = 0;
+                entry.passed = 0;
+            }
+            progress.save(workspace)?;
+            let mut out = format!(
+                "Saved your code of unit {} to {}/\n",
+                unit.id,
+                shown(&backup)
+            );
+            let _ = writeln!(
+                out,
+                "Restored the stub of exercises/{}/ ({} file(s) were changed, added or deleted).",
+                unit.slug,
+                changes.all().len()
+            );
+            let _ = writeln!(
+                out,
+                "To get a file back: cp {}/src/<file> exercises/{}/src/",
+                shown(&backup),
+                unit.slug
+            );
+            (out, true)
+        }
+    })
+}

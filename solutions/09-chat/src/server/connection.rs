@@ -1,0 +1,504 @@
+//! One connection: the handshake, one reader, one writer.
+//!
+//! * **One writer.** Everything for this client — replies, room messages,
+//!   receipts, the final Close — goes through one bounded queue that one
+//!   writer drains. No `Arc<Mutex<SplitSink>>` shared by tasks: frames
+//!   cannot interleave, and a Close is always the last frame.
+//! * **A reader that never blocks.** Database work is awaited (it runs on
+//!   the blocking pool, see [`crate::store`]), never done inline.
+//! * **Errors end the connection, not the server.** A reset, a protocol
+//!   error or a message over the transport limit ends this loop; nothing is
+//!   `unwrap`ped, nothing spins.
+//! * **A clear refusal.** An attachment over the limit is answered with an
+//!   [`ServerMessage::Error`] and the connection stays open: the limit is
+//!   the application's, on the whole message after its fragments were put
+//!   together. Only a message over the *transport* limit (which bounds the
+//!   memory one message can take) closes the connection with 1009.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, timeout};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::http::StatusCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+
+use super::Shared;
+use super::config::{
+    CLOSE_TIMEOUT, CLOSE_WRITE_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_USER_NAME, WRITE_TIMEOUT,
+};
+use super::rooms::{Closing, Member, deliver, frame};
+use crate::emoji::expand_shortcodes;
+use crate::protocol::{
+    AttachmentInfo, ClientMessage, DownloadHeader, MessageKind, ServerMessage, Status,
+    UploadHeader, decode_binary, encode_binary,
+};
+use crate::render::human_size;
+use crate::store::Draft;
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// How the reader loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The peer closed, or the server closed and the peer answered.
+    Closed,
+    /// A message over the transport limit: 1009 was asked for; the rest of
+    /// the message is still on the wire and must be drained.
+    TooBig,
+    /// Reset, protocol error, or no Close reply in time.
+    Broken,
+}
+
+/// Serves one accepted TCP connection until it ends.
+pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    let Ok(Ok((socket, user))) = timeout(HANDSHAKE_TIMEOUT, handshake(stream, &shared)).await
+    else {
+        tracing::debug!("handshake failed or timed out");
+        return;
+    };
+    let connection = shared.next_connection.fetch_add(1, Ordering::Relaxed);
+    shared.live.fetch_add(1, Ordering::SeqCst);
+    let (queue, outgoing) = mpsc::channel(shared.config.client_queue);
+    let (closing, closing_seen) = watch::channel(None);
+    let me = Member {
+        connection,
+        user,
+        queue,
+        closing: Arc::new(closing),
+    };
+    let (sink, source) = socket.split();
+    let mut reader = Reader {
+        shared: &shared,
+        me: me.clone(),
+        joined: Vec::new(),
+    };
+    let (sink, (source, ending)) = tokio::join!(
+        write_loop(sink, outgoing, closing_seen.clone(), shutdown.clone()),
+        reader.run(source, closing_seen, shutdown),
+    );
+    for room in &reader.joined {
+        shared.rooms.leave(room, connection).await;
+    }
+    if ending == Ending::TooBig
+        && let Ok(socket) = sink.reunite(source)
+    {
+        drain(socket.into_inner()).await;
+    }
+    shared.live.fetch_sub(1, Ordering::SeqCst);
+    tracing::debug!(connection, ?ending, "connection ended");
+}
+
+/// The WebSocket handshake, with the transport limits, and the user name
+/// from the `user` query parameter (`ws://host/?user=alice`).
+// The callback's signature (an HTTP response as the error) is tungstenite's.
+#[allow(clippy::result_large_err)]
+async fn handshake(stream: TcpStream, shared: &Shared) -> Result<(Socket, String), WsError> {
+    let mut user = None;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(shared.config.max_message_size))
+        .max_frame_size(Some(shared.config.max_message_size));
+    let check = |request: &Request, response: Response| -> Result<Response, ErrorResponse> {
+        match user_name(request.uri().query().unwrap_or("")) {
+            Some(name) => {
+                user = Some(name);
+                Ok(response)
+            }
+            None => {
+                let mut refusal = ErrorResponse::new(Some(format!(
+                    "the query parameter `user` is required: 1 to {MAX_USER_NAME} letters, digits, '-', '_' or '.'"
+                )));
+                *refusal.status_mut() = StatusCode::BAD_REQUEST;
+                Err(refusal)
+            }
+        }
+    };
+    let socket =
+        tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await?;
+    // `check` accepted, so the name is there.
+    let user = user.unwrap_or_default();
+    Ok((socket, user))
+}
+
+/// The `user` parameter of a query string, if it is a valid name.
+fn user_name(query: &str) -> Option<String> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(key, _)| *key == "user")
+        .map(|(_, value)| value)
+        .filter(|name| {
+            !name.is_empty()
+                && name.len() <= MAX_USER_NAME
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        })
+        .map(str::to_owned)
+}
+
+/// Waits until the connection must close: a reason was set (slow client,
+/// message too big, reader finished) or the server is shutting down.
+async fn must_close(
+    closing: &mut watch::Receiver<Option<Closing>>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<Closing> {
+    tokio::select! {
+        reason = closing.wait_for(Option::is_some) => reason.ok().and_then(|reason| reason.clone()),
+        _ = shutdown.wait_for(|down| *down) => Some(Closing {
+            code: 1001,
+            reason: "server shutting down".into(),
+        }),
+    }
+}
+
+// ANCHOR: writer
+/// The one writer: drains the queue into the socket until the connection
+/// must close, then sends the Close frame (if there is a reason to give)
+/// as the last frame. A write that takes longer than [`WRITE_TIMEOUT`]
+/// means the client stopped reading: it is closed as too slow.
+async fn write_loop(
+    mut sink: SplitSink<Socket, Message>,
+    mut outgoing: mpsc::Receiver<Message>,
+    mut closing: watch::Receiver<Option<Closing>>,
+    mut shutdown: watch::Receiver<bool>,
+) -> SplitSink<Socket, Message> {
+    // region: solution
+    let reason = loop {
+        let next = tokio::select! {
+            biased;
+            reason = must_close(&mut closing, &mut shutdown) => break reason,
+            next = outgoing.recv() => next,
+        };
+        let Some(message) = next else { break None };
+        tokio::select! {
+            biased;
+            reason = must_close(&mut closing, &mut shutdown) => break reason,
+            written = timeout(WRITE_TIMEOUT, sink.send(message)) => match written {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "write failed");
+                    break None;
+                }
+                Err(_) => break Some(Closing::too_slow()),
+            },
+        }
+    };
+    // A quiet ending is the reader saying "the peer is gone or has closed":
+    // nothing to send then (tungstenite answers a peer's Close by itself).
+    if let Some(reason) = reason.filter(|reason| !reason.is_quiet()) {
+        let close = Message::Close(Some(CloseFrame {
+            code: reason.code.into(),
+            reason: reason.reason.into(),
+        }));
+        if timeout(CLOSE_WRITE_TIMEOUT, sink.send(close))
+            .await
+            .is_err()
+        {
+            tracing::debug!("the Close frame could not be written in time");
+        }
+    }
+    sink
+    // region: stub
+    // todo!("Task 6: the one writer (chapter 09, section \"Task 6: The connection\")")
+    // endregion
+}
+// ANCHOR_END: writer
+
+/// Reads the rest of an over-long message off the wire, with a time limit,
+/// after the Close(1009): closing a socket with unread bytes makes the
+/// kernel send a reset, which could destroy the Close before the client
+/// reads it.
+async fn drain(mut stream: TcpStream) {
+    let deadline = Instant::now() + CLOSE_TIMEOUT;
+    let _ = stream.shutdown().await;
+    let mut buffer = vec![0u8; 64 * 1024];
+    while let Ok(Ok(read)) = tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+        if read == 0 {
+            break;
+        }
+    }
+}
+
+/// The reading half of a connection and what it knows.
+struct Reader<'a> {
+    shared: &'a Shared,
+    me: Member,
+    joined: Vec<String>,
+}
+
+impl Reader<'_> {
+    /// Reads and handles frames until the connection ends.
+    async fn run(
+        &mut self,
+        mut source: SplitStream<Socket>,
+        mut closing: watch::Receiver<Option<Closing>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> (SplitStream<Socket>, Ending) {
+        let ending = loop {
+            let next = tokio::select! {
+                biased;
+                next = source.next() => next,
+                _ = must_close(&mut closing, &mut shutdown) => {
+                    break self.await_close_reply(&mut source).await;
+                }
+            };
+            match next {
+                None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
+                    break Ending::Closed;
+                }
+                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                    self.me.close(Closing {
+                        code: 1009,
+                        reason: format!("message of {size} bytes is over the limit of {max_size}"),
+                    });
+                    break Ending::TooBig;
+                }
+                Some(Err(error)) => {
+                    tracing::debug!(%error, "read failed");
+                    break Ending::Broken;
+                }
+                Some(Ok(message)) => self.handle(message).await,
+            }
+        };
+        // However it ended, the writer stops now (first reason wins).
+        self.me.close(Closing::quiet());
+        (source, ending)
+    }
+
+    /// The server is closing: the writer sends the Close; read (and drop)
+    /// until the peer's reply, at most [`CLOSE_TIMEOUT`].
+    async fn await_close_reply(&mut self, source: &mut SplitStream<Socket>) -> Ending {
+        let deadline = Instant::now() + CLOSE_TIMEOUT;
+        loop {
+            match tokio::time::timeout_at(deadline, source.next()).await {
+                Ok(Some(Ok(_))) => {}
+                Ok(None | Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed))) => {
+                    return Ending::Closed;
+                }
+                Ok(Some(Err(_))) | Err(_) => return Ending::Broken,
+            }
+        }
+    }
+
+    /// Puts one frame on this connection's own queue.
+    fn reply(&self, message: &ServerMessage) {
+        deliver(&self.me, frame(message));
+    }
+
+    fn refuse(&self, code: &str, message: String, client_id: Option<String>) {
+        self.reply(&ServerMessage::Error {
+            code: code.to_owned(),
+            message,
+            client_id,
+        });
+    }
+
+    fn is_in(&self, room: &str) -> bool {
+        self.joined.iter().any(|joined| joined == room)
+    }
+
+    fn not_joined(&self, room: &str, client_id: Option<String>) {
+        self.refuse(
+            "not_joined",
+            format!("join the room {room:?} before using it"),
+            client_id,
+        );
+    }
+
+    // ANCHOR: handle
+    /// Handles one frame from the client.
+    async fn handle(&mut self, message: Message) {
+        // region: solution
+        match message {
+            Message::Text(text) => match serde_json::from_str::<ClientMessage>(&text) {
+                Ok(request) => self.request(request).await,
+                Err(error) => self.refuse(
+                    "bad_request",
+                    format!("not a client message: {error}"),
+                    None,
+                ),
+            },
+            Message::Binary(bytes) => self.upload(&bytes).await,
+            // Pings are answered by tungstenite; a Close ends the loop on
+            // the next read, after tungstenite has queued the reply.
+            Message::Ping(_) | Message::Pong(_) | Message::Close(_) | Message::Frame(_) => {}
+        }
+        // region: stub
+        // todo!("Task 6: handle a frame (chapter 09, section \"Task 6: The connection\")")
+        // endregion
+    }
+    // ANCHOR_END: handle
+
+    // region: solution
+    async fn request(&mut self, request: ClientMessage) {
+        let shared = self.shared;
+        match request {
+            ClientMessage::Join { room } => {
+                if room.is_empty() || room.len() > MAX_USER_NAME {
+                    let message = format!("a room name has 1 to {MAX_USER_NAME} bytes");
+                    return self.refuse("bad_request", message, None);
+                }
+                match shared
+                    .rooms
+                    .join(&shared.store, &room, self.me.clone())
+                    .await
+                {
+                    Ok(()) if !self.is_in(&room) => self.joined.push(room),
+                    Ok(()) => {}
+                    Err(error) => self.internal(&error, None),
+                }
+            }
+            ClientMessage::Leave { room } => {
+                shared.rooms.leave(&room, self.me.connection).await;
+                self.joined.retain(|joined| *joined != room);
+            }
+            ClientMessage::Text {
+                room,
+                client_id,
+                text,
+            } => {
+                if !self.is_in(&room) {
+                    return self.not_joined(&room, Some(client_id));
+                }
+                let draft = Draft {
+                    room,
+                    user: self.me.user.clone(),
+                    kind: MessageKind::Text,
+                    text: expand_shortcodes(&text),
+                    attachment: None,
+                };
+                self.post(draft, client_id).await;
+            }
+            ClientMessage::Typing { room } | ClientMessage::StopTyping { room }
+                if !self.is_in(&room) =>
+            {
+                self.not_joined(&room, None);
+            }
+            ClientMessage::Typing { room } => shared.rooms.typing(&room, &self.me, true).await,
+            ClientMessage::StopTyping { room } => {
+                shared.rooms.typing(&room, &self.me, false).await;
+            }
+            ClientMessage::Delivered { id } => self.receipt(id, Status::Delivered).await,
+            ClientMessage::Read { id } => self.receipt(id, Status::Read).await,
+            ClientMessage::Search { room, query } => {
+                if !self.is_in(&room) {
+                    return self.not_joined(&room, None);
+                }
+                match shared.store.search(&room, &query).await {
+                    Ok(messages) => self.reply(&ServerMessage::SearchResults {
+                        room,
+                        query,
+                        messages,
+                    }),
+                    Err(error) => self.internal(&error, None),
+                }
+            }
+            ClientMessage::Fetch { id } => self.fetch(id).await,
+        }
+    }
+
+    async fn post(&self, draft: Draft, client_id: String) {
+        let shared = self.shared;
+        if let Err(error) = shared
+            .rooms
+            .post(&shared.store, draft, client_id.clone(), &self.me)
+            .await
+        {
+            self.internal(&error, Some(client_id));
+        }
+    }
+
+    async fn receipt(&self, id: i64, status: Status) {
+        let shared = self.shared;
+        match shared
+            .store
+            .advance(id, status, &self.me.user, &self.joined)
+            .await
+        {
+            Ok(Some(advanced)) => {
+                shared
+                    .rooms
+                    .receipt(&advanced.room, &advanced.author, id, advanced.status)
+                    .await;
+            }
+            Ok(None) => {}
+            Err(error) => self.internal(&error, None),
+        }
+    }
+
+    async fn upload(&self, bytes: &[u8]) {
+        let limit = self.shared.config.attachment_limit;
+        let (header, content) = match decode_binary::<UploadHeader>(bytes) {
+            Ok(parts) => parts,
+            Err(error) => return self.refuse("bad_request", error.to_string(), None),
+        };
+        if content.len() > limit {
+            let message = format!(
+                "attachment {:?} is {} bytes ({}), over the limit of {limit} bytes ({}); it was not stored, and the connection stays open",
+                header.name,
+                content.len(),
+                human_size(content.len() as u64),
+                human_size(limit as u64),
+            );
+            return self.refuse("attachment_too_large", message, Some(header.client_id));
+        }
+        if header.kind == MessageKind::Text || header.name.is_empty() {
+            let message = "an attachment has kind \"image\" or \"file\" and a name".to_owned();
+            return self.refuse("bad_request", message, Some(header.client_id));
+        }
+        if !self.is_in(&header.room) {
+            return self.not_joined(&header.room, Some(header.client_id));
+        }
+        let info = AttachmentInfo {
+            name: header.name,
+            mime: header.mime,
+            size: content.len() as u64,
+        };
+        let draft = Draft {
+            room: header.room,
+            user: self.me.user.clone(),
+            kind: header.kind,
+            text: String::new(),
+            attachment: Some((info, content.to_vec())),
+        };
+        self.post(draft, header.client_id).await;
+    }
+
+    async fn fetch(&self, id: i64) {
+        match self.shared.store.attachment(id).await {
+            Ok(Some((room, info, bytes))) if self.is_in(&room) => {
+                let header = DownloadHeader {
+                    id,
+                    name: info.name,
+                    mime: info.mime,
+                };
+                deliver(&self.me, Message::binary(encode_binary(&header, &bytes)));
+            }
+            Ok(_) => self.refuse(
+                "not_found",
+                format!("no attachment with id {id} in a room you have joined"),
+                None,
+            ),
+            Err(error) => self.internal(&error, None),
+        }
+    }
+
+    fn internal(&self, error: &crate::store::StoreError, client_id: Option<String>) {
+        tracing::warn!(%error, "store error");
+        self.refuse(
+            "internal",
+            "the server could not store or read that; try again".into(),
+            client_id,
+        );
+    }
+    // endregion
+}
