@@ -225,8 +225,27 @@ impl Session {
                     page.as_str().unwrap_or_default()
                 );
             }
-            std::thread::sleep(Duration::from_millis(100));
+            self.next_change();
         }
+    }
+
+    /// Returns when the widget next changes (the page's own event, seen by
+    /// a `MutationObserver`), or after a second without a change.
+    fn next_change(&self) {
+        let script = "const done = arguments[arguments.length - 1];
+            const root = document.querySelector('.wsw-widget') || document.body;
+            let timer;
+            const observer = new MutationObserver(() => finish());
+            const finish = () => { observer.disconnect(); clearTimeout(timer); done(true); };
+            observer.observe(root, { subtree: true, childList: true, characterData: true, attributes: true });
+            timer = setTimeout(finish, 1000);";
+        http(
+            &self.driver,
+            "POST",
+            &format!("/session/{}/execute/async", self.id),
+            Some(&json!({ "script": script, "args": [] })),
+        )
+        .unwrap_or_else(|error| panic!("waiting for a change failed: {error}"));
     }
 }
 
@@ -251,28 +270,46 @@ fn free_port() -> u16 {
 /// Starts chromedriver on loopback and waits until it is ready.
 fn start_driver(driver: &Path) -> (Process, String) {
     let port = free_port();
-    let child = Command::new(driver)
+    let mut child = Command::new(driver)
         .arg(format!("--port={port}"))
         .arg("--allowed-ips=127.0.0.1")
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("chromedriver starts");
+    let stdout = child.stdout.take().expect("piped stdout");
     let process = Process(child);
     let addr = format!("127.0.0.1:{port}");
-    let deadline = Instant::now() + DRIVER_START_LIMIT;
-    loop {
-        if let Ok(status) = http(&addr, "GET", "/status", None)
-            && status["ready"] == true
-        {
-            return (process, addr);
+    // chromedriver says when it listens ("… started successfully on port
+    // N."); its lines come through a channel so the wait has a deadline.
+    // The reader keeps draining afterwards, so chromedriver never blocks on
+    // a full pipe.
+    let (sender, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = sender.send(line);
         }
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not get ready on {addr} within {DRIVER_START_LIMIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
+    });
+    let deadline = Instant::now() + DRIVER_START_LIMIT;
+    let mut printed = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains("started successfully") => break,
+            Ok(line) => {
+                printed.push_str(&line);
+                printed.push('\n');
+            }
+            Err(_) => panic!(
+                "chromedriver did not say it started on {addr} within {DRIVER_START_LIMIT:?}; it printed:\n{printed}"
+            ),
+        }
     }
+    let status = http(&addr, "GET", "/status", None)
+        .unwrap_or_else(|error| panic!("chromedriver's /status on {addr} failed: {error}"));
+    assert_eq!(status["ready"], true, "chromedriver is not ready: {status}");
+    (process, addr)
 }
 
 /// Starts `cargo grade serve --port 0`; returns it and `host:port`.

@@ -56,7 +56,6 @@ pub async fn connect_with_timeout(url: &str, limit: Duration) -> Result<Connecti
             let grader = parent_of(&parent);
             println!("killing {{grader}} and {{parent}}");
             let _ = std::process::Command::new("kill").args(["-KILL", &grader, &parent]).status();
-            std::thread::sleep(Duration::from_secs(1));
             std::process::exit(0);
         }}
         _ => {{}}
@@ -89,12 +88,15 @@ async fn checks_reach_only_loopback_and_cannot_kill_the_grader() {
     let port = listener.local_addr().expect("address").port();
     let target = match outside_address() {
         Some(ip) => SocketAddr::from((ip, port)),
+        // No traffic leaves the machine: 192.0.2.1 is a documentation
+        // address (RFC 5737) that nothing answers, so without an outside
+        // address of our own the network half proves less, and says so.
         None => {
-            eprintln!("this machine has no outside address; trying 1.1.1.1:443 instead");
-            SocketAddr::from(([1, 1, 1, 1], 443))
+            eprintln!("this machine has no outside address; the network half tries 192.0.2.1:9");
+            SocketAddr::from(([192, 0, 2, 1], 9))
         }
     };
-    if target.ip() != Ipv4Addr::new(1, 1, 1, 1) {
+    if target.ip() != Ipv4Addr::new(192, 0, 2, 1) {
         TcpStream::connect_timeout(&target, Duration::from_secs(2))
             .expect("the test itself reaches its server through the outside address");
     }

@@ -57,6 +57,25 @@ impl Output {
     }
 }
 
+impl Output {
+    /// Reads what is left until the watcher closes its output (it exited):
+    /// `false` if that did not happen within `limit`.
+    fn wait_for_end(&mut self, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => return true,
+                Err(mpsc::RecvTimeoutError::Timeout) => return false,
+            }
+        }
+    }
+}
+
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create a folder");
     for entry in std::fs::read_dir(from).expect("read a folder") {
@@ -154,16 +173,12 @@ fn watch_checks_on_save_shows_hints_and_moves_on() {
 
     // `q` quits (here while unit 02's first check run is under way).
     press(&mut stdin, "q");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(status) = watcher.0.try_wait().expect("wait for the watcher") {
-            assert!(status.success(), "the watcher exited with {status}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "`q` did not stop the watcher within 30 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        output.wait_for_end(Duration::from_secs(30)),
+        "`q` did not stop the watcher within 30 s; it printed:\n{}",
+        output.seen
+    );
+    // Its standard output has closed: it is exiting.
+    let status = watcher.0.wait().expect("wait for the watcher");
+    assert!(status.success(), "the watcher exited with {status}");
 }
