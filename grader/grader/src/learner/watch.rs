@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -428,7 +428,9 @@ struct VisibleRun {
 /// Builds the unit in its scratch workspace and runs its visible checks,
 /// a few at a time. Holds the grading lock like `cargo grade` does.
 async fn run_visible(root: &Path, source: &Source, unit: &Unit) -> Result<VisibleRun, GraderError> {
-    let _lock = lock(root)?;
+    // The same lock `cargo grade` takes: a watch run and a grading never
+    // build into one scratch folder at once.
+    let _lock = crate::grade::lock(root)?;
     let scratch = scratch::prepare(root, source, &[unit])?;
     if scratch.slugs.is_empty() {
         return Err(GraderError::Submission(format!(
@@ -497,28 +499,4 @@ async fn run_visible(root: &Path, source: &Source, unit: &Unit) -> Result<Visibl
         build_errors: None,
         checks,
     })
-}
-
-/// The grading lock of the shared target directory (the same file
-/// `cargo grade` takes), so a watch run and a grading never build into
-/// one scratch folder at once.
-fn lock(root: &Path) -> Result<std::fs::File, GraderError> {
-    let dir: PathBuf = scratch::base_dir(root);
-    std::fs::create_dir_all(&dir).map_err(|source| GraderError::Io {
-        path: dir.clone(),
-        source,
-    })?;
-    let path = dir.join(".lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|source| GraderError::Io {
-            path: path.clone(),
-            source,
-        })?;
-    file.lock()
-        .map_err(|source| GraderError::Io { path, source })?;
-    Ok(file)
 }
