@@ -59,10 +59,27 @@ async fn solutions_get_full_marks_every_time() {
     // verdict and score is the same.
     for run in 2..=3 {
         let again = grade(Source::Solutions, &[], false).await;
-        assert_eq!(
-            verdicts(&first),
-            verdicts(&again),
-            "grading must be deterministic (run {run} differs from run 1)"
+        let changed: Vec<_> = again
+            .units
+            .iter()
+            .flat_map(|unit| unit.checks.iter().map(move |c| (unit, c)))
+            .filter(|(_, c)| c.status != CheckStatus::Pass)
+            .map(|(unit, c)| {
+                format!(
+                    "{}/{}: {:?} {}\n{}\n{}",
+                    unit.slug,
+                    c.id,
+                    c.status,
+                    c.message.as_deref().unwrap_or(""),
+                    c.output,
+                    unit.build_output.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        assert!(
+            verdicts(&first) == verdicts(&again),
+            "grading must be deterministic: run {run} differs from run 1 in\n{}",
+            changed.join("\n---\n")
         );
     }
 }
