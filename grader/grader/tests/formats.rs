@@ -219,7 +219,8 @@ fn junit_has_one_suite_per_unit_and_the_right_totals() {
     assert_eq!(root.attr("tests"), "9");
     assert_eq!(root.attr("failures"), "2");
     assert_eq!(root.attr("errors"), "3");
-    assert_eq!(root.attr("skipped"), "3");
+    // The schema has no `skipped` on `testsuites`: it is counted per suite.
+    assert!(!root.attributes.contains_key("skipped"));
     assert_eq!(root.attr("time"), "6.170");
 
     let suites = root.all("testsuite");
@@ -312,6 +313,7 @@ fn junit_marks_failures_errors_and_skips() {
     build_cases[1].only("skipped");
 
     // A unit not started: every check skipped.
+    assert_eq!(suites[2].all("testcase").len(), 2);
     for case in suites[2].all("testcase") {
         assert!(case.only("skipped").attr("message").contains("not started"));
     }
@@ -327,6 +329,149 @@ fn junit_text_holds_no_raw_markup_or_control_characters() {
         xml.contains("&amp;amp;"),
         "an entity in a message is escaped"
     );
+}
+
+/// The JUnit schema of Jenkins' xUnit plugin, as pytest ships it to check
+/// its own JUnit output (`tests/data/README.md` says where it comes from).
+const JUNIT_XSD: &str = include_str!("data/junit-10.xsd");
+
+/// Every way `xml` breaks the JUnit schema, as libxml2's `xmllint` reports
+/// it; `None` when `xmllint` is not installed (Debian: `libxml2-utils`,
+/// which `.ci/run` installs). Under `CI=true` a missing `xmllint` fails
+/// the test instead.
+fn junit_violations(xml: &str) -> Option<Vec<String>> {
+    use std::io::Write;
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let schema = dir.path().join("junit-10.xsd");
+    std::fs::write(&schema, JUNIT_XSD).expect("the schema is written");
+    let child = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--nonet")
+        .arg("--schema")
+        .arg(&schema)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(error) => {
+            let missing = format!(
+                "xmllint cannot run ({error}); install it with `apt-get install libxml2-utils`"
+            );
+            if std::env::var("CI").is_ok_and(|ci| ci == "true") {
+                panic!("the JUnit schema check cannot run on CI: {missing}");
+            }
+            eprintln!("SKIPPED the JUnit schema check: {missing}");
+            return None;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(xml.as_bytes())
+        .expect("xmllint reads the document");
+    let output = child.wait_with_output().expect("xmllint ends");
+    let report = String::from_utf8_lossy(&output.stderr);
+    let violations: Vec<String> = report
+        .lines()
+        .filter(|line| {
+            !line.is_empty()
+                && !line.ends_with(" validates")
+                && !line.ends_with(" fails to validate")
+        })
+        .map(str::to_owned)
+        .collect();
+    // xmllint's exit status and its report must agree: 0 and "validates",
+    // or non-zero and at least one line saying why.
+    assert_eq!(
+        output.status.success(),
+        violations.is_empty(),
+        "xmllint: {:?}\n{report}",
+        output.status
+    );
+    Some(violations)
+}
+
+#[test]
+fn junit_validates_against_the_junit_schema() {
+    let all_passing = {
+        let checks = vec![
+            check("echo", Visibility::Visible, CheckStatus::Pass, None),
+            check("close", Visibility::Hidden, CheckStatus::Pass, None),
+        ];
+        let unit = unit("01", "01-connection", UnitState::Passed, checks);
+        Report {
+            schema_version: SCHEMA_VERSION,
+            submission: "solutions".into(),
+            score: unit.score,
+            max_score: unit.max_score,
+            units: vec![unit],
+        }
+    };
+    let no_units = Report {
+        units: vec![],
+        score: 0,
+        max_score: 0,
+        ..all_passing.clone()
+    };
+    for (name, report) in [
+        ("every verdict", sample()),
+        ("all passing", all_passing),
+        ("no units", no_units),
+    ] {
+        let xml = junit::render(&report);
+        let Some(violations) = junit_violations(&xml) else {
+            return;
+        };
+        assert!(violations.is_empty(), "{name}: {violations:#?}\n{xml}");
+    }
+}
+
+#[test]
+fn the_junit_schema_check_refuses_what_readers_would_refuse() {
+    // The validator is not vacuous: a minimal report passes, and each
+    // mistake a JUnit writer could make is refused.
+    let valid = r#"<testsuites><testsuite name="01" tests="1" failures="1" errors="0" time="0.120"><testcase classname="01" name="echo" time="0.120"><failure message="m" type="fail">text</failure></testcase></testsuite></testsuites>"#;
+    let Some(violations) = junit_violations(valid) else {
+        return;
+    };
+    assert_eq!(violations, Vec::<String>::new());
+    let mistakes = [
+        (
+            "a suite without its error count",
+            valid.replace(r#" errors="0""#, ""),
+        ),
+        (
+            "a testcase without a name",
+            valid.replace(r#" name="echo""#, ""),
+        ),
+        (
+            "a time with six decimals",
+            valid.replace(r#"time="0.120">"#, r#"time="0.120000">"#),
+        ),
+        (
+            "a failure outside a testcase",
+            valid.replace("<testcase", "<failure/><testcase"),
+        ),
+        (
+            "an unknown element",
+            valid.replace("<failure", "<verdict/><failure"),
+        ),
+        (
+            "an unknown attribute",
+            valid.replace("<testsuites>", r#"<testsuites passed="0">"#),
+        ),
+    ];
+    for (what, xml) in mistakes {
+        assert_ne!(xml, valid, "{what}: the mutation must change the document");
+        assert!(
+            junit_violations(&xml).is_some_and(|violations| !violations.is_empty()),
+            "{what} must break the schema: {xml}"
+        );
+    }
 }
 
 /// Gradescope's documented `results.json` example
@@ -638,7 +783,11 @@ fn cli_format_junit_prints_junit_xml() {
     let path = dir.path().to_str().expect("a UTF-8 path");
     let output = grade(&["01", "--submission", path, "--format", "junit"], &[]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
-    let root = parse(&stdout(&output));
+    let xml = stdout(&output);
+    if let Some(violations) = junit_violations(&xml) {
+        assert_eq!(violations, Vec::<String>::new(), "{xml}");
+    }
+    let root = parse(&xml);
     let suite = root.only("testsuite");
     assert_eq!(suite.attr("name"), "01-connection");
     assert_eq!(suite.attr("tests"), suite.attr("skipped"));
