@@ -59,6 +59,7 @@ async fn solutions_get_full_marks_every_time() {
     // verdict and score is the same.
     for run in 2..=3 {
         let again = grade(Source::Solutions, &[], false).await;
+        // Run 1 passed every check, so what does not pass now is what changed.
         let changed: Vec<_> = again
             .units
             .iter()
