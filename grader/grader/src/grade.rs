@@ -249,7 +249,7 @@ fn unit_report(
             let status = outcome.map_or(CheckStatus::NotRun, |o| o.status);
             CheckReport {
                 id: spec.id.clone(),
-                visibility: spec.file,
+                visibility: spec.visibility(),
                 status,
                 score: if status == CheckStatus::Pass {
                     spec.points

@@ -32,6 +32,7 @@ pub mod formats;
 pub mod grade;
 pub mod learner;
 pub mod pack;
+pub mod points;
 pub mod render;
 pub mod report;
 pub mod run;

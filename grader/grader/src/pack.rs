@@ -4,6 +4,7 @@
 //! ```text
 //! my-checks/
 //!   README.md
+//!   grading.toml   points and visibility of every check, in one file
 //!   01-connection/
 //!     unit.toml    the unit's checks, points and behaviours (replaces the course's)
 //!     hidden.rs    the unit's hidden checks (replaces the course's)
@@ -27,6 +28,13 @@ Grade with it:
 
     cargo grade --tests path/to/this/folder --submission path/to/their/exercises
     cargo grade --tests path/to/this/folder --batch path/to/the/class
+
+`grading.toml` holds the points and the visibility of every check, in one
+file, starting from the course's values. Change them there: a check it does
+not list keeps the points of its `unit.toml`. `visibility = \"hidden\"` shows
+the learner only a check's name, points and hint; `\"visible\"` also shows its
+message and output. A pack may hold only `grading.toml`, to re-weight the
+course's own checks.
 
 Each unit folder here replaces, for that unit, the course's
 `grader/units/<unit>/unit.toml` and `hidden.rs`. Units without a folder are
@@ -55,7 +63,8 @@ checkout): the learners' copy of the course has only the public checks.
 ";
 
 /// Writes a pack template for `units` into `dest`: the course's
-/// `unit.toml` and `hidden.rs` of each, and a README. Existing files are
+/// `unit.toml` and `hidden.rs` of each, a `grading.toml` with the points
+/// and visibility of all their checks, and a README. Existing files are
 /// left alone. Returns the files written.
 pub fn write_template(
     root: &Path,
@@ -71,6 +80,10 @@ pub fn write_template(
         Ok(())
     };
     write(dest.join("README.md"), README)?;
+    write(
+        dest.join(crate::points::FILE),
+        &crate::points::template(units),
+    )?;
     for unit in units {
         let course = crate::units::unit_dir(root, &unit.slug);
         for name in ["unit.toml", "hidden.rs"] {

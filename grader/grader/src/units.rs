@@ -110,6 +110,19 @@ pub struct CheckSpec {
     /// Wall-clock limit for the check's process.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// What the learner sees of its result, when a pack's `grading.toml`
+    /// says so (see [`CheckSpec::visibility`]).
+    #[serde(skip)]
+    pub shown: Option<Visibility>,
+}
+
+impl CheckSpec {
+    /// What the learner sees of the check's result: `hidden` shows only its
+    /// name, points and hint. The course's default is where its code is
+    /// (`file`); a pack's `grading.toml` can change it ([`crate::points`]).
+    pub fn visibility(&self) -> Visibility {
+        self.shown.unwrap_or(self.file)
+    }
 }
 
 fn default_timeout() -> u64 {
@@ -162,7 +175,8 @@ impl Unit {
 
 /// Reads every `grader/units/*/unit.toml` under `root`, in course order.
 /// With a private test pack ([`use_tests_pack`]), a unit the pack has is
-/// read from the pack instead.
+/// read from the pack instead, and the pack's `grading.toml`, if any, sets
+/// points and visibility ([`crate::points`]).
 pub fn load_all(root: &Path) -> Result<Vec<Unit>, GraderError> {
     let mut units = Vec::new();
     for (slug, _) in COURSE {
@@ -176,6 +190,12 @@ pub fn load_all(root: &Path) -> Result<Vec<Unit>, GraderError> {
             .unwrap_or(path);
         units.push(load(&path)?);
     }
+    if let Some(grading) = tests_pack()
+        .map(|pack| pack.join(crate::points::FILE))
+        .filter(|path| path.exists())
+    {
+        crate::points::apply(&mut units, &grading)?;
+    }
     Ok(units)
 }
 
@@ -184,8 +204,9 @@ static TESTS_PACK: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 /// Grades with an instructor's private test pack (`cargo grade --tests DIR`)
 /// for the rest of this process: for every unit with a folder `DIR/<slug>/`,
 /// its `unit.toml` (checks, points, behaviours) and `hidden.rs` replace the
-/// course's. Layout and template: `cargo grade tests-template`. Set once;
-/// a second, different pack is an error.
+/// course's, and `DIR/grading.toml` sets points and visibility per check.
+/// Layout and template: `cargo grade tests-template`. Set once; a second,
+/// different pack is an error.
 pub fn use_tests_pack(dir: &Path) -> Result<(), GraderError> {
     let dir = std::fs::canonicalize(dir).map_err(|source| GraderError::Io {
         path: dir.to_owned(),

@@ -45,8 +45,13 @@ async fn a_private_pack_replaces_the_hidden_checks_and_points() {
     let written = pack::write_template(&root, &dir, &[&unit]).expect("the template is written");
     assert_eq!(
         written.len(),
-        3,
-        "README, unit.toml, hidden.rs: {written:?}"
+        4,
+        "README, grading.toml, unit.toml, hidden.rs: {written:?}"
+    );
+    let grading = std::fs::read_to_string(dir.join("grading.toml")).expect("grading.toml");
+    assert!(
+        grading.contains("[\"01-connection\"]\necho_text_round_trip = { points = "),
+        "{grading}"
     );
 
     // Replace: keep the visible checks (worth 10 each now), drop the
@@ -74,11 +79,28 @@ async fn a_private_pack_replaces_the_hidden_checks_and_points() {
     );
     std::fs::write(dir.join("01-connection/unit.toml"), toml).expect("write unit.toml");
     std::fs::write(dir.join("01-connection/hidden.rs"), PRIVATE_CHECKS).expect("write hidden.rs");
+    // One file sets points and visibility over unit.toml: the private check
+    // is worth 40, and one visible check 12, its result shown as hidden.
+    std::fs::write(
+        dir.join("grading.toml"),
+        "[\"01-connection\"]\n\
+         echo_text_round_trip = { points = 12, visibility = \"hidden\" }\n\
+         private_no_scheme_is_an_invalid_url = { points = 40 }\n",
+    )
+    .expect("write grading.toml");
 
     units::use_tests_pack(&dir).expect("the pack is accepted");
     let private = units::load_all(&root).expect("units load with the pack");
     let private_unit = units::find(&private, "01").expect("unit 01");
-    assert_eq!(private_unit.max_score(), 5 * 10 + 30);
+    let visible = private_unit
+        .checks
+        .iter()
+        .filter(|c| c.file == units::Visibility::Visible)
+        .count();
+    assert_eq!(
+        private_unit.max_score(),
+        (visible as u32 - 1) * 10 + 12 + 40
+    );
 
     // The reference solution, from a folder of its own (its scratch
     // workspace then never holds the course's hidden checks).
@@ -98,7 +120,16 @@ async fn a_private_pack_replaces_the_hidden_checks_and_points() {
         .expect("grading runs");
     let result = &report.units[0];
     assert_eq!(result.state, UnitState::Passed, "{:#?}", result.checks);
-    assert_eq!(result.score, 80);
+    assert_eq!(result.score, (visible as u32 - 1) * 10 + 12 + 40);
+    let echo = result
+        .checks
+        .iter()
+        .find(|c| c.id == "echo_text_round_trip")
+        .expect("the echo check");
+    assert_eq!(
+        (echo.max_score, echo.visibility),
+        (12, units::Visibility::Hidden)
+    );
     let ids: Vec<&str> = result.checks.iter().map(|c| c.id.as_str()).collect();
     assert!(
         ids.contains(&"private_no_scheme_is_an_invalid_url"),

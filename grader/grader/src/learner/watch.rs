@@ -479,7 +479,7 @@ async fn run_visible(root: &Path, source: &Source, unit: &Unit) -> Result<Visibl
         };
         checks.push(CheckReport {
             id: spec.id.clone(),
-            visibility: spec.file,
+            visibility: spec.visibility(),
             status: outcome.status,
             score: if outcome.status == CheckStatus::Pass {
                 spec.points
