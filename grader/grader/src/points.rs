@@ -119,33 +119,15 @@ pub fn template(units: &[&Unit]) -> String {
 mod tests {
     use super::*;
 
-    const UNIT: &str = r#"
-        id = "01"
-        slug = "01-connection"
-        package = "connection"
-        title = "Connection lifecycle"
-        chapter = "01-connection.md"
-        [[behaviour]]
-        id = "echo"
-        text = "Echo round trip"
-        [[check]]
-        id = "echo_text"
-        file = "visible"
-        points = 3
-        covers = ["echo"]
-        section = "task-2"
-        hint = "Forward text frames."
-        [[check]]
-        id = "close"
-        file = "hidden"
-        points = 4
-        covers = ["echo"]
-        section = "task-3"
-        hint = "Wait for the reply."
-    "#;
-
+    /// The units module's test unit (one visible check, `echo_text`, worth
+    /// 3) and a hidden check worth 4.
     fn units() -> Vec<Unit> {
-        vec![toml::from_str(UNIT).expect("the test unit parses")]
+        let text = format!(
+            "{}\n[[check]]\nid = \"close\"\nfile = \"hidden\"\npoints = 4\n\
+             covers = [\"echo\"]\nsection = \"task-3\"\nhint = \"Wait for the reply.\"\n",
+            crate::units::tests::GOOD
+        );
+        vec![toml::from_str(&text).expect("the test unit parses")]
     }
 
     fn apply_text(units: &mut [Unit], text: &str) -> Result<(), String> {

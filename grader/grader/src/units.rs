@@ -280,14 +280,15 @@ pub fn find<'a>(units: &'a [Unit], wanted: &str) -> Option<&'a Unit> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn unit(toml_text: &str) -> Unit {
         toml::from_str(toml_text).expect("test unit.toml parses")
     }
 
-    const GOOD: &str = r#"
+    /// A consistent `unit.toml` with one visible check worth 3 points.
+    pub(crate) const GOOD: &str = r#"
         id = "01"
         slug = "01-connection"
         package = "connection"
