@@ -127,6 +127,110 @@ fn check_at_depth(
     }
 }
 
+/// Checks that every include of a `.rs` file in `source` (a chapter as written,
+/// shown as `label` in problems) is inside a fenced code block. An include of a
+/// Markdown file outside a fence is followed: its own `.rs` includes must be fenced
+/// too. Outside a fence, mdBook pastes the Rust into the page as Markdown, where it
+/// becomes paragraphs and `<T>` becomes an unknown HTML tag.
+pub(crate) fn check_fences(
+    source: &str,
+    label: &Path,
+    base: &Path,
+    report: &mut impl FnMut(ProblemKind, String),
+) {
+    fences_at_depth(source, &label.display().to_string(), base, 0, report);
+}
+
+fn fences_at_depth(
+    source: &str,
+    label: &str,
+    base: &Path,
+    depth: usize,
+    report: &mut impl FnMut(ProblemKind, String),
+) {
+    let mut fence: Option<Fence> = None;
+    for (index, line) in source.lines().enumerate() {
+        match &fence {
+            Some(open) => {
+                if open.is_closed_by(line) {
+                    fence = None;
+                }
+                continue;
+            }
+            None => {
+                if let Some(open) = Fence::opened_by(line) {
+                    fence = Some(open);
+                    continue;
+                }
+            }
+        }
+        for captures in DIRECTIVE.captures_iter(line) {
+            let (Some(kind), Some(rest)) = (captures.get(1), captures.get(2)) else {
+                continue; // escaped: shown as text
+            };
+            if !matches!(
+                kind.as_str(),
+                "include" | "rustdoc_include" | "playground" | "playpen"
+            ) {
+                continue;
+            }
+            let directive = captures.get(0).map_or("", |m| m.as_str());
+            let Some(target) = rest.as_str().split_whitespace().next() else {
+                continue;
+            };
+            let (file, _) = parse_target(target);
+            let extension = Path::new(file)
+                .extension()
+                .and_then(|ext| ext.to_str())
+                .unwrap_or("");
+            let line_number = index + 1;
+            if extension.eq_ignore_ascii_case("rs") {
+                report(
+                    ProblemKind::IncludeOutsideFence,
+                    format!(
+                        "{label}:{line_number}: `{directive}` is not inside a fenced code block, \
+                         so its Rust renders as paragraphs; put a line ```rust,ignore before \
+                         it and a line ``` after it"
+                    ),
+                );
+            } else if extension.eq_ignore_ascii_case("md") && depth + 1 < MAX_DEPTH {
+                let path = base.join(file);
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    let nested_base = path.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+                    let nested_label = format!("{label}:{line_number} → {}", path.display());
+                    fences_at_depth(&text, &nested_label, &nested_base, depth + 1, report);
+                }
+            }
+        }
+    }
+}
+
+/// An open fenced code block: its character (`` ` `` or `~`) and run length.
+struct Fence {
+    marker: char,
+    length: usize,
+}
+
+impl Fence {
+    /// The fence a line opens, if it is an opening fence (CommonMark: three or more
+    /// backticks or tildes; a backtick fence's info string has no backtick). Any
+    /// indentation is accepted, for fences inside list items.
+    fn opened_by(line: &str) -> Option<Fence> {
+        let trimmed = line.trim_start();
+        let marker = trimmed.chars().next().filter(|c| *c == '`' || *c == '~')?;
+        let length = trimmed.chars().take_while(|c| *c == marker).count();
+        let info = &trimmed[length * marker.len_utf8()..];
+        (length >= 3 && !(marker == '`' && info.contains('`'))).then_some(Fence { marker, length })
+    }
+
+    /// Whether `line` closes this fence: the same character, at least as many, nothing after.
+    fn is_closed_by(&self, line: &str) -> bool {
+        let trimmed = line.trim();
+        let length = trimmed.chars().take_while(|c| *c == self.marker).count();
+        length >= self.length && length * self.marker.len_utf8() == trimmed.len()
+    }
+}
+
 /// Splits `file:range-or-anchor` like mdBook does: `file`, `file:name`, `file:3`,
 /// `file:3:7`, `file:3:`, `file::7` (line numbers count from 1, the end is inclusive).
 fn parse_target(target: &str) -> (&str, Selection) {
@@ -203,6 +307,60 @@ mod tests {
             found.push((kind, detail))
         });
         found
+    }
+
+    fn fence_problems(source: &str, base: &Path) -> Vec<String> {
+        let mut found = Vec::new();
+        check_fences(source, Path::new("ch.md"), base, &mut |kind, detail| {
+            assert_eq!(kind, ProblemKind::IncludeOutsideFence);
+            found.push(detail);
+        });
+        found
+    }
+
+    #[test]
+    fn rust_includes_must_be_fenced() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fenced = "# T\n\n```rust,ignore\n{{#include a.rs:api}}\n```\n\n\
+                      ~~~~\n```\n{{#include a.rs}}\n~~~~\n\n\
+                      - item\n\n  ```rust\n  {{#rustdoc_include a.rs:1:2}}\n  ```\n\n\
+                      Shown as text: \\{{#include a.rs}}\n{{#include notes.txt}}\n";
+        assert_eq!(fence_problems(fenced, dir.path()), Vec::<String>::new());
+        let bare =
+            "# T\n\n{{#include a.rs:api}}\n\n```rust\nfn a() {}\n```\n{{#playground b.rs}}\n";
+        let found = fence_problems(bare, dir.path());
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found[0].starts_with("ch.md:3: `{{#include a.rs:api}}`"),
+            "{found:?}"
+        );
+        assert!(
+            found[1].starts_with("ch.md:8: `{{#playground b.rs}}`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_unclosed_or_mismatched_fence_keeps_its_content_as_code() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // A ``` line does not close a ```` fence; a fence with a backtick in its
+        // info string is no fence.
+        let source = "````md\n```\n{{#include a.rs}}\n````\n``` a`b\n{{#include b.rs}}\n";
+        let found = fence_problems(source, dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("ch.md:6:"), "{found:?}");
+    }
+
+    #[test]
+    fn markdown_includes_outside_a_fence_are_followed() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("note.md"), "Text\n\n{{#include a.rs}}\n").expect("write");
+        let found = fence_problems("{{#include note.md}}\n", dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("ch.md:1 → "), "{found:?}");
+        assert!(found[0].contains("note.md:3: "), "{found:?}");
+        let found = fence_problems("```text\n{{#include note.md}}\n```\n", dir.path());
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

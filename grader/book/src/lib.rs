@@ -13,6 +13,12 @@
 //! * [`hints`]: each unit's `hints.toml`; `{{#hints NN}}` in a chapter becomes
 //!   the unit's "show hint" toggles before mdBook renders it (one source for the
 //!   book and `cargo grade hint`).
+//!   It also reads the chapter's source line by line: an include of a `.rs` file
+//!   must sit inside a fenced code block (```` ```rust,ignore ````), or the Rust
+//!   renders as paragraphs of prose, generics and all swallowed as HTML tags.
+//! * `prose`: reads each rendered chapter's HTML and reports a paragraph
+//!   (`<p>`) that holds a line of Rust (`pub fn`, `impl … {`, `use a::b;`,
+//!   `#[derive(…)]` …): whatever put it there, the reader sees mangled code.
 //! * `links`: reads each rendered chapter's HTML and follows every relative link
 //!   and image in the page's content: the file must be in the output, and a
 //!   `#fragment` must name an `id` in the target page.
@@ -29,6 +35,7 @@
 pub mod hints;
 mod includes;
 mod links;
+mod prose;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -87,6 +94,10 @@ pub enum ProblemKind {
     MissingAnchor,
     /// `{{#hints NN}}` names a unit whose `hints.toml` is missing or invalid.
     MissingHints,
+    /// `{{#include file.rs…}}` outside a fenced code block: the Rust renders as prose.
+    IncludeOutsideFence,
+    /// A rendered paragraph (`<p>`) holds a line of Rust code.
+    RustInParagraph,
 }
 
 impl fmt::Display for ProblemKind {
@@ -98,6 +109,8 @@ impl fmt::Display for ProblemKind {
             ProblemKind::BrokenLink => "broken link",
             ProblemKind::MissingAnchor => "missing link anchor",
             ProblemKind::MissingHints => "missing hints",
+            ProblemKind::IncludeOutsideFence => "Rust include outside a code fence",
+            ProblemKind::RustInParagraph => "Rust in a paragraph",
         })
     }
 }
@@ -244,7 +257,14 @@ fn check_loaded(book: &MDBook, dest: &Path) -> BuildReport {
         };
         let base = src_dir.join(path.parent().unwrap_or(Path::new("")));
         includes::check(&chapter.content, &base, &mut report);
-        link_checker.check_page(&html_path(path), &mut report);
+        // The fences are checked on the file as written, so that line numbers are
+        // the author's (`{{#hints}}` has already been expanded in `chapter.content`).
+        let source =
+            std::fs::read_to_string(src_dir.join(path)).unwrap_or_else(|_| chapter.content.clone());
+        includes::check_fences(&source, &page, &base, &mut report);
+        let html = html_path(path);
+        prose::check_page(&dest.join(&html), &html, &mut report);
+        link_checker.check_page(&html, &mut report);
     }
     BuildReport { pages, problems }
 }

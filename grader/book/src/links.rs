@@ -139,7 +139,7 @@ impl LinkChecker {
 
 /// The part of a page mdBook renders from the chapter (the whole page if the theme
 /// has no `<main>`).
-fn main_content(html: &str) -> &str {
+pub(crate) fn main_content(html: &str) -> &str {
     let Some(start) = html.find("<main") else {
         return html;
     };

@@ -198,6 +198,55 @@ fn an_include_range_past_the_end_is_found() {
 }
 
 #[test]
+fn a_fenced_rust_include_passes_and_an_unfenced_one_fails() {
+    let fixture = Fixture::good();
+    let report = fixture.build();
+    assert!(report.is_ok(), "fenced: {:#?}", report.problems);
+    fixture.edit(
+        "src/one.md",
+        "```rust\n{{#include ../code/lib.rs:api}}\n```",
+        "{{#include ../code/lib.rs:api}}",
+    );
+    let report = fixture.build();
+    assert_eq!(
+        kinds(&report),
+        [
+            (ProblemKind::IncludeOutsideFence, "src/one.md".to_owned()),
+            (ProblemKind::RustInParagraph, "src/one.md".to_owned()),
+        ],
+        "problems: {:#?}",
+        report.problems
+    );
+    let outside = report.problems[0].to_string();
+    assert!(
+        outside.contains("src/one.md:5: `{{#include ../code/lib.rs:api}}`")
+            && outside.contains("```rust,ignore"),
+        "the problem names file:line and the fix: {outside}"
+    );
+    let paragraph = report.problems[1].to_string();
+    assert!(
+        paragraph.contains("one.html") && paragraph.contains("`pub fn connect() {}`"),
+        "the problem quotes the Rust line: {paragraph}"
+    );
+}
+
+#[test]
+fn rust_written_into_a_paragraph_is_found() {
+    let fixture = Fixture::good();
+    fixture.edit(
+        "src/deep/nested.md",
+        "\n\nSee",
+        "\n\n#[derive(Debug)]\npub struct Toast<T> {\n    body: T,\n}\n\nSee",
+    );
+    assert_one(
+        &fixture.build(),
+        ProblemKind::RustInParagraph,
+        "src/deep/nested.md",
+        "e.g. `#[derive(Debug)]` and 1 more line",
+    );
+}
+
+#[test]
 fn a_link_to_a_missing_page_is_found() {
     let fixture = Fixture::good();
     fixture.edit("src/README.md", "[one](one.md)", "[one](two.md)");

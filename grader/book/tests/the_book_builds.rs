@@ -1,5 +1,5 @@
 //! The real book, at the repository root, builds with no broken include, link or
-//! anchor. mdBook itself would only warn about those; see `grader/book/src/lib.rs`.
+//! anchor, no Rust include outside a code fence and no Rust in a paragraph. mdBook itself would only warn about those; see `grader/book/src/lib.rs`.
 
 use std::path::Path;
 
