@@ -25,6 +25,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/ws/auth", get(ws_auth))
         .route("/ws/close", get(ws_close))
         .route("/ws/room/{name}", get(ws_room))
+        .route("/ws/topics", get(ws_topics))
         .route("/api/v1/errors", get(list_errors).post(post_error))
         .route("/api/v1/stats", get(stats))
         .route("/health", get(|| async { "ok" }))
@@ -46,6 +47,10 @@ async fn ws_close(State(shared): AppState, request: Request) -> Response {
 
 async fn ws_room(State(shared): AppState, Path(name): Path<String>, request: Request) -> Response {
     upgrade(shared, request, Endpoint::Room(name)).await
+}
+
+async fn ws_topics(State(shared): AppState, request: Request) -> Response {
+    upgrade(shared, request, Endpoint::Topics).await
 }
 
 async fn stats(State(shared): AppState) -> Json<crate::Stats> {

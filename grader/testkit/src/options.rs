@@ -60,6 +60,19 @@ struct RawClose {
     after_ms: Option<String>,
 }
 
+/// Options of `/ws/topics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TopicOptions {
+    /// Close (1000) after this many data messages from the client.
+    pub(crate) close_after: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTopics {
+    close_after: Option<String>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawNone {}
@@ -160,6 +173,15 @@ impl CloseOptions {
             code: close_code(raw.code)?,
             reason: close_reason(raw.reason)?,
             after: millis("after_ms", raw.after_ms)?,
+        })
+    }
+}
+
+impl TopicOptions {
+    pub(crate) fn parse(uri: &Uri) -> Result<Self, String> {
+        let raw: RawTopics = query(uri)?;
+        Ok(TopicOptions {
+            close_after: at_least_one("close_after", raw.close_after)?,
         })
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
+use tokio_tungstenite::tungstenite::Message;
 
 use crate::accept::accept_loop;
 use crate::config::{Config, SHUTDOWN_GRACE};
@@ -135,6 +136,17 @@ impl TestServer {
     /// time, and echoes never overtake each other.
     pub fn set_delay(&self, delay: Option<Duration>) {
         *lock(&self.shared.delay_override) = delay;
+    }
+
+    /// Publishes `text` on `topic` of `/ws/topics`, as a client's
+    /// `publish <topic> <text>` does: every connection subscribed to `topic`
+    /// receives `"<topic> <text>"`.
+    pub fn publish(&self, topic: &str, text: &str) {
+        // Err only when no connection listens: nobody to deliver to.
+        let _ = self
+            .shared
+            .topics
+            .send(Message::text(format!("{topic} {text}")));
     }
 
     /// A view of the server's state that stays readable after shutdown.

@@ -56,6 +56,9 @@ pub(crate) struct Shared {
     pub(crate) changed: watch::Sender<u64>,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) rooms: Mutex<HashMap<String, Room>>,
+    /// `/ws/topics`: every published `"<topic> <text>"`; each connection
+    /// keeps the ones it subscribed to.
+    pub(crate) topics: Room,
     pub(crate) ws_permits: Arc<Semaphore>,
     pub(crate) http_permits: Arc<Semaphore>,
     pub(crate) tasks: Arc<Tasks>,
@@ -69,6 +72,7 @@ impl Shared {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         Arc::new(Shared {
             ws_permits: Arc::new(Semaphore::new(config.max_connections)),
+            topics: broadcast::channel(config.room_capacity.max(1)).0,
             http_permits: Arc::new(Semaphore::new(MAX_HTTP_CONNECTIONS)),
             config,
             counters: Counters::default(),

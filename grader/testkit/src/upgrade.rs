@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::config::{MAX_ROOM_NAME_BYTES, UNAUTHORIZED_CLOSE_CODE, UNAUTHORIZED_REASON};
-use crate::options::{CloseOptions, EchoOptions, parse_none};
+use crate::options::{CloseOptions, EchoOptions, TopicOptions, parse_none};
 use crate::state::{Shared, lock};
 use crate::ws::session::{Behaviour, Session};
 use crate::ws::tap::TappedStream;
@@ -32,6 +32,7 @@ pub(crate) enum Endpoint {
     Auth,
     Close,
     Room(String),
+    Topics,
 }
 
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -122,6 +123,13 @@ fn plan(shared: &Shared, request: &Request, endpoint: Endpoint) -> Result<Behavi
             let joined = Some(room.subscribe());
             Behaviour::Room { name, room, joined }
         }
+        Endpoint::Topics => Behaviour::Topics {
+            options: TopicOptions::parse(uri)?,
+            subscribed: std::collections::HashSet::new(),
+            // Subscribed before the upgrade, so nothing published after the
+            // handshake is missed.
+            joined: Some(shared.topics.subscribe()),
+        },
     })
 }
 

@@ -5,7 +5,7 @@
 //! One owner means one writer: no lock around the sink, and the order of
 //! frames on the wire is the order of the code below.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use super::tap::TappedStream;
 pub(crate) use super::wait::signalled;
 use super::wait::{at, recv_room, tick};
 use crate::config::{MAX_PENDING_ECHOES, ROOM_WRITE_TIMEOUT, SHUTDOWN_GRACE};
-use crate::options::EchoOptions;
+use crate::options::{EchoOptions, TopicOptions};
 use crate::records::CloseRecord;
 use crate::state::{ConnSlot, OpenGuard, Room, Shared, lock};
 
@@ -42,6 +42,15 @@ pub(crate) enum Behaviour {
         room: Room,
         /// Subscribed when the request is accepted, so the room cannot be
         /// removed between the request and the upgrade.
+        joined: Option<broadcast::Receiver<Message>>,
+    },
+    /// `/ws/topics`: `subscribe <topic>`, `unsubscribe <topic>` and
+    /// `publish <topic> <text>`; a connection receives `"<topic> <text>"`
+    /// for the topics it subscribed to, and a new connection to none.
+    Topics {
+        options: TopicOptions,
+        subscribed: HashSet<String>,
+        /// The server's topic channel, subscribed when the request is accepted.
         joined: Option<broadcast::Receiver<Message>>,
     },
 }
@@ -119,7 +128,9 @@ impl Session {
                 });
             }
             Behaviour::CloseSoon { after, .. } => close_at = Some(now + *after),
-            Behaviour::Room { joined, .. } => room_rx = joined.take(),
+            Behaviour::Room { joined, .. } | Behaviour::Topics { joined, .. } => {
+                room_rx = joined.take();
+            }
         }
         Session {
             ws,
@@ -234,6 +245,9 @@ impl Session {
                     .map(End::Write)
             }
             Event::Room(Ok(message)) => {
+                if !self.wants(&message) {
+                    return None;
+                }
                 match tokio::time::timeout(ROOM_WRITE_TIMEOUT, self.send_data(message)).await {
                     Ok(end) => end,
                     Err(_) => Some(End::TooSlowWrite),
@@ -306,6 +320,7 @@ impl Session {
                 let _ = room.send(message);
                 return None;
             }
+            Behaviour::Topics { .. } => return self.on_topic_request(message).await,
         };
         let count = self.data_count;
         let dropped = options.drop_every.is_some_and(|n| count.is_multiple_of(n));
@@ -320,6 +335,51 @@ impl Session {
             return Some(end);
         }
         silent_now.then_some(End::Silent)
+    }
+
+    /// `/ws/topics`: a published message goes to this connection only if it
+    /// subscribed to the message's topic (its first word).
+    fn wants(&self, message: &Message) -> bool {
+        match (&self.behaviour, message) {
+            (Behaviour::Topics { subscribed, .. }, Message::Text(text)) => {
+                let topic = text.as_str().split(' ').next().unwrap_or_default();
+                subscribed.contains(topic)
+            }
+            (Behaviour::Topics { .. }, _) => false,
+            _ => true,
+        }
+    }
+
+    async fn on_topic_request(&mut self, message: Message) -> Option<End> {
+        let count = self.data_count;
+        let Behaviour::Topics {
+            options,
+            subscribed,
+            ..
+        } = &mut self.behaviour
+        else {
+            return None;
+        };
+        let close_now = options.close_after == Some(count);
+        if let Message::Text(text) = &message {
+            match text.as_str().split_once(' ') {
+                Some(("subscribe", topic)) => {
+                    subscribed.insert(topic.to_owned());
+                }
+                Some(("unsubscribe", topic)) => {
+                    subscribed.remove(topic);
+                }
+                Some(("publish", published)) => {
+                    // Err only when no connection listens, and we do.
+                    let _ = self.shared.topics.send(Message::text(published));
+                }
+                _ => {}
+            }
+        }
+        if close_now {
+            return self.close_as_configured().await;
+        }
+        None
     }
 
     /// Sends at once when nothing waits before it, else queues for later.
@@ -348,6 +408,7 @@ impl Session {
         let (code, reason) = match &self.behaviour {
             Behaviour::Echo(options) => (options.code, options.reason.clone()),
             Behaviour::CloseSoon { code, reason, .. } => (*code, reason.clone()),
+            Behaviour::Topics { .. } => (1000, String::new()),
             Behaviour::Room { .. } => return None,
         };
         let deadline = Instant::now() + crate::config::CLOSE_REPLY_TIMEOUT;
