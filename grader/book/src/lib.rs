@@ -23,6 +23,12 @@
 //!   and image in the page's content: the file must be in the output, and a
 //!   `#fragment` must name an `id` in the target page.
 //!
+//! * `references`: [`check_references`] reads each chapter's source for the
+//!   check ids (`` `echo_text_round_trip` ``) and chapter sections
+//!   (`01-connection.md#task-3-sending`) it names in text, and compares them with
+//!   `grader/units/*/unit.toml` and the rendered pages. It is this course's own
+//!   check, separate from [`build`], which works for any book.
+//!
 //! Why check at all: mdBook renders a book with a missing include, an unknown
 //! anchor or a link to a missing page, and only logs a warning. A learner would
 //! then read a chapter with a hole where the stub's API should be. The checks make
@@ -36,6 +42,7 @@ pub mod hints;
 mod includes;
 mod links;
 mod prose;
+mod references;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -98,6 +105,8 @@ pub enum ProblemKind {
     IncludeOutsideFence,
     /// A rendered paragraph (`<p>`) holds a line of Rust code.
     RustInParagraph,
+    /// The book names a check id that the unit's `unit.toml` does not have.
+    UnknownCheck,
 }
 
 impl fmt::Display for ProblemKind {
@@ -111,6 +120,7 @@ impl fmt::Display for ProblemKind {
             ProblemKind::MissingHints => "missing hints",
             ProblemKind::IncludeOutsideFence => "Rust include outside a code fence",
             ProblemKind::RustInParagraph => "Rust in a paragraph",
+            ProblemKind::UnknownCheck => "unknown check id",
         })
     }
 }
@@ -190,6 +200,56 @@ pub fn check(root: &Path, dest: &Path) -> Result<BuildReport, BookError> {
     let mut report = check_loaded(&book, dest);
     report.problems.extend(hint_problems);
     Ok(report)
+}
+
+/// Checks the check ids and chapter sections that the chapters of the book at
+/// `root`, already built into `dest`, name in their text (see the module
+/// `references`): every check id must be in `grader/units/*/unit.toml` under
+/// `root`, every `NN-name.md#section` must be a section of that page.
+///
+/// # Errors
+///
+/// [`BookError`] when the book, a `unit.toml` or the course's code cannot be read.
+pub fn check_references(root: &Path, dest: &Path) -> Result<Vec<Problem>, BookError> {
+    let (book, _) = load(root, None)?;
+    let names = references::Names::load(root).map_err(|(path, message)| BookError::Io {
+        path,
+        source: std::io::Error::other(message),
+    })?;
+    let src_dir = book.source_dir();
+    let src_rel = book.config.book.src.clone();
+    let mut problems = Vec::new();
+    let mut ids = std::collections::HashMap::new();
+    for item in book.iter() {
+        let BookItem::Chapter(chapter) = item else {
+            continue;
+        };
+        let Some(path) = &chapter.path else {
+            continue;
+        };
+        let page = src_rel.join(path);
+        let source =
+            std::fs::read_to_string(src_dir.join(path)).map_err(|source| BookError::Io {
+                path: src_dir.join(path),
+                source,
+            })?;
+        references::check(
+            path,
+            &page,
+            &source,
+            &names,
+            dest,
+            &mut ids,
+            &mut |kind, detail| {
+                problems.push(Problem {
+                    page: page.clone(),
+                    kind,
+                    detail,
+                });
+            },
+        );
+    }
+    Ok(problems)
 }
 
 /// Loads the book's config and sources; with `dest`, the output goes there.

@@ -127,14 +127,17 @@ impl LinkChecker {
                     return None;
                 }
                 let html = std::fs::read_to_string(dest.join(target)).ok()?;
-                Some(
-                    ID.captures_iter(&html)
-                        .filter_map(|c| c.get(1).map(|m| decode(m.as_str())))
-                        .collect(),
-                )
+                Some(ids_in(&html))
             })
             .as_ref()
     }
+}
+
+/// The `id`s of the elements of an HTML page.
+pub(crate) fn ids_in(html: &str) -> HashSet<String> {
+    ID.captures_iter(html)
+        .filter_map(|c| c.get(1).map(|m| decode(m.as_str())))
+        .collect()
 }
 
 /// The part of a page mdBook renders from the chapter (the whole page if the theme

@@ -360,3 +360,116 @@ fn problems_print_page_kind_and_detail() {
         "src/README.md: broken link: `two.html`: two.html is not in the built book"
     );
 }
+
+/// A book with two units, for the names the book takes from `unit.toml`.
+fn course_with_units() -> Fixture {
+    let fixture = Fixture::good();
+    fixture.edit(
+        "src/SUMMARY.md",
+        "- [A draft]()",
+        "- [Unit one](01-one.md)\n- [A draft]()",
+    );
+    fixture.write(
+        "src/01-one.md",
+        "# Unit one\n\n## Tasks\n\n### Task 1: Connect\n\n\
+         `one_check_passes` and `one_check_times_out` grade it; see also \
+         `connect_with_retry_later` and `two_check_passes`.\n",
+    );
+    fixture.write(
+        "grader/units/01-one/unit.toml",
+        "id = \"01\"\nslug = \"01-one\"\nchapter = \"01-one.md\"\n\
+         [[behaviour]]\nid = \"echo_is_answered_soon\"\n\
+         [[check]]\nid = \"one_check_passes\"\nsection = \"tasks\"\n\
+         [[check]]\nid = \"one_check_times_out\"\nsection = \"tasks\"\n",
+    );
+    fixture.write("grader/units/01-one/wrong/forgets_the_close.toml", "");
+    fixture.write(
+        "grader/units/02-two/unit.toml",
+        "id = \"02\"\nslug = \"02-two\"\nchapter = \"02-two.md\"\n\
+         [[check]]\nid = \"two_check_passes\"\n",
+    );
+    fixture.write(
+        "exercises/01-one/src/lib.rs",
+        "pub fn connect_with_retry_later() {}\n// stale_name_in_comment\n",
+    );
+    fixture.edit(
+        "src/README.md",
+        "# Welcome\n",
+        "# Welcome\n\n```json\n{\"name\": \"01-one: one_check_passes\", \
+         \"chapter\": \"book/01-one.md#task-1-connect\"}\n```\n\n\
+         The behaviour `echo_is_answered_soon` is what `forgets_the_close` breaks.\n",
+    );
+    fixture
+}
+
+fn reference_problems(fixture: &Fixture) -> Vec<(ProblemKind, String)> {
+    let report = fixture.build();
+    let problems =
+        book::check_references(fixture.root(), &fixture.dest()).expect("the names can be checked");
+    assert!(
+        report.is_ok() || !problems.is_empty(),
+        "the build found: {:#?}",
+        report.problems
+    );
+    problems
+        .into_iter()
+        .map(|problem| (problem.kind, problem.to_string()))
+        .collect()
+}
+
+#[test]
+fn check_ids_and_sections_named_in_text_must_exist() {
+    let fixture = course_with_units();
+    // In unit one's chapter, a check of unit two is a mistake.
+    let found = reference_problems(&fixture);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].0, ProblemKind::UnknownCheck);
+    assert!(
+        found[0]
+            .1
+            .contains("src/01-one.md:7: `two_check_passes` is no check of this chapter's unit")
+            && found[0].1.contains("it is a check of 02-two"),
+        "{found:#?}"
+    );
+    fixture.edit("src/01-one.md", " and `two_check_passes`", "");
+    assert_eq!(reference_problems(&fixture), []);
+
+    // A renamed check, a name only a comment has, a check of the wrong unit in
+    // the `unit: check` form, and a section that is no heading.
+    fixture.edit(
+        "src/README.md",
+        "is what `forgets_the_close` breaks.",
+        "is what `forgets_the_close` breaks; `one_check_passed` and \
+         `stale_name_in_comment` are gone.\n\n\"01-one: two_check_passes\"\n",
+    );
+    fixture.edit("src/README.md", "#task-1-connect", "#task-1-connecting");
+    let found = reference_problems(&fixture);
+    let details: Vec<&str> = found.iter().map(|(_, detail)| detail.as_str()).collect();
+    assert_eq!(
+        found.iter().map(|(kind, _)| *kind).collect::<Vec<_>>(),
+        [
+            ProblemKind::MissingAnchor,
+            ProblemKind::UnknownCheck,
+            ProblemKind::UnknownCheck,
+            ProblemKind::UnknownCheck,
+        ],
+        "{details:#?}"
+    );
+    assert!(
+        details[0]
+            .contains("src/README.md:4: `01-one.md#task-1-connecting`: 01-one.html has no section"),
+        "{details:#?}"
+    );
+    assert!(
+        details[1].contains("`one_check_passed` looks like a check id"),
+        "{details:#?}"
+    );
+    assert!(
+        details[2].contains("`stale_name_in_comment`"),
+        "{details:#?}"
+    );
+    assert!(
+        details[3].contains("grader/units/01-one/unit.toml has no check `two_check_passes` (it is a check of 02-two)"),
+        "{details:#?}"
+    );
+}

@@ -23,6 +23,16 @@ fn the_book_builds_without_problems() {
         report.pages
     );
     assert!(dest.path().join("index.html").is_file());
+    let references = book::check_references(&root, dest.path())
+        .unwrap_or_else(|error| panic!("cannot check the names the book uses: {error}"));
+    for problem in &references {
+        eprintln!("{problem}");
+    }
+    assert!(
+        references.is_empty(),
+        "the book names {} check id(s) or section(s) that do not exist, listed above",
+        references.len()
+    );
     for (page, widget) in [("01-connection", "echo"), ("04-reconnect", "reconnect")] {
         let html = std::fs::read_to_string(dest.path().join(format!("{page}.html")))
             .unwrap_or_else(|error| panic!("{page}.html was not rendered: {error}"));
