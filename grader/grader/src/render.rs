@@ -45,19 +45,93 @@ pub fn human(report: &Report, details: bool) -> String {
     let _ = writeln!(out, "\n  total {}/{}", report.score, report.max_score);
 
     let next = report.units.iter().find(|u| u.state != UnitState::Passed);
+    let read_source = crate::learner::explain::read_learner_source(&report.submission);
     for unit in &report.units {
         let show = details || next.is_some_and(|n| n.slug == unit.slug);
         if show && matches!(unit.state, UnitState::Failing | UnitState::BuildFailed) {
-            out.push_str(&failures(unit));
+            out.push_str(&failures(unit, &read_source));
         }
     }
     match next {
         Some(unit) => out.push_str(&next_steps(unit)),
         None if !report.units.is_empty() => {
-            let _ = writeln!(out, "\nEvery graded unit passes. Well done!");
+            out.push_str(&all_graded_pass(report, &available_units()))
         }
         None => {}
     }
+    out
+}
+
+/// The units of the course that exist in this repository (have a
+/// `unit.toml`), in course order: `(slug, title)`.
+fn available_units() -> Vec<(&'static str, &'static str)> {
+    let root = crate::repo_root();
+    COURSE
+        .iter()
+        .filter(|(slug, _)| {
+            crate::units::unit_dir(&root, slug)
+                .join("unit.toml")
+                .is_file()
+        })
+        .copied()
+        .collect()
+}
+
+/// What to say when every graded unit passes: which units those were, and
+/// either what comes next or, only when every unit of the course was graded,
+/// that the whole course passes.
+fn all_graded_pass(report: &Report, available: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    let graded: Vec<&str> = report.units.iter().map(|u| u.id.as_str()).collect();
+    let every_unit = !available.is_empty()
+        && available
+            .iter()
+            .all(|(slug, _)| report.units.iter().any(|u| u.slug == *slug));
+    if every_unit {
+        let _ = writeln!(
+            out,
+            "\nEvery unit of the course passes ({} of {}). Well done!",
+            graded.len(),
+            available.len()
+        );
+        return out;
+    }
+    let _ = match graded.as_slice() {
+        [one] => writeln!(out, "\n✔ Unit {one} passes. (Only unit {one} was graded.)"),
+        many => writeln!(
+            out,
+            "\n✔ Units {} pass. (Only these {} units were graded.)",
+            many.join(", "),
+            many.len()
+        ),
+    };
+    // The next unit: the first of the course after the last one graded that
+    // was not graded now; failing that, the first one not graded at all.
+    let last = report
+        .units
+        .iter()
+        .filter_map(|u| available.iter().position(|(slug, _)| *slug == u.slug))
+        .max();
+    let not_graded = |(slug, _): &&(&str, &str)| !report.units.iter().any(|u| u.slug == *slug);
+    let after = available
+        .iter()
+        .skip(last.map_or(0, |i| i + 1))
+        .find(not_graded);
+    if let Some((slug, title)) = after.or_else(|| available.iter().find(not_graded)) {
+        let id = slug.split('-').next().unwrap_or(slug);
+        let _ = writeln!(out, "\nNext: unit {id} — {title}");
+        let _ = writeln!(
+            out,
+            "  read:  book/{slug}.md   (or `cargo grade serve`, then http://127.0.0.1:8000/{slug}.html)"
+        );
+        let _ = writeln!(out, "  code:  exercises/{slug}/src/");
+        let _ = writeln!(out, "  test:  cd exercises/{slug} && cargo test");
+        let _ = writeln!(out, "  grade: cargo grade {id}");
+    }
+    let _ = writeln!(
+        out,
+        "  Where the whole course stands: `cargo grade` (every unit you have started)."
+    );
     out
 }
 
@@ -74,7 +148,7 @@ fn state_text(unit: &UnitReport) -> String {
 }
 
 /// The failed checks of one unit, each with its teaching message.
-fn failures(unit: &UnitReport) -> String {
+fn failures(unit: &UnitReport, read_source: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\n{} {} — what to fix", unit.id, unit.title);
     if unit.state == UnitState::BuildFailed {
@@ -83,12 +157,12 @@ fn failures(unit: &UnitReport) -> String {
         return out;
     }
     for check in unit.checks.iter().filter(|c| c.status != CheckStatus::Pass) {
-        out.push_str(&failure(check));
+        out.push_str(&failure(check, read_source));
     }
     out
 }
 
-fn failure(check: &CheckReport) -> String {
+fn failure(check: &CheckReport, read_source: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
     let what = match check.status {
         CheckStatus::Fail => "failed",
@@ -106,6 +180,14 @@ fn failure(check: &CheckReport) -> String {
         "\n  ✘ {} ({visibility}, {} points) {what}",
         check.id, check.max_score
     );
+    // Reaching a `todo!()` says nothing about what the check is about:
+    // say where it stopped, and hold the check's own hint back.
+    if let Some(unwritten) = crate::learner::explain::unwritten_code(check, read_source) {
+        for line in crate::learner::explain::unwritten_lines(&unwritten, &check.chapter) {
+            let _ = writeln!(out, "      {line}");
+        }
+        return out;
+    }
     if let Some(message) = &check.message {
         let message = message
             .strip_prefix("not yet implemented: ")
@@ -235,7 +317,141 @@ mod tests {
             ),
             true,
         );
-        assert!(text.contains("reached unwritten code: Task 1"), "{text}");
+        assert!(
+            text.contains("It reached code you have not written yet: `todo!(\"Task 1\")`"),
+            "{text}"
+        );
+        assert!(!text.contains("hint:"), "{text}");
+    }
+
+    /// The learner's `close` is still a `todo!()` (Task 4); a check about
+    /// sending (Task 3) reaches it from the I/O task and fails.
+    #[test]
+    fn a_check_that_reaches_a_todo_names_it_and_holds_its_hint_back() {
+        let mut reached = check(
+            "send_after_own_close_is_an_error",
+            CheckStatus::Fail,
+            Some("send() after close() must return an error (chapter 01, \"Task 3: Sending\")"),
+        );
+        reached.hint = "Check the state before you hand the message to the I/O task.".into();
+        reached.chapter = "book/01-connection.md#task-3-sending".into();
+        reached.output = "thread 'main' panicked at exercises/01-connection/src/io_task.rs:6:9:\n\
+            not yet implemented: Task 4: the close handshake (chapter 01, section \"Task 4: Closing properly\")\n\
+            note: run with `RUST_BACKTRACE=1`\n"
+            .into();
+        let mut unimplemented = check("ping", CheckStatus::Timeout, None);
+        unimplemented.output =
+            "thread 'tokio-runtime-worker' panicked at exercises/01-connection/src/client.rs:40:5:\nnot implemented\n".into();
+        let source = "//! The I/O task.\n\nimpl IoTask {\n    // fn not_this()\n    async fn close(&mut self) {\n        todo!(\"Task 4\")\n    }\n}\n";
+        let read = |file: &str| {
+            (file == "exercises/01-connection/src/io_task.rs").then(|| source.to_owned())
+        };
+        let unit = &report(UnitState::Failing, vec![reached, unimplemented]).units[0];
+        let text = failures(unit, &read);
+        assert!(
+            text.contains(
+                "It reached code you have not written yet: `todo!(\"Task 4: the close handshake (chapter 01, section \"Task 4: Closing properly\")\")`\n      \
+                 in `close` at exercises/01-connection/src/io_task.rs:6:9."
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("read: book/01-connection.md#task-4-closing-properly"),
+            "{text}"
+        );
+        assert!(text.contains("It reached code you have not written yet: a `todo!()`\n      at exercises/01-connection/src/client.rs:40:5."), "{text}");
+        assert!(
+            !text.contains("hint:"),
+            "the check's hint is held back:\n{text}"
+        );
+        assert!(!text.contains("Check the state"), "{text}");
+        assert!(!text.contains("task-3-sending"), "{text}");
+        // A failure that is not a `todo!()` keeps its message and hint.
+        let plain = check(
+            "close",
+            CheckStatus::Fail,
+            Some("close() returned too early"),
+        );
+        let text = failures(&report(UnitState::Failing, vec![plain]).units[0], &read);
+        assert!(
+            text.contains("hint: Wait for the server's Close."),
+            "{text}"
+        );
+    }
+
+    fn unit(id: &str, slug: &str, state: UnitState) -> UnitReport {
+        let mut unit = report(state, vec![check("echo", CheckStatus::Pass, None)])
+            .units
+            .remove(0);
+        unit.id = id.into();
+        unit.slug = slug.into();
+        unit
+    }
+
+    const AVAILABLE: &[(&str, &str)] = &[
+        ("01-connection", "Connection lifecycle"),
+        ("02-page-policy", "Page-level connection policy"),
+        ("03-messages", "Message types and handlers"),
+    ];
+
+    #[test]
+    fn one_passing_unit_says_what_was_graded_and_what_is_next() {
+        let mut graded = report(UnitState::Passed, vec![]);
+        graded.units = vec![unit("01", "01-connection", UnitState::Passed)];
+        let text = all_graded_pass(&graded, AVAILABLE);
+        assert!(
+            text.contains("✔ Unit 01 passes. (Only unit 01 was graded.)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Next: unit 02 — Page-level connection policy"),
+            "{text}"
+        );
+        assert!(text.contains("read:  book/02-page-policy.md"), "{text}");
+        assert!(
+            text.contains("code:  exercises/02-page-policy/src/"),
+            "{text}"
+        );
+        assert!(text.contains("grade: cargo grade 02"), "{text}");
+        assert!(!text.contains("Well done"), "{text}");
+        assert!(!text.contains("Every"), "{text}");
+
+        // The last unit graded alone: the next is the first one not graded.
+        graded.units = vec![unit("03", "03-messages", UnitState::Passed)];
+        let text = all_graded_pass(&graded, AVAILABLE);
+        assert!(
+            text.contains("Next: unit 01 — Connection lifecycle"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_every_unit_graded_and_passing_is_the_whole_course() {
+        let mut graded = report(UnitState::Passed, vec![]);
+        graded.units = vec![
+            unit("01", "01-connection", UnitState::Passed),
+            unit("02", "02-page-policy", UnitState::Passed),
+            unit("03", "03-messages", UnitState::Passed),
+        ];
+        let text = all_graded_pass(&graded, AVAILABLE);
+        assert!(
+            text.contains("Every unit of the course passes (3 of 3). Well done!"),
+            "{text}"
+        );
+        assert!(!text.contains("Next:"), "{text}");
+        graded.units.pop();
+        let text = all_graded_pass(&graded, AVAILABLE);
+        assert!(
+            text.contains("✔ Units 01, 02 pass. (Only these 2 units were graded.)"),
+            "{text}"
+        );
+        assert!(text.contains("Next: unit 03"), "{text}");
+        // Through `human`, with the repository's real units.
+        let mut one = report(UnitState::Passed, vec![]);
+        one.units = vec![unit("01", "01-connection", UnitState::Passed)];
+        let text = human(&one, true);
+        assert!(text.contains("Only unit 01 was graded"), "{text}");
+        assert!(text.contains("Next: unit 02"), "{text}");
     }
 
     #[test]

@@ -337,6 +337,36 @@ pub fn rebase_paths(deps: &toml::Table, base: &str) -> toml::Table {
     deps
 }
 
+/// The dependency tables of a unit's canonical manifest (the solution's
+/// `Cargo.toml` with its markers applied, as the exercise and the grader's
+/// scratch crate have it): table name (`dependencies`, `dev-dependencies`)
+/// → the Cargo package names it lists, sorted.
+pub fn course_dependencies(
+    root: &Path,
+    slug: &str,
+) -> Result<BTreeMap<String, Vec<String>>, GraderError> {
+    let path = root.join("solutions").join(slug).join("Cargo.toml");
+    let text = strip(&crate::files::read(&path)?, CommentStyle::Hash).map_err(|error| {
+        GraderError::Marker {
+            path: path.clone(),
+            error,
+        }
+    })?;
+    let manifest: toml::Table = text
+        .parse()
+        .map_err(|error| GraderError::Manifest(format!("{}: {error}", path.display())))?;
+    let mut tables = BTreeMap::new();
+    for table in ["dependencies", "dev-dependencies"] {
+        let names = manifest
+            .get(table)
+            .and_then(toml::Value::as_table)
+            .map(|deps| deps.keys().cloned().collect())
+            .unwrap_or_default();
+        tables.insert(table.to_owned(), names);
+    }
+    Ok(tables)
+}
+
 /// Writes the generated files under `exercises/`, removing files of known
 /// units that the generator no longer makes. Returns the paths it changed.
 pub fn sync(root: &Path, slugs: &[String]) -> Result<Vec<PathBuf>, GraderError> {

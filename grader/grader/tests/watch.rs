@@ -138,7 +138,14 @@ fn watch_checks_on_save_shows_hints_and_moves_on() {
     });
     assert!(first.contains("unit 01 Connection lifecycle"), "{first}");
     assert!(first.contains("visible checks: 0 of"), "{first}");
-    assert!(first.contains("reached unwritten code: Task"), "{first}");
+    assert!(
+        first.contains("It reached code you have not written yet: `todo!(\"Task"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("hint:"),
+        "a `todo!()` holds the hint back: {first}"
+    );
     assert!(first.contains("read: book/01-connection.md#"), "{first}");
 
     // `h` shows the first hint.

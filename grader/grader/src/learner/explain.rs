@@ -27,6 +27,71 @@ static PANIC_AT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"panicked at ([^\s:]+):(\d+):(\d+):").expect("the panic pattern is valid")
 });
 
+/// A crate the compiler could not find, in the words of the rustc versions
+/// the course supports: `use of unresolved module or unlinked crate `http``,
+/// `use of undeclared crate or module `http``, `cannot find module or crate
+/// `http` in this scope`.
+static MISSING_CRATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?:unresolved module or unlinked crate|undeclared crate or module|cannot find module or crate) `([A-Za-z_][A-Za-z0-9_]*)`",
+    )
+    .expect("the missing-crate pattern is valid")
+});
+
+/// rustc's advice to add a crate (`= help: … use `cargo add http` to add it
+/// to your `Cargo.toml``): wrong here, since the grader builds with the
+/// course's manifest, so it is never shown.
+static CARGO_ADD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"`cargo add [^`]*`").expect("the cargo-add pattern is valid"));
+
+/// A source line in a rendered diagnostic: `12 |     use http::header;`.
+static SOURCE_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*\d+\s*\| ?(.*)$").expect("the source-line pattern is valid"));
+
+/// Crates a learner reaches for that the course's manifests do not have,
+/// and where the same items are: (crate, the course dependency that
+/// re-exports it, the path to use instead, a note).
+const REEXPORTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "http",
+        "tokio-tungstenite",
+        "tokio_tungstenite::tungstenite::http",
+        "",
+    ),
+    ("http", "axum", "axum::http", ""),
+    (
+        "tungstenite",
+        "tokio-tungstenite",
+        "tokio_tungstenite::tungstenite",
+        "",
+    ),
+    (
+        "futures",
+        "futures-util",
+        "futures_util",
+        "`StreamExt`, `SinkExt`, `stream`, `sink` and `future` are there; for channels use `tokio::sync`",
+    ),
+    (
+        "bytes",
+        "tokio-tungstenite",
+        "tokio_tungstenite::tungstenite::Bytes",
+        "the type `Bytes`",
+    ),
+    ("bytes", "axum", "axum::body::Bytes", "the type `Bytes`"),
+    (
+        "serde_derive",
+        "serde",
+        "serde",
+        "the derives: `use serde::{Deserialize, Serialize};`",
+    ),
+    (
+        "log",
+        "tracing",
+        "tracing",
+        "the same macros: `tracing::info!`, `tracing::warn!`",
+    ),
+];
+
 /// The scratch folder of a submission graded with `--submission DIR`, as
 /// paths in its compiler messages start: `submission-5719450b30e3760c/`.
 static SUBMISSION_LABEL: LazyLock<Regex> =
@@ -124,9 +189,30 @@ fn meaning(code: &str) -> Option<&'static str> {
 /// terminal: the first error with its source lines, what it means, and
 /// the others in one line each.
 pub fn build_failure(slug: &str, output: &str) -> String {
+    let dependencies = crate::stubs::course_dependencies(&crate::repo_root(), slug)
+        .ok()
+        .and_then(|mut tables| tables.remove("dependencies"))
+        .unwrap_or_default();
+    build_failure_with(slug, output, &dependencies)
+}
+
+/// [`build_failure`], given the unit's dependencies in the course's
+/// manifest (Cargo package names).
+pub fn build_failure_with(slug: &str, output: &str, dependencies: &[String]) -> String {
     let mut out = String::new();
     let output = learner_paths(output);
-    let errors = compile_errors(&output);
+    let mut errors = compile_errors(&output);
+    let missing = missing_crates(&errors, dependencies);
+    for error in &mut errors {
+        error.lines.retain(|line| !CARGO_ADD.is_match(line));
+        while error
+            .lines
+            .last()
+            .is_some_and(|line| matches!(line.trim(), "" | "|"))
+        {
+            error.lines.pop();
+        }
+    }
     let Some(first) = errors.first() else {
         // Cargo failed before the compiler said anything (a manifest
         // problem, a build timeout): show the end of what it said.
@@ -170,13 +256,121 @@ pub fn build_failure(slug: &str, output: &str) -> String {
             let _ = writeln!(out, "    … and {} more", errors.len() - 1 - MORE_ERRORS);
         }
     }
+    if missing.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n  The grader builds only your src/ with the course's Cargo.toml: a dependency you added\n  \
+             to the exercise's Cargo.toml is not available here.\n  \
+             `cd exercises/{slug} && cargo build` shows every error in full."
+        );
+    } else {
+        out.push_str(&missing_crates_fix(slug, &missing, &errors, dependencies));
+    }
+    out
+}
+
+/// The crates the errors name that are not dependencies of the unit in the
+/// course's manifest, in the order they first appear.
+fn missing_crates(errors: &[CompileError<'_>], dependencies: &[String]) -> Vec<String> {
+    let known: Vec<String> = dependencies.iter().map(|d| d.replace('-', "_")).collect();
+    let mut missing: Vec<String> = Vec::new();
+    for error in errors {
+        if !matches!(error.code, Some("E0432" | "E0433")) {
+            continue;
+        }
+        for line in &error.lines {
+            for captures in MISSING_CRATE.captures_iter(line) {
+                let name = captures[1].to_owned();
+                let builtin =
+                    ["std", "core", "alloc", "crate", "self", "super"].contains(&name.as_str());
+                if !builtin && !known.contains(&name) && !missing.contains(&name) {
+                    missing.push(name);
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// What to do about crates the course's manifest lacks: use the path the
+/// unit's own dependencies re-export them under, and undo the change to
+/// Cargo.toml, which the grader does not read.
+fn missing_crates_fix(
+    slug: &str,
+    missing: &[String],
+    errors: &[CompileError<'_>],
+    dependencies: &[String],
+) -> String {
+    let mut out = String::new();
+    let names = missing
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (is, dependency) = if missing.len() == 1 {
+        ("is", "a dependency")
+    } else {
+        ("are", "dependencies")
+    };
     let _ = writeln!(
         out,
-        "\n  The grader builds only your src/ with the course's Cargo.toml: a dependency you added\n  \
-         to the exercise's Cargo.toml is not available here.\n  \
-         `cd exercises/{slug} && cargo build` shows every error in full."
+        "\n  {names} {is} not {dependency} of this unit. The grader builds your src/ with the course's\n  \
+         Cargo.toml and ignores the exercise's: a crate you add there (`cargo add`, or an edit to\n  \
+         exercises/{slug}/Cargo.toml) is not available, even when your own `cargo test` passes.\n  \
+         Use what the course's manifest has instead:"
+    );
+    for name in missing {
+        let found = REEXPORTS.iter().find(|(krate, dependency, _, _)| {
+            krate == name && dependencies.iter().any(|d| d == dependency)
+        });
+        match found {
+            Some((_, dependency, path, note)) => {
+                let _ = write!(out, "    `{name}` → `{path}` (re-exported by {dependency})");
+                if note.is_empty() {
+                    let _ = writeln!(out);
+                } else {
+                    let _ = writeln!(out, ": {note}");
+                }
+                if let Some(example) = rewritten_use(errors, name, path) {
+                    let _ = writeln!(out, "      e.g. `{example}`");
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    out,
+                    "    `{name}`: not in this unit's dependencies; write it with the standard library or the crates below"
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  and undo your change to exercises/{slug}/Cargo.toml (`git diff exercises/{slug}/Cargo.toml`).\n  \
+         This unit's dependencies: {}.",
+        dependencies.join(", ")
     );
     out
+}
+
+/// The learner's own `use` line naming `name`, rewritten to `path`:
+/// `use http::header::AUTHORIZATION;` → `use
+/// tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;`.
+fn rewritten_use(errors: &[CompileError<'_>], name: &str, path: &str) -> Option<String> {
+    let prefix = format!("use {name}::");
+    errors
+        .iter()
+        .flat_map(|error| &error.lines)
+        .find_map(|line| {
+            let code = SOURCE_LINE.captures(line)?.get(1)?.as_str().trim();
+            let rest = code.strip_prefix(&prefix)?;
+            // Only a module or crate re-export takes the rest of the path
+            // (`bytes::Bytes` is a type: `…::Bytes::Bytes` would be wrong).
+            let module = !path.contains("::") || path.rsplit("::").next() == Some(name);
+            if !module {
+                return None;
+            }
+            Some(format!("use {path}::{rest}"))
+        })
 }
 
 /// Where a panic in the learner's own code happened, from a check's
@@ -207,6 +401,183 @@ pub fn learner_panic(output: &str) -> Option<(String, String)> {
     None
 }
 
+/// A check that failed by reaching code the learner has not written yet: a
+/// `todo!()` or `unimplemented!()` panicked, in the check's own task or in
+/// one the learner's code spawned. Such a failure says nothing about the code
+/// the check is about, so the check's own hint is held back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unwritten {
+    /// `exercises/01-connection/src/io_task.rs:178:9`, when the panic's
+    /// location is in the output.
+    pub at: Option<String>,
+    /// The `todo!`'s own text: `Task 4: the close handshake (chapter 01,
+    /// section "Task 4: Closing properly")`; empty for a bare `todo!()`.
+    pub text: String,
+    /// The function the `todo!()` is in, when its source could be read.
+    pub function: Option<String>,
+    /// The chapter section its text names: `Task 4: Closing properly`.
+    pub section: Option<String>,
+}
+
+/// The text of a `todo!`/`unimplemented!` panic (`not yet implemented: …`,
+/// `not implemented: …`), or `None` for any other panic message.
+fn unwritten_text(message: &str) -> Option<&str> {
+    let message = message.trim();
+    for prefix in ["not yet implemented", "not implemented"] {
+        if let Some(rest) = message.strip_prefix(prefix) {
+            if rest.is_empty() {
+                return Some("");
+            }
+            if let Some(text) = rest.strip_prefix(": ") {
+                return Some(text.trim());
+            }
+        }
+    }
+    None
+}
+
+/// Every panic in the learner's own code, from a check's output:
+/// `(file:line:col, message)`, in order.
+fn learner_panics(output: &str) -> Vec<(String, String)> {
+    let output = learner_paths(output);
+    let mut panics = Vec::new();
+    for captures in PANIC_AT.captures_iter(&output) {
+        let file = &captures[1];
+        let in_tests = file.contains("tests/") || file.ends_with("hidden.rs");
+        if !file.contains("src/") || in_tests || file.contains(".cargo/") {
+            continue;
+        }
+        let end = captures.get(0).map_or(0, |m| m.end());
+        let message = output[end..]
+            .lines()
+            .map(str::trim)
+            .find(|line| !line.is_empty())
+            .unwrap_or("")
+            .to_owned();
+        panics.push((
+            format!("{}:{}:{}", file, &captures[2], &captures[3]),
+            message,
+        ));
+    }
+    panics
+}
+
+/// Whether `check` failed by reaching a `todo!()`/`unimplemented!()`, and
+/// which one. `read_source` gives the text of a file named as the panic
+/// names it (`exercises/01-connection/src/io_task.rs`), to find the
+/// function around the `todo!()`.
+pub fn unwritten_code(
+    check: &CheckReport,
+    read_source: &dyn Fn(&str) -> Option<String>,
+) -> Option<Unwritten> {
+    if matches!(check.status, CheckStatus::Pass | CheckStatus::NotRun) {
+        return None;
+    }
+    let from_output = learner_panics(&check.output)
+        .into_iter()
+        .find_map(|(at, message)| Some((Some(at), unwritten_text(&message)?.to_owned())));
+    let (at, text) = match from_output {
+        Some(found) => found,
+        None => (None, unwritten_text(check.message.as_deref()?)?.to_owned()),
+    };
+    let function = at.as_deref().and_then(|at| {
+        let (file, line) = at
+            .rsplitn(3, ':')
+            .collect::<Vec<_>>()
+            .get(1..3)
+            .map(|p| (p[1], p[0]))?;
+        enclosing_function(&read_source(file)?, line.parse().ok()?)
+    });
+    let section = SECTION
+        .captures(&text)
+        .map(|captures| captures[1].to_owned());
+    Some(Unwritten {
+        at,
+        text,
+        function,
+        section,
+    })
+}
+
+/// The chapter section a `todo!` names: `section "Task 4: Closing properly"`.
+static SECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"section \\?"([^"\\]+)\\?""#).expect("the section pattern is valid")
+});
+
+/// A function's head: `pub async fn close(`.
+static FN_HEAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\bfn\s+([A-Za-z_][A-Za-z0-9_]*)").expect("the fn pattern is valid")
+});
+
+/// The name of the last function that starts at or before `line` (1-based).
+fn enclosing_function(source: &str, line: usize) -> Option<String> {
+    source
+        .lines()
+        .take(line)
+        .filter(|text| !text.trim_start().starts_with("//"))
+        .filter_map(|text| {
+            FN_HEAD
+                .captures(text)
+                .map(|captures| captures[1].to_owned())
+        })
+        .last()
+}
+
+/// mdBook's anchor for a heading: `Task 4: Closing properly` →
+/// `task-4-closing-properly`.
+pub fn heading_anchor(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            c if c.is_alphanumeric() || c == '_' || c == '-' => Some(c),
+            c if c.is_whitespace() => Some('-'),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The teaching lines for a check that reached unwritten code, in place of
+/// its message and hint; `chapter` is the check's `book/…md#…` link, whose
+/// page the task's section is looked up on.
+pub fn unwritten_lines(unwritten: &Unwritten, chapter: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let what = if unwritten.text.is_empty() {
+        "a `todo!()`".to_owned()
+    } else {
+        format!("`todo!(\"{}\")`", unwritten.text)
+    };
+    lines.push(format!("It reached code you have not written yet: {what}"));
+    match (&unwritten.function, &unwritten.at) {
+        (Some(function), Some(at)) => lines.push(format!("in `{function}` at {at}.")),
+        (None, Some(at)) => lines.push(format!("at {at}.")),
+        _ => {}
+    }
+    lines.push(
+        "That is where it stopped: it says nothing yet about the code this check is about. \
+         Write that part first, then grade again."
+            .to_owned(),
+    );
+    if let Some(section) = &unwritten.section {
+        let page = chapter.split('#').next().unwrap_or(chapter);
+        lines.push(format!("read: {page}#{}", heading_anchor(section)));
+    }
+    lines
+}
+
+/// Reads a source file named as a panic in a grading of `submission`
+/// names it: `exercises/…` and `solutions/…` are under the repository,
+/// anything else under the submission folder.
+pub fn read_learner_source(submission: &str) -> impl Fn(&str) -> Option<String> + '_ {
+    move |file: &str| {
+        let root = crate::repo_root();
+        [root.join(file), std::path::Path::new(submission).join(file)]
+            .iter()
+            .find_map(|path| std::fs::read_to_string(path).ok())
+    }
+}
+
 /// A sentence or two that adds to a failed check's message when the cause is
 /// one a newcomer meets first: a panic in their code, or a timeout.
 pub fn check_failure(check: &CheckReport) -> Option<String> {
@@ -219,7 +590,7 @@ pub fn check_failure(check: &CheckReport) -> Option<String> {
         ),
         CheckStatus::Fail | CheckStatus::Error => {
             let (at, message) = learner_panic(&check.output)?;
-            if message.starts_with("not yet implemented") {
+            if unwritten_text(&message).is_some() {
                 return Some(format!("The `todo!()` it reached is at {at}."));
             }
             let why = if message.contains("unwrap()") || message.contains("expect(") {
@@ -273,6 +644,144 @@ error: aborting due to 2 previous errors
         assert!(!text.contains("aborting"), "{text}");
         assert!(
             text.contains("cd exercises/01-connection && cargo build"),
+            "{text}"
+        );
+    }
+
+    /// What rustc 1.95 says, under cargo, to `use http::header::AUTHORIZATION;`
+    /// and a `futures::` path in a crate without those dependencies.
+    const MISSING_CRATES: &str = "\
+error[E0433]: cannot find module or crate `http` in this scope
+ --> exercises/02-page-policy/src/policy.rs:3:5
+  |
+3 | use http::header::AUTHORIZATION;
+  |     ^^^^ use of unresolved module or unlinked crate `http`
+  |
+  = help: if you wanted to use a crate named `http`, use `cargo add http` to add it to your `Cargo.toml`
+
+error[E0433]: cannot find module or crate `futures` in this scope
+ --> exercises/02-page-policy/src/driver.rs:9:5
+  |
+9 |     futures::stream::empty::<u8>();
+  |     ^^^^^^^ use of unresolved module or unlinked crate `futures`
+  |
+  = help: if you wanted to use a crate named `futures`, use `cargo add futures` to add it to your `Cargo.toml`
+
+error: aborting due to 2 previous errors
+
+For more information about this error, try `rustc --explain E0433`.
+";
+
+    /// Rustc before 1.85 worded it differently (E0432, \"undeclared crate\").
+    const MISSING_CRATE_OLD_RUSTC: &str = "\
+error[E0432]: unresolved import `anyhow`
+ --> exercises/02-page-policy/src/policy.rs:1:5
+  |
+1 | use anyhow::Result;
+  |     ^^^^^^ use of undeclared crate or module `anyhow`
+";
+
+    fn page_policy_dependencies() -> Vec<String> {
+        [
+            "futures-util",
+            "serde",
+            "thiserror",
+            "tokio",
+            "tokio-tungstenite",
+            "toml",
+            "tracing",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    }
+
+    #[test]
+    fn a_crate_the_manifest_lacks_gets_the_fix_not_cargo_add() {
+        let text = build_failure_with(
+            "02-page-policy",
+            MISSING_CRATES,
+            &page_policy_dependencies(),
+        );
+        assert!(
+            !text.contains("cargo add http"),
+            "rustc's advice is dropped:\n{text}"
+        );
+        assert!(!text.contains("cargo add futures"), "{text}");
+        assert!(
+            text.contains("`http`, `futures` are not dependencies of this unit"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "builds your src/ with the course's\n  Cargo.toml and ignores the exercise's"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "`http` → `tokio_tungstenite::tungstenite::http` (re-exported by tokio-tungstenite)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "e.g. `use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;`"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("`futures` → `futures_util`"), "{text}");
+        assert!(
+            text.contains("undo your change to exercises/02-page-policy/Cargo.toml"),
+            "{text}"
+        );
+        assert!(
+            text.contains("This unit's dependencies: futures-util, serde, thiserror, tokio, tokio-tungstenite, toml, tracing."),
+            "{text}"
+        );
+        // The first error is still shown with its source line.
+        assert!(
+            text.contains("3 | use http::header::AUTHORIZATION;"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_crate_without_a_re_export_says_so_and_old_rustc_wording_is_understood() {
+        let text = build_failure_with(
+            "02-page-policy",
+            MISSING_CRATE_OLD_RUSTC,
+            &page_policy_dependencies(),
+        );
+        assert!(
+            text.contains("`anyhow` is not a dependency of this unit"),
+            "{text}"
+        );
+        assert!(
+            text.contains("`anyhow`: not in this unit's dependencies"),
+            "{text}"
+        );
+        assert!(!text.contains("e.g."), "{text}");
+    }
+
+    #[test]
+    fn an_unresolved_module_of_a_dependency_is_not_a_missing_crate() {
+        let output = "\
+error[E0433]: cannot find module or crate `tokio` in this scope
+ --> exercises/02-page-policy/src/policy.rs:3:5
+  |
+3 | use tokio::nope::X;
+  |     ^^^^^ use of unresolved module or unlinked crate `tokio`
+";
+        let text = build_failure_with("02-page-policy", output, &page_policy_dependencies());
+        assert!(!text.contains("not a dependency"), "{text}");
+        assert!(text.contains("a dependency you added"), "{text}");
+    }
+
+    #[test]
+    fn the_real_manifest_of_unit_02_knows_tokio_tungstenite() {
+        let text = build_failure("02-page-policy", MISSING_CRATES);
+        assert!(
+            text.contains("tokio_tungstenite::tungstenite::http"),
             "{text}"
         );
     }

@@ -400,6 +400,15 @@ fn compact_failure(check: &CheckReport) -> String {
         _ => "failed",
     };
     let _ = writeln!(out, "\n✘ {} {what}", check.id);
+    // Reaching a `todo!()` says nothing about what the check is about:
+    // say where it stopped, and hold the check's own hint back.
+    let read_source = explain::read_learner_source("");
+    if let Some(unwritten) = explain::unwritten_code(check, &read_source) {
+        for line in explain::unwritten_lines(&unwritten, &check.chapter) {
+            let _ = writeln!(out, "    {line}");
+        }
+        return out;
+    }
     if let Some(message) = &check.message {
         let message = message
             .strip_prefix("not yet implemented: ")
