@@ -60,8 +60,8 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
     if n == 0 {
         return None;
     }
-    // Multiply before dividing: 95 * 100 / 100 is exactly 95, while
-    // 0.95 * 100 is 95.00000000000001 and would round up a rank too far.
+    // Multiply before dividing: 55 * 100 / 100 is exactly 55, while
+    // 55 / 100 * 100 is 55.00000000000001 and would round up a rank too far.
     let rank = (p * n as f64 / 100.0).ceil() as usize;
     sorted.get(rank.clamp(1, n) - 1).copied()
     // region: stub
