@@ -24,6 +24,10 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+// Tasks 3 and 4 write to the socket: `send` and `close` come from `SinkExt`
+// (reading with `next` comes from `StreamExt`, above).
+#[allow(unused_imports, reason = "Tasks 3 and 4 use it")]
+use futures_util::SinkExt;
 
 use crate::client::Event;
 use crate::error::{CloseError, SendError};

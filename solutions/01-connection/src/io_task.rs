@@ -29,6 +29,11 @@ use futures_util::SinkExt;
 use tokio_tungstenite::tungstenite::error::ProtocolError;
 
 use crate::client::CLOSE_TIMEOUT;
+// region: stub
+// // Tasks 3 and 4 write to the socket: `send` and `close` come from `SinkExt`
+// // (reading with `next` comes from `StreamExt`, above).
+// #[allow(unused_imports, reason = "Tasks 3 and 4 use it")]
+// use futures_util::SinkExt;
 // endregion
 
 use crate::client::Event;
