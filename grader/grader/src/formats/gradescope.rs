@@ -72,7 +72,7 @@ pub fn results(report: &Report) -> Results {
                 unit.checks
                     .iter()
                     .enumerate()
-                    .map(move |(index, check)| test(unit, index, check))
+                    .map(move |(index, check)| test(&report.submission, unit, index, check))
             })
             .collect(),
     }
@@ -110,7 +110,11 @@ fn overall(report: &Report) -> String {
              Cargo.toml; its first errors:\n",
             unit.id, unit.title
         );
-        let text = unit.build_output.as_deref().unwrap_or("");
+        let text = crate::learner::explain::build_output_for_learner(
+            &unit.slug,
+            unit.build_output.as_deref().unwrap_or(""),
+        );
+        let text = text.as_str();
         for line in text.lines().take(BUILD_LINES) {
             let _ = writeln!(out, "    {line}");
         }
@@ -130,7 +134,7 @@ fn state_text(state: UnitState) -> &'static str {
     }
 }
 
-fn test(unit: &UnitReport, index: usize, check: &CheckReport) -> Test {
+fn test(submission: &str, unit: &UnitReport, index: usize, check: &CheckReport) -> Test {
     let passed = check.status == CheckStatus::Pass;
     Test {
         name: format!("{}: {}", unit.slug, check.id),
@@ -141,7 +145,7 @@ fn test(unit: &UnitReport, index: usize, check: &CheckReport) -> Test {
         output: if passed {
             String::new()
         } else {
-            test_output(unit, check)
+            test_output(submission, unit, check)
         },
         visibility: match check.visibility {
             Visibility::Visible => "visible",
@@ -150,7 +154,7 @@ fn test(unit: &UnitReport, index: usize, check: &CheckReport) -> Test {
     }
 }
 
-fn test_output(unit: &UnitReport, check: &CheckReport) -> String {
+fn test_output(submission: &str, unit: &UnitReport, check: &CheckReport) -> String {
     let why = match (unit.state, check.status) {
         (UnitState::NotStarted, _) => "Not started: this unit is missing or still the stub.",
         (UnitState::BuildFailed, _) => {
@@ -163,6 +167,14 @@ fn test_output(unit: &UnitReport, check: &CheckReport) -> String {
     };
     let mut out = String::from(why);
     let ran = matches!(unit.state, UnitState::Failing | UnitState::Passed);
+    // A check that reached unwritten code: say where, and not its hint,
+    // which is about something else (it names only the learner's code).
+    let read_source = crate::learner::explain::read_learner_source(submission);
+    if ran && let Some(unwritten) = crate::learner::explain::unwritten_code(check, &read_source) {
+        let lines = crate::learner::explain::unwritten_lines(&unwritten, &check.chapter);
+        let _ = write!(out, "\n\n{}", lines.join("\n"));
+        return out;
+    }
     match check.visibility {
         Visibility::Visible => {
             if let Some(message) = check.message.as_deref().filter(|_| ran) {

@@ -57,7 +57,7 @@ pub fn render(report: &Report) -> String {
     if !failed.is_empty() {
         let _ = writeln!(out, "\n### Failed checks\n");
         for (unit, check) in failed {
-            out.push_str(&failed_check(unit, check));
+            out.push_str(&failed_check(&report.submission, unit, check));
         }
     }
     for unit in report
@@ -65,7 +65,11 @@ pub fn render(report: &Report) -> String {
         .iter()
         .filter(|u| u.state == UnitState::BuildFailed)
     {
-        let text = unit.build_output.as_deref().unwrap_or("");
+        let text = crate::learner::explain::build_output_for_learner(
+            &unit.slug,
+            unit.build_output.as_deref().unwrap_or(""),
+        );
+        let text = text.as_str();
         let fence = fence(text);
         let _ = writeln!(
             out,
@@ -122,7 +126,7 @@ fn state_text(unit: &UnitReport) -> String {
     }
 }
 
-fn failed_check(unit: &UnitReport, check: &CheckReport) -> String {
+fn failed_check(submission: &str, unit: &UnitReport, check: &CheckReport) -> String {
     let what = match check.status {
         CheckStatus::Timeout => "timed out",
         CheckStatus::Error => "ended without a result",
@@ -136,6 +140,26 @@ fn failed_check(unit: &UnitReport, check: &CheckReport) -> String {
         "- **{}** `{}` ({visibility}, {} points) {what}",
         unit.slug, check.id, check.max_score
     );
+    // A check that reached unwritten code: say where, and not its hint,
+    // which is about something else (it names only the learner's code).
+    let read_source = crate::learner::explain::read_learner_source(submission);
+    if let Some(unwritten) = crate::learner::explain::unwritten_code(check, &read_source) {
+        let mut lines = crate::learner::explain::unwritten_lines(&unwritten, &check.chapter);
+        let read = match lines.last().and_then(|line| line.strip_prefix("read: ")) {
+            Some(link) => link.to_owned(),
+            None => check.chapter.clone(),
+        };
+        if lines.last().is_some_and(|line| line.starts_with("read: ")) {
+            lines.pop();
+        }
+        // The first lines only (what was reached, where): a cell is short.
+        let _ = writeln!(
+            out,
+            ": {} — read `{read}`",
+            cell(&lines[..lines.len().min(2)].join(" "))
+        );
+        return out;
+    }
     if check.visibility == Visibility::Visible
         && let Some(message) = &check.message
     {

@@ -269,6 +269,29 @@ pub fn build_failure_with(slug: &str, output: &str, dependencies: &[String]) -> 
     out
 }
 
+/// Compiler output as the instructors' formats show it to a learner
+/// (Gradescope, the step summary): without rustc's advice to `cargo add` a
+/// crate, which cannot work here, and with what to do instead when the
+/// errors name a crate the unit's manifest lacks.
+pub fn build_output_for_learner(slug: &str, output: &str) -> String {
+    let dependencies = crate::stubs::course_dependencies(&crate::repo_root(), slug)
+        .ok()
+        .and_then(|mut tables| tables.remove("dependencies"))
+        .unwrap_or_default();
+    let mut text: String = output
+        .lines()
+        .filter(|line| !CARGO_ADD.is_match(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    let cleaned = learner_paths(output);
+    let errors = compile_errors(&cleaned);
+    let missing = missing_crates(&errors, &dependencies);
+    if !missing.is_empty() {
+        text.push_str(&missing_crates_fix(slug, &missing, &errors, &dependencies));
+    }
+    text
+}
+
 /// The crates the errors name that are not dependencies of the unit in the
 /// course's manifest, in the order they first appear.
 fn missing_crates(errors: &[CompileError<'_>], dependencies: &[String]) -> Vec<String> {
@@ -543,16 +566,23 @@ pub fn heading_anchor(heading: &str) -> String {
 /// page the task's section is looked up on.
 pub fn unwritten_lines(unwritten: &Unwritten, chapter: &str) -> Vec<String> {
     let mut lines = Vec::new();
-    let what = if unwritten.text.is_empty() {
-        "a `todo!()`".to_owned()
-    } else {
-        format!("`todo!(\"{}\")`", unwritten.text)
+    let place = match (&unwritten.function, &unwritten.at) {
+        (Some(function), Some(at)) => format!(" in `{function}` at {at}"),
+        (None, Some(at)) => format!(" at {at}"),
+        _ => String::new(),
     };
-    lines.push(format!("It reached code you have not written yet: {what}"));
-    match (&unwritten.function, &unwritten.at) {
-        (Some(function), Some(at)) => lines.push(format!("in `{function}` at {at}.")),
-        (None, Some(at)) => lines.push(format!("at {at}.")),
-        _ => {}
+    if unwritten.text.is_empty() {
+        lines.push(format!(
+            "It reached code you have not written yet: the `todo!()`{place}."
+        ));
+    } else {
+        lines.push(format!(
+            "It reached code you have not written yet: {}",
+            unwritten.text
+        ));
+        if !place.is_empty() {
+            lines.push(format!("(the `todo!()`{place})."));
+        }
     }
     lines.push(
         "That is where it stopped: it says nothing yet about the code this check is about. \
