@@ -83,3 +83,44 @@ fn every_unit_has_hints() {
     }
     assert!(checked >= 8, "only {checked} units found");
 }
+
+/// Every diagram in `book/diagrams/` is shown by some chapter
+/// (`![…](diagrams/name.svg)`), and is an SVG that a browser's `<img>` can
+/// show: without the SVG namespace on its root, an `<img>` shows a broken
+/// picture. That every image a chapter shows exists in the built book is the
+/// link checker's job (the fixture test `a_missing_image_is_found_once`).
+#[test]
+fn every_diagram_is_shown_and_is_an_svg_an_img_can_show() {
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../book");
+    let mut chapters = String::new();
+    for entry in std::fs::read_dir(&book).expect("book/ is readable") {
+        let path = entry.expect("a directory entry").path();
+        if path.extension().is_some_and(|ext| ext == "md") {
+            chapters.push_str(&std::fs::read_to_string(&path).expect("a chapter is readable"));
+        }
+    }
+    let mut diagrams = 0;
+    for entry in std::fs::read_dir(book.join("diagrams")).expect("book/diagrams/ is readable") {
+        let path = entry.expect("a directory entry").path();
+        let name = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .expect("diagram files have UTF-8 names");
+        let svg = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("book/diagrams/{name} is not readable: {error}"));
+        let root = svg.find("<svg").map(|start| &svg[start..]);
+        assert!(
+            root.and_then(|root| root.split('>').next())
+                .is_some_and(|tag| tag.contains(r#"xmlns="http://www.w3.org/2000/svg""#)),
+            "book/diagrams/{name}: the root element must be <svg xmlns=\"http://www.w3.org/2000/svg\" …>, \
+             or an <img> cannot show it"
+        );
+        assert!(
+            chapters.contains(&format!("](diagrams/{name})")),
+            "book/diagrams/{name} is not shown by any chapter; add ![what it shows](diagrams/{name}) \
+             beside the text it illustrates, or delete it"
+        );
+        diagrams += 1;
+    }
+    assert!(diagrams >= 4, "only {diagrams} diagrams in book/diagrams/");
+}

@@ -23,6 +23,8 @@
 //! written for the learner: what was expected, what happened, and where the
 //! chapter explains it.
 
+pub mod net;
+
 use std::future::Future;
 use std::io::{BufRead, Write};
 use std::panic::AssertUnwindSafe;
@@ -84,6 +86,39 @@ pub async fn within<F: Future>(limit: Duration, what: &str, future: F) -> F::Out
     match tokio::time::timeout(limit, future).await {
         Ok(output) => output,
         Err(_) => panic!("timed out after {limit:?} waiting for {what}"),
+    }
+}
+
+/// Set in the child process [`alone`] starts.
+const ALONE_ENV: &str = "WSW_CHECK_ALONE";
+
+/// For a check that measures the whole process (its heap): `true` when this
+/// process runs this check alone, so the caller goes on and measures; under
+/// `cargo test`, where libtest runs checks on parallel threads of one
+/// process, it runs the check `id` again in a child process of its own
+/// (this binary, `<id> --exact --test-threads 1`) and returns `false` after
+/// the child passed, or panics with the child's output. The grader already
+/// runs every check in its own process.
+pub fn alone(id: &str) -> bool {
+    let grading = std::env::args().nth(1).as_deref() == Some(GRADE_FLAG);
+    if grading || std::env::var_os(ALONE_ENV).is_some() {
+        return true;
+    }
+    let output = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe)
+            .args([id, "--exact", "--test-threads", "1"])
+            .env(ALONE_ENV, "1")
+            .stdin(std::process::Stdio::null())
+            .output()
+    });
+    match output {
+        Ok(output) if output.status.success() => false,
+        Ok(output) => panic!(
+            "{id}, run in a process of its own, failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        Err(error) => panic!("{id}: could not run it in a process of its own: {error}"),
     }
 }
 

@@ -75,6 +75,7 @@ async fn main() {
         source: Source::Solutions,
         units: Vec::new(),
         force: false,
+        checks: Vec::new(),
     };
     let solutions = grade::grade(&root, &request, Arc::new(|_| {}))
         .await
@@ -100,6 +101,7 @@ async fn main() {
         source: Source::Dir(alone),
         units: Vec::new(),
         force: false,
+        checks: Vec::new(),
     };
     let report = grade::grade(&root, &request, progress)
         .await

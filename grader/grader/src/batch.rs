@@ -278,6 +278,7 @@ async fn grade_one(
         source: Source::Dir(submission.to_owned()),
         units: options.units.clone(),
         force: options.force,
+        checks: Vec::new(),
     };
     let report = match grade::grade_locked(root, &request, progress).await {
         Ok(report) => report,

@@ -62,6 +62,9 @@ pub struct Request {
     pub units: Vec<String>,
     /// Grade units even when they are still the stub.
     pub force: bool,
+    /// Check ids to run; empty means every check. A unit graded with some
+    /// of its checks is scored out of those checks' points only.
+    pub checks: Vec<String>,
 }
 
 /// Grades `request` under the repository at `root`.
@@ -95,6 +98,8 @@ pub async fn grade_locked(
             })
             .collect::<Result<_, _>>()?
     };
+    let selected = restrict(&selected, &request.checks)?;
+    let selected: Vec<&Unit> = selected.iter().collect();
     let base = request.source.base(root);
     if !base.is_dir() {
         return Err(GraderError::Submission(format!(
@@ -164,6 +169,37 @@ pub async fn grade_locked(
         max_score: reports.iter().map(|u| u.max_score).sum(),
         units: reports,
     })
+}
+
+/// The units with only the checks named in `checks` (all when it is
+/// empty). Every name must be a check of one of the units.
+fn restrict(units: &[&Unit], checks: &[String]) -> Result<Vec<Unit>, GraderError> {
+    if checks.is_empty() {
+        return Ok(units.iter().map(|unit| (*unit).clone()).collect());
+    }
+    for wanted in checks {
+        if !units
+            .iter()
+            .any(|unit| unit.checks.iter().any(|check| &check.id == wanted))
+        {
+            let known: Vec<&str> = units
+                .iter()
+                .flat_map(|unit| unit.checks.iter().map(|check| check.id.as_str()))
+                .collect();
+            return Err(GraderError::Submission(format!(
+                "no check {wanted:?} in the units graded; their checks are: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    Ok(units
+        .iter()
+        .map(|unit| {
+            let mut unit = (*unit).clone();
+            unit.checks.retain(|check| checks.contains(&check.id));
+            unit
+        })
+        .collect())
 }
 
 /// Whether the learner's `src/` is exactly what the generator makes.

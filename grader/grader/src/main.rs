@@ -75,6 +75,10 @@ struct Cli {
     /// The repository root (default: where the grader was built from).
     #[arg(long, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
+    /// Run only this check (repeatable); the unit is scored out of the
+    /// checks run.
+    #[arg(long = "check", value_name = "ID")]
+    checks: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -132,6 +136,10 @@ enum Command {
     Wrong {
         /// Units to check; all when none is given.
         units: Vec<String>,
+        /// Run only this check (repeatable); each submission must fail
+        /// exactly the ones of them it expects to fail.
+        #[arg(long = "check", value_name = "ID")]
+        checks: Vec<String>,
     },
     /// Regenerate exercises/ from solutions/ (maintainers).
     SyncStubs {
@@ -215,7 +223,12 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         }
         Some(Command::Serve { port }) => return serve(&root, port).await,
         Some(Command::SyncStubs { check }) => return sync_stubs(&root, check),
-        Some(Command::Wrong { units: wanted }) => return verify_wrong(&root, &wanted).await,
+        Some(Command::Wrong {
+            units: wanted,
+            checks,
+        }) => {
+            return verify_wrong(&root, &wanted, &checks).await;
+        }
         Some(Command::TestsTemplate { dir, units: wanted }) => {
             let all = units::load_all(&root)?;
             let chosen: Vec<&units::Unit> = if wanted.is_empty() {
@@ -277,6 +290,7 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         source,
         units: cli.units.clone(),
         force: cli.force,
+        checks: cli.checks.clone(),
     };
     let progress = progress_printer(cli.format == Format::Human && std::io::stderr().is_terminal());
     let report = grade::grade(&root, &request, progress).await?;
@@ -363,7 +377,11 @@ fn progress_printer(enabled: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
     })
 }
 
-async fn verify_wrong(root: &std::path::Path, wanted: &[String]) -> Result<ExitCode, GraderError> {
+async fn verify_wrong(
+    root: &std::path::Path,
+    wanted: &[String],
+    checks: &[String],
+) -> Result<ExitCode, GraderError> {
     let all = units::load_all(root)?;
     let mut ok = true;
     for unit in &all {
@@ -374,7 +392,7 @@ async fn verify_wrong(root: &std::path::Path, wanted: &[String]) -> Result<ExitC
         {
             continue;
         }
-        for verdict in grader::wrong::verify(root, unit).await? {
+        for verdict in grader::wrong::verify(root, unit, checks).await? {
             let mark = if verdict.mismatches.is_empty() {
                 "ok      "
             } else {

@@ -30,6 +30,15 @@
 //! the limits still apply, the process limit is counted on top of the
 //! user's current processes, and the grader says once, on standard error,
 //! what is not isolated. `WSW_SANDBOX=limits` forces that mode.
+//!
+//! For the maintainers' tests only, `WSW_SANDBOX_TCP_BUFFERS=<bytes>` sets
+//! the largest TCP receive and send buffers the kernel may give a socket
+//! (the third fields of `net.ipv4.tcp_rmem` and `net.ipv4.tcp_wmem`) inside
+//! the check's network namespace, where these settings are the namespace's
+//! own and need no privilege outside it. `grader/tests/buffers.rs` grades
+//! unit 09's back-pressure checks with 4 MiB and with 64 MiB to prove that
+//! they hold whatever the machine's buffers are. Without namespaces a check
+//! run with it fails to start, rather than run on the machine's settings.
 
 // The only unsafe code of the grader: `pre_exec`, and the system calls it
 // makes between `fork` and `exec`, where only async-signal-safe calls are
@@ -51,6 +60,17 @@ pub const PROCESS_LIMIT: u64 = 256;
 /// The environment variable that selects the sandbox: `limits` turns the
 /// namespaces off (resource limits only).
 pub const MODE_VARIABLE: &str = "WSW_SANDBOX";
+
+/// The environment variable that sets the TCP buffer maxima, in bytes, in
+/// the check's network namespace (maintainers' tests; see the module docs).
+pub const TCP_BUFFERS_VARIABLE: &str = "WSW_SANDBOX_TCP_BUFFERS";
+
+/// [`TCP_BUFFERS_VARIABLE`], read now: `None` when unset or not a number.
+fn tcp_buffers() -> Option<u64> {
+    std::env::var(TCP_BUFFERS_VARIABLE)
+        .ok()
+        .and_then(|value| value.trim().parse().ok())
+}
 
 /// The limits of one check process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +149,12 @@ fn probe() -> Isolation {
 
 /// Makes `command` start its process in the sandbox with `limits`.
 pub fn apply(command: &mut tokio::process::Command, limits: Limits) {
-    imp::apply(command, limits, isolation() == &Isolation::Namespaces);
+    imp::apply(
+        command,
+        limits,
+        isolation() == &Isolation::Namespaces,
+        tcp_buffers(),
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -145,7 +170,7 @@ mod imp {
         // stack data (see `enter`), as `pre_exec` requires.
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
-                enter_namespaces(ids)
+                enter_namespaces(ids, None)
             });
         }
         match command.status() {
@@ -155,8 +180,14 @@ mod imp {
         }
     }
 
-    pub fn apply(command: &mut tokio::process::Command, limits: Limits, namespaces: bool) {
+    pub fn apply(
+        command: &mut tokio::process::Command,
+        limits: Limits,
+        namespaces: bool,
+        tcp_buffers: Option<u64>,
+    ) {
         let ids = Ids::current();
+        let buffers = tcp_buffers.map(Buffers::new);
         // Without a user namespace the kernel counts every process of the
         // user against RLIMIT_NPROC, so the check's allowance comes on top
         // of what the user already runs.
@@ -167,7 +198,7 @@ mod imp {
         };
         // SAFETY: as in `probe`: async-signal-safe calls on stack data only.
         unsafe {
-            command.pre_exec(move || enter(limits, processes, namespaces, ids));
+            command.pre_exec(move || enter(limits, processes, namespaces, ids, buffers));
         }
     }
 
@@ -189,10 +220,52 @@ mod imp {
         }
     }
 
+    /// The lines written to `tcp_rmem` and `tcp_wmem`, made before the
+    /// fork (nothing may allocate between fork and exec): the kernel's
+    /// usual minimum and default, and the maximum asked for.
+    #[derive(Clone, Copy)]
+    struct Buffers {
+        rmem: [u8; 64],
+        rmem_len: usize,
+        wmem: [u8; 64],
+        wmem_len: usize,
+    }
+
+    impl Buffers {
+        fn new(max: u64) -> Self {
+            let line = |default: u64| {
+                let text = format!("4096 {} {max}\n", default.min(max));
+                let mut bytes = [0u8; 64];
+                bytes[..text.len()].copy_from_slice(text.as_bytes());
+                (bytes, text.len())
+            };
+            let ((rmem, rmem_len), (wmem, wmem_len)) = (line(131_072), line(16_384));
+            Self {
+                rmem,
+                rmem_len,
+                wmem,
+                wmem_len,
+            }
+        }
+    }
+
     /// Runs in the forked child, before `exec`.
-    fn enter(limits: Limits, processes: u64, namespaces: bool, ids: Ids) -> io::Result<()> {
+    fn enter(
+        limits: Limits,
+        processes: u64,
+        namespaces: bool,
+        ids: Ids,
+        buffers: Option<Buffers>,
+    ) -> io::Result<()> {
         if namespaces {
-            enter_namespaces(ids)?;
+            enter_namespaces(ids, buffers.as_ref())?;
+        } else if buffers.is_some() {
+            // Without a namespace of its own the check would run on the
+            // machine's settings, which is not what was asked for.
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "WSW_SANDBOX_TCP_BUFFERS needs the check's own network namespace",
+            ));
         }
         set_limit(libc::RLIMIT_CPU, limits.cpu_secs)?;
         set_limit(libc::RLIMIT_AS, limits.memory_bytes)?;
@@ -201,9 +274,9 @@ mod imp {
     }
 
     /// New user, network and PID namespaces, the user mapped to itself and
-    /// loopback up. The PID namespace takes effect for the next child,
-    /// which [`split`] makes.
-    fn enter_namespaces(ids: Ids) -> io::Result<()> {
+    /// loopback up (and the TCP buffer maxima set, when asked). The PID
+    /// namespace takes effect for the next child, which [`split`] makes.
+    fn enter_namespaces(ids: Ids, buffers: Option<&Buffers>) -> io::Result<()> {
         // SAFETY: plain system call.
         if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWPID) }
             != 0
@@ -219,7 +292,19 @@ mod imp {
         let mut buffer = [0u8; 40];
         write_file(c"/proc/self/uid_map", id_map(&mut buffer, ids.uid))?;
         write_file(c"/proc/self/gid_map", id_map(&mut buffer, ids.gid))?;
-        loopback_up()
+        loopback_up()?;
+        if let Some(buffers) = buffers {
+            // /proc/sys/net shows the writer's own network namespace.
+            write_file(
+                c"/proc/sys/net/ipv4/tcp_rmem",
+                &buffers.rmem[..buffers.rmem_len],
+            )?;
+            write_file(
+                c"/proc/sys/net/ipv4/tcp_wmem",
+                &buffers.wmem[..buffers.wmem_len],
+            )?;
+        }
+        Ok(())
     }
 
     #[cfg(test)]
@@ -395,10 +480,21 @@ mod imp {
         Isolation::LimitsOnly("namespaces are Linux-only".to_owned())
     }
 
-    pub fn apply(command: &mut tokio::process::Command, limits: Limits, _namespaces: bool) {
+    pub fn apply(
+        command: &mut tokio::process::Command,
+        limits: Limits,
+        _namespaces: bool,
+        tcp_buffers: Option<u64>,
+    ) {
         // SAFETY: setrlimit on stack data is async-signal-safe.
         unsafe {
             command.pre_exec(move || {
+                if tcp_buffers.is_some() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        "WSW_SANDBOX_TCP_BUFFERS needs the check's own network namespace (Linux)",
+                    ));
+                }
                 // The process limit counts all the user's processes here,
                 // and it is not known how many: it is left as it is.
                 for (resource, value) in [
@@ -427,7 +523,13 @@ mod imp {
         Isolation::LimitsOnly("this platform has no setrlimit or namespaces".to_owned())
     }
 
-    pub fn apply(_command: &mut tokio::process::Command, _limits: Limits, _namespaces: bool) {}
+    pub fn apply(
+        _command: &mut tokio::process::Command,
+        _limits: Limits,
+        _namespaces: bool,
+        _tcp_buffers: Option<u64>,
+    ) {
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -435,15 +537,54 @@ mod tests {
     use super::*;
 
     async fn run_in_sandbox(script: &str) -> String {
+        run_with_buffers(script, None).await
+    }
+
+    async fn run_with_buffers(script: &str, tcp_buffers: Option<u64>) -> String {
         let mut command = tokio::process::Command::new("sh");
         command
             .args(["-c", script])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        apply(&mut command, Limits::for_timeout(7));
+        imp::apply(
+            &mut command,
+            Limits::for_timeout(7),
+            isolation() == &Isolation::Namespaces,
+            tcp_buffers,
+        );
         let output = command.output().await.expect("sh runs in the sandbox");
         String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    #[tokio::test]
+    async fn tcp_buffer_maxima_are_set_in_the_checks_namespace_only() {
+        if let Isolation::LimitsOnly(reason) = isolation() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI needs namespaces for this test: {reason}"
+            );
+            eprintln!("skipped: no namespaces on this machine ({reason})");
+            return;
+        }
+        let machine = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem").expect("tcp_wmem");
+        for max in [4u64 << 20, 64 << 20] {
+            let out = run_with_buffers(
+                "cat /proc/sys/net/ipv4/tcp_rmem /proc/sys/net/ipv4/tcp_wmem",
+                Some(max),
+            )
+            .await;
+            let maxima: Vec<&str> = out
+                .lines()
+                .filter_map(|line| line.split_whitespace().nth(2))
+                .collect();
+            assert_eq!(maxima, [max.to_string(), max.to_string()], "{out}");
+        }
+        assert_eq!(
+            std::fs::read_to_string("/proc/sys/net/ipv4/tcp_wmem").expect("tcp_wmem"),
+            machine,
+            "the machine's own setting is untouched"
+        );
     }
 
     fn limit(limits: &str, name: &str) -> String {

@@ -138,7 +138,13 @@ pub struct Verdict {
 
 /// Grades every wrong submission of `unit` and compares each result with
 /// its expectation. Used by `cargo grade wrong NN` and by the grader's tests.
-pub async fn verify(root: &Path, unit: &Unit) -> Result<Vec<Verdict>, GraderError> {
+/// With `checks` (check ids), only those run, and each submission must
+/// fail exactly the ones of them it expects to fail.
+pub async fn verify(
+    root: &Path,
+    unit: &Unit,
+    checks: &[String],
+) -> Result<Vec<Verdict>, GraderError> {
     use crate::report::UnitState;
     use crate::run::CheckStatus;
 
@@ -152,6 +158,7 @@ pub async fn verify(root: &Path, unit: &Unit) -> Result<Vec<Verdict>, GraderErro
             source: crate::scratch::Source::Dir(dir),
             units: vec![unit.id.clone()],
             force: true,
+            checks: checks.to_vec(),
         };
         let report = crate::grade::grade(root, &request, std::sync::Arc::new(|_| {})).await?;
         let Some(result) = report.units.into_iter().next() else {
@@ -173,7 +180,11 @@ pub async fn verify(root: &Path, unit: &Unit) -> Result<Vec<Verdict>, GraderErro
             mismatches.push(format!("expected score {score}, got {}", result.score));
         }
         if let Some(expected) = &wrong.expect_failed {
-            let expected: std::collections::BTreeSet<String> = expected.iter().cloned().collect();
+            let expected: std::collections::BTreeSet<String> = expected
+                .iter()
+                .filter(|id| checks.is_empty() || checks.contains(id))
+                .cloned()
+                .collect();
             if result.state == UnitState::BuildFailed {
                 mismatches.push("expected it to build, but it does not compile".to_owned());
             } else if failed != expected {

@@ -134,6 +134,8 @@ async fn an_unknown_unit_is_a_clear_error() {
         source: Source::Solutions,
         units: vec!["99".into()],
         force: false,
+        checks: Vec::new(),
+        checks: Vec::new(),
     };
     let error = grade::grade(&grader::repo_root(), &request, Arc::new(|_| {}))
         .await
@@ -145,7 +147,7 @@ async fn an_unknown_unit_is_a_clear_error() {
 async fn wrong_submissions_lose_exactly_their_checks() {
     let root = grader::repo_root();
     for unit in units::load_all(&root).expect("units load") {
-        let verdicts = wrong::verify(&root, &unit)
+        let verdicts = wrong::verify(&root, &unit, &[])
             .await
             .expect("wrong submissions grade");
         assert!(

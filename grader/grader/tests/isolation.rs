@@ -111,6 +111,7 @@ async fn checks_reach_only_loopback_and_cannot_kill_the_grader() {
         source: Source::Dir(dir),
         units: vec!["01".into()],
         force: true,
+        checks: Vec::new(),
     };
     let report = grade::grade(&root, &request, Arc::new(|_| {}))
         .await

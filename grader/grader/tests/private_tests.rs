@@ -114,6 +114,7 @@ async fn a_private_pack_replaces_the_hidden_checks_and_points() {
         source: Source::Dir(submission),
         units: vec!["01".into()],
         force: true,
+        checks: Vec::new(),
     };
     let report = grade::grade(&root, &request, Arc::new(|_| {}))
         .await

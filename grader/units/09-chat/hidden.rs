@@ -4,6 +4,8 @@
 //! Each check starts its own server on `127.0.0.1:0` with a fresh database
 //! in a temporary directory; every network wait has a time limit.
 
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use chat::{
@@ -37,6 +39,7 @@ checkkit::checks! {
     slow_client_is_closed_and_fast_client_gets_everything,
     paused_client_is_never_left_silent,
     reset_client_does_not_disturb_the_others,
+    reset_client_leaves_the_cpu_idle,
     one_writer_and_close_last,
     slow_search_does_not_block_other_clients,
     shutdown_closes_every_client_with_1001,
@@ -897,30 +900,60 @@ async fn history_survives_a_restart() {
 
 // ------------------------------------------------------------ the lessons
 
-/// A publisher that posts `count` messages of `size` bytes to `room`, each
-/// once the previous one was acknowledged, reading (and checking the order
-/// of) its own copies: a fast client itself.
-async fn publish(server: &Server, room: &str, count: i64, size: usize, section: &str) {
-    let mut socket = raw(server, "publisher").await;
-    raw_send(
-        &mut socket,
-        &serde_json::json!({"type": "join", "room": room}),
-    )
-    .await;
-    let body = "x".repeat(size);
-    let mut last = 0;
-    within(Duration::from_secs(30), "publishing", async {
-        for i in 0..count {
-            let client_id = format!("p{i}");
-            let message = serde_json::json!({"type": "text", "room": room, "client_id": client_id, "text": format!("{i} {body}")});
-            socket.send(Message::text(message.to_string())).await.expect("publishing");
-            read_own(&mut socket, &mut last, Some(&client_id), section).await;
+/// A fast client that posts messages of one size to a room, each once the
+/// previous one was acknowledged, and reads (checking their order) its own
+/// copies.
+struct Publisher {
+    socket: Raw,
+    room: String,
+    body: String,
+    /// Messages posted.
+    sent: i64,
+    /// The last seq it received.
+    last: i64,
+}
+
+impl Publisher {
+    async fn join(server: &Server, room: &str, size: usize) -> Self {
+        let mut socket = raw(server, "publisher").await;
+        raw_send(
+            &mut socket,
+            &serde_json::json!({"type": "join", "room": room}),
+        )
+        .await;
+        Self {
+            socket,
+            room: room.to_owned(),
+            body: "x".repeat(size),
+            sent: 0,
+            last: 0,
         }
-        while last < count {
-            read_own(&mut socket, &mut last, None, section).await;
-        }
-    })
-    .await;
+    }
+
+    /// Posts one message and waits for its acknowledgement.
+    async fn post(&mut self, section: &str) {
+        let client_id = format!("p{}", self.sent);
+        let message = serde_json::json!({"type": "text", "room": self.room, "client_id": client_id, "text": format!("{} {}", self.sent, self.body)});
+        within(WAIT, "publishing", async {
+            self.socket
+                .send(Message::text(message.to_string()))
+                .await
+                .expect("publishing");
+            read_own(&mut self.socket, &mut self.last, Some(&client_id), section).await;
+        })
+        .await;
+        self.sent += 1;
+    }
+
+    /// Reads its own copies of everything it posted.
+    async fn drain(&mut self, section: &str) {
+        within(WAIT, "the publisher's own copies", async {
+            while self.last < self.sent {
+                read_own(&mut self.socket, &mut self.last, None, section).await;
+            }
+        })
+        .await;
+    }
 }
 
 /// Reads the publisher's frames until `client_id` is acknowledged (or, with
@@ -953,10 +986,95 @@ async fn read_own(socket: &mut Raw, last: &mut i64, client_id: Option<&str>, sec
     }
 }
 
+/// A raw client that reads slowly or not at all, made slow by construction:
+/// its socket's receive buffer is set small before it connects (which also
+/// stops the kernel from growing it), so what the server writes to it piles
+/// up in the server's send buffer and then in the server's queue, whatever
+/// the machine's `tcp_rmem` allows. Returns the socket and the receive
+/// buffer the kernel granted. See `checkkit::net`.
+async fn slow_raw(server: &Server, user: &str) -> (Raw, u64) {
+    let (tcp, granted) = within(
+        WAIT,
+        "connecting",
+        checkkit::net::connect_with_small_receive_buffer(server.local_addr()),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{user} must be able to connect: {error}"));
+    let url = format!("{}?user={user}", server.url());
+    let socket = within(
+        WAIT,
+        "the handshake",
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp)),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("{user} must be able to connect: {error}"))
+    .0;
+    (socket, granted)
+}
+
+/// Reads what a slow client got after seq `last`: a gap-free run of messages,
+/// then how the connection ended ("everything" once `complete` arrived,
+/// or the Close frame's code). A gap fails the check: a server must never
+/// drop a member's message and keep it in the room.
+async fn read_the_rest(
+    socket: &mut Raw,
+    mut last: i64,
+    complete: i64,
+    who: &str,
+    section: &str,
+) -> (i64, String) {
+    if last == complete {
+        return (last, "everything".to_owned());
+    }
+    let ending = async {
+        loop {
+            let next = tokio::time::timeout(WAIT, socket.next()).await.unwrap_or_else(|_| {
+                panic!(
+                    "{who} got messages up to seq {last} of {complete}, then nothing for {WAIT:?}: \
+                     neither the next message nor a Close frame {section}"
+                )
+            });
+            match next {
+                Some(Ok(Message::Text(text))) => {
+                    if let Ok(ServerMessage::Message { message }) = serde_json::from_str(&text) {
+                        assert_eq!(
+                            message.seq,
+                            last + 1,
+                            "{who} must never silently miss messages and carry on: after seq {last} it got {}; \
+                             a member whose queue is full is closed (1013), not skipped {section}",
+                            message.seq
+                        );
+                        last = message.seq;
+                        if last == complete {
+                            break "everything".to_owned();
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(frame))) => {
+                    break format!("close {:?}", frame.map(|f| u16::from(f.code)));
+                }
+                Some(Ok(_)) => {}
+                Some(Err(error)) => panic!("{who} must get a Close with a code, the connection failed after seq {last}: {error} {section}"),
+                None => panic!("{who} must get a Close with a code, the connection just ended after seq {last} {section}"),
+            }
+        }
+    }
+    .await;
+    (last, ending)
+}
+
+/// Messages of the slow-client check: 16 KiB.
+const SLOW_MESSAGE: usize = 16 * 1024;
+
+/// How long after its queue certainly overflowed a client that never reads
+/// must be out of the room (the syllabus's 5 s). The reference removes it
+/// the moment its queue is full.
+const LEAVE_WITHIN: Duration = Duration::from_secs(5);
+
 async fn slow_client_is_closed_and_fast_client_gets_everything() {
     let section = "(chapter 09, \"Slow clients and lag\")";
     let (server, _dir) = start().await;
-    let mut slow = raw(&server, "slow").await;
+    let (mut slow, buffer) = slow_raw(&server, "slow").await;
     raw_send(
         &mut slow,
         &serde_json::json!({"type": "join", "room": "lobby"}),
@@ -968,53 +1086,73 @@ async fn slow_client_is_closed_and_fast_client_gets_everything() {
         &serde_json::json!({"type": "join", "room": "lobby"}),
     )
     .await;
-    server_waits(&server, "lobby", 2).await;
-    const COUNT: i64 = 2_000;
+    let mut publisher = Publisher::join(&server, "lobby", SLOW_MESSAGE).await;
+    server_waits(&server, "lobby", 3).await;
+    // After this many, the slow client's queue has certainly overflowed on
+    // this machine, whatever its kernel buffers (see `checkkit::net`).
+    let overflow = i64::try_from(checkkit::net::messages_to_overflow(
+        buffer,
+        chat::CLIENT_QUEUE as u64,
+        SLOW_MESSAGE as u64,
+    ))
+    .unwrap_or(i64::MAX);
+    let (total, mut total_seen) = tokio::sync::watch::channel(None::<i64>);
     let reading = async {
         let mut last = 0;
-        while last < COUNT {
-            let Some(Ok(Message::Text(text))) = fast.next().await else {
-                panic!("the fast client's connection must stay open {section}");
-            };
-            if let Ok(ServerMessage::Message { message }) = serde_json::from_str(&text) {
-                assert_eq!(
-                    message.seq,
-                    last + 1,
-                    "the fast client gets every message in order {section}"
-                );
-                last = message.seq;
+        loop {
+            if total_seen.borrow().is_some_and(|total| last >= total) {
+                break;
+            }
+            tokio::select! {
+                next = fast.next() => {
+                    let Some(Ok(Message::Text(text))) = next else {
+                        panic!("the fast client's connection must stay open, got {next:?} after seq {last} {section}");
+                    };
+                    if let Ok(ServerMessage::Message { message }) = serde_json::from_str(&text) {
+                        assert_eq!(
+                            message.seq,
+                            last + 1,
+                            "the fast client gets every message in order {section}"
+                        );
+                        last = message.seq;
+                    }
+                }
+                _ = total_seen.changed() => {}
             }
         }
     };
-    tokio::join!(
-        publish(&server, "lobby", COUNT, 10 * 1024, section),
-        reading
-    );
-    // The publisher and the fast client stay; the slow one must be gone.
-    within(
-        Duration::from_secs(5),
-        "the slow client to be dropped from the room",
-        async {
-            while server.members("lobby").await > 2 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
+    let publishing = async {
+        // Publish until the slow client is out of the room, and at most
+        // `overflow` messages and then LEAVE_WITHIN more time.
+        let mut overflowed_at = None;
+        while server.members("lobby").await == 3 {
+            if publisher.sent == overflow {
+                overflowed_at = Some(Instant::now());
             }
-        },
-    )
-    .await;
-    // Now read the slow client: what it got, then a Close with 1008/1013.
-    let close = within(WAIT, "the slow client's Close", async {
-        loop {
-            match slow.next().await {
-                Some(Ok(Message::Close(frame))) => break frame.map(|f| u16::from(f.code)),
-                Some(Ok(_)) => {}
-                Some(Err(_)) | None => break None,
+            if overflowed_at.is_some_and(|at| at.elapsed() > LEAVE_WITHIN) {
+                break;
             }
+            publisher.post(section).await;
         }
-    })
-    .await;
+        publisher.drain(section).await;
+        let _ = total.send(Some(publisher.sent));
+    };
+    tokio::join!(publishing, reading);
+    let members = server.members("lobby").await;
     assert!(
-        matches!(close, Some(1008 | 1013)),
-        "a client that falls too far behind is closed with 1013 (or 1008), got {close:?} {section}"
+        members == 2,
+        "a client that never reads must be closed once its queue is full: {} messages of {} KiB were published \
+         ({overflow} fill every kernel buffer on the way and the queue on this machine) and {LEAVE_WITHIN:?} later \
+         it was still in the room {section}",
+        publisher.sent,
+        SLOW_MESSAGE / 1024
+    );
+    // Now read the slow client: what it got, then a Close with 1008/1013.
+    let (last, ending) =
+        read_the_rest(&mut slow, 0, publisher.sent, "the slow client", section).await;
+    assert!(
+        ending == "close Some(1013)" || ending == "close Some(1008)",
+        "a client that falls too far behind is closed with 1013 (or 1008), got {ending} after seq {last} {section}"
     );
     server.shutdown().await;
 }
@@ -1029,50 +1167,91 @@ async fn server_waits(server: &Server, room: &str, count: usize) {
     .await;
 }
 
+/// Messages of the lag check: 64 KiB, so that few fill the buffers.
+const LAG_MESSAGE: usize = 64 * 1024;
+
+/// The lagging client reads one message per this while the publisher
+/// posts: far slower than any server answers a post on loopback, however
+/// loaded the machine, so its queue fills; never long enough for a write to
+/// look stalled.
+const LAG_READ_EVERY: Duration = Duration::from_millis(100);
+
 async fn paused_client_is_never_left_silent() {
     let section = "(chapter 09, \"Slow clients and lag\")";
-    let (server, _dir) = start_with(|config| config.client_queue = 64).await;
-    let mut paused = raw(&server, "paused").await;
+    const QUEUE: usize = 16;
+    let (server, _dir) = start_with(|config| config.client_queue = QUEUE).await;
+    let (mut lagging, buffer) = slow_raw(&server, "lagging").await;
     raw_send(
-        &mut paused,
+        &mut lagging,
         &serde_json::json!({"type": "join", "room": "lobby"}),
     )
     .await;
-    server_waits(&server, "lobby", 1).await;
-    const COUNT: i64 = 1_000;
-    publish(&server, "lobby", COUNT, 16 * 1024, section).await;
-    // The paused client wakes up: a gap-free prefix, then either the rest or a Close with a code.
-    let mut last = 0;
-    let ending = within(WAIT, "the paused client's messages", async {
-        loop {
-            match paused.next().await {
+    let mut publisher = Publisher::join(&server, "lobby", LAG_MESSAGE).await;
+    server_waits(&server, "lobby", 2).await;
+    // Twice what the buffers and the queue hold: the queue overflows for
+    // certain, even counting what the lagging client reads meanwhile.
+    let most = 2 * i64::try_from(checkkit::net::messages_to_overflow(
+        buffer,
+        QUEUE as u64,
+        LAG_MESSAGE as u64,
+    ))
+    .unwrap_or(i64::MAX / 2);
+    // The lagging client reads one message every LAG_READ_EVERY while the
+    // publisher posts, until the server closes it or `most` were posted.
+    let stop = AtomicBool::new(false);
+    let publishing = async {
+        while publisher.sent < most && !stop.load(Relaxed) && server.members("lobby").await == 2 {
+            publisher.post(section).await;
+        }
+        publisher.drain(section).await;
+        stop.store(true, Relaxed);
+        publisher.sent
+    };
+    let reading = async {
+        let mut last = 0;
+        while !stop.load(Relaxed) {
+            // The slowness under test, not a wait for something.
+            tokio::time::sleep(LAG_READ_EVERY).await;
+            match within(WAIT, "the lagging client's next frame", lagging.next()).await {
                 Some(Ok(Message::Text(text))) => {
                     if let Ok(ServerMessage::Message { message }) = serde_json::from_str(&text) {
                         assert_eq!(
                             message.seq,
                             last + 1,
-                            "a lagging client must never silently miss messages and carry on: after seq {last} it got {} {section}",
+                            "a lagging client must never silently miss messages and carry on: after seq {last} it got {}; \
+                             a member whose queue is full is closed (1013), not skipped {section}",
                             message.seq
                         );
                         last = message.seq;
-                        if last == COUNT {
-                            break "everything".to_owned();
-                        }
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    break format!("close {:?}", frame.map(|f| u16::from(f.code)));
+                    stop.store(true, Relaxed);
+                    return (
+                        last,
+                        Some(format!("close {:?}", frame.map(|f| u16::from(f.code)))),
+                    );
                 }
                 Some(Ok(_)) => {}
-                Some(Err(error)) => panic!("the lagging client must get a Close with a code, the connection failed: {error} {section}"),
-                None => panic!("the lagging client must get a Close with a code, the connection just ended {section}"),
+                other => panic!(
+                    "the lagging client must get a Close with a code, the connection ended after seq {last}: {other:?} {section}"
+                ),
             }
         }
-    })
-    .await;
+        (last, None)
+    };
+    let (sent, (last, closed)) = tokio::join!(publishing, reading);
+    // Then it reads the rest at full speed: a gap-free run, then either
+    // everything or a Close with a code.
+    let (last, ending) = match closed {
+        Some(ending) => (last, ending),
+        None => read_the_rest(&mut lagging, last, sent, "the lagging client", section).await,
+    };
     assert!(
         ending == "everything" || ending == "close Some(1013)" || ending == "close Some(1008)",
-        "a client paused during 1 000 publishes gets either every message or a Close 1013/1008, got {ending} after seq {last} {section}"
+        "a client that lags while {} messages are published gets either every message or a Close 1013/1008, \
+         got {ending} after seq {last} {section}",
+        sent
     );
     server.shutdown().await;
 }
@@ -1337,5 +1516,88 @@ async fn bad_requests_get_an_error_not_a_hangup() {
         matches!(joined, Some(Ok(Message::Text(ref t))) if t.contains("joined")),
         "after the errors, the connection still works, got {joined:?} {section}"
     );
+    server.shutdown().await;
+}
+
+/// A quiet second after a reset, and the CPU time the server may use in it.
+/// CPU idleness cannot be measured on a paused clock, so this is real time.
+/// A task that spins (polls a dead stream again and again) keeps its thread
+/// busy the whole second, on any machine: ~1 s of CPU time. An idle server
+/// wakes for nothing; 200 ms (20 % of a core) leaves room for a loaded
+/// machine's noise and is still five times below a spin.
+const QUIET: Duration = Duration::from_secs(1);
+const IDLE_CPU: Duration = Duration::from_millis(200);
+
+/// CPU time of this thread: the check's current-thread runtime, which runs
+/// the server's tasks too (and nothing of other checks running beside it).
+fn runtime_cpu_time() -> Duration {
+    cpu_time::ThreadTime::now().as_duration()
+}
+
+async fn reset_client_leaves_the_cpu_idle() {
+    let section = "(chapter 09, \"Errors end a connection, not the server\")";
+    let (server, _dir) = start().await;
+    let mut clients = Vec::new();
+    for i in 0..10 {
+        let mut client = connect(&server, &format!("user{i}")).await;
+        join(&mut client, "lobby").await;
+        clients.push(client);
+    }
+    let mut victim = raw(&server, "victim").await;
+    raw_send(
+        &mut victim,
+        &serde_json::json!({"type": "join", "room": "lobby"}),
+    )
+    .await;
+    server_waits(&server, "lobby", 11).await;
+    // Half a message, then a TCP reset (SO_LINGER 0).
+    within(WAIT, "half a frame", async {
+        let frame = Frame::message(
+            Bytes::from_static(b"{\"type\":\"te"),
+            OpCode::Data(Data::Text),
+            false,
+        );
+        victim
+            .send(Message::Frame(frame))
+            .await
+            .expect("sending a fragment");
+    })
+    .await;
+    if let MaybeTlsStream::Plain(tcp) = victim.get_ref() {
+        tcp.set_zero_linger().expect("SO_LINGER 0");
+    }
+    drop(victim);
+    // Give the server the time the chapter allows to notice (1 s); whether
+    // it did is `reset_client_does_not_disturb_the_others`'s business.
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        while server.connections() != 10 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    let before = runtime_cpu_time();
+    tokio::time::sleep(QUIET).await;
+    let used = runtime_cpu_time().saturating_sub(before);
+    assert!(
+        used < IDLE_CPU,
+        "after a client reset its connection, nothing happened for {QUIET:?}, yet the server \
+         used {used:?} of CPU time in it (allowed: {IDLE_CPU:?}; a task that spins uses all of \
+         it): something polls a dead connection again and again, e.g. a read loop that \
+         `continue`s after an error or after the end of the stream instead of ending {section}"
+    );
+    within(
+        WAIT,
+        "sending",
+        clients[0].send_text("lobby", "still serving"),
+    )
+    .await
+    .expect("sending");
+    for client in &mut clients {
+        let message = next_message(client, "the message after the reset").await;
+        assert_eq!(
+            message.text, "still serving",
+            "the other clients are still served {section}"
+        );
+    }
     server.shutdown().await;
 }

@@ -81,10 +81,17 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: watc
         me: me.clone(),
         joined: Vec::new(),
     };
-    let (sink, (source, ending)) = tokio::join!(
-        write_loop(sink, outgoing, closing_seen.clone(), shutdown.clone()),
-        reader.run(source, closing_seen, shutdown),
-    );
+    let writer = write_loop(sink, outgoing, closing_seen.clone(), shutdown.clone());
+    let writing = async {
+        let sink = writer.await;
+        // However the writer ended (a stalled or failed write included),
+        // the reader stops too: a connection that can no longer be written
+        // to must not stay in its rooms, waiting for the peer to speak.
+        me.close(Closing::quiet());
+        sink
+    };
+    let (sink, (source, ending)) =
+        tokio::join!(writing, reader.run(source, closing_seen, shutdown));
     for room in &reader.joined {
         shared.rooms.leave(room, connection).await;
     }

@@ -344,6 +344,7 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
         source: source.clone(),
         units: vec![unit.id.clone()],
         force: true,
+        checks: Vec::new(),
     };
     let report = grade::grade(root, &request, Arc::new(|_| {})).await?;
     let workspace = source.base(root);

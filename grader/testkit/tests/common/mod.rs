@@ -33,6 +33,26 @@ pub async fn connect(url: &str) -> Client {
     client
 }
 
+/// A client that reads slowly or not at all, slow by construction: its
+/// socket's receive buffer is made small before it connects, so whatever
+/// the machine's `tcp_rmem` allows, what the server writes piles up on the
+/// server's side. Returns the receive buffer the kernel granted.
+pub async fn connect_slow(url: &str, addr: std::net::SocketAddr) -> (Client, u64) {
+    let (tcp, granted) = within(
+        "connect",
+        checkkit::net::connect_with_small_receive_buffer(addr),
+    )
+    .await
+    .expect("the TCP connection succeeds");
+    let (client, _response) = within(
+        "the handshake",
+        tokio_tungstenite::client_async(url, MaybeTlsStream::Plain(tcp)),
+    )
+    .await
+    .expect("the WebSocket handshake succeeds");
+    (client, granted)
+}
+
 /// A client that accepts big messages and frames (for the size tests).
 pub async fn connect_big(url: &str) -> Client {
     let config = WebSocketConfig::default()
