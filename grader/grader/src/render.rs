@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::learner::explain::Unwritten;
 use crate::report::{CheckReport, Report, UnitReport, UnitState};
 use crate::run::CheckStatus;
 use crate::units::COURSE;
@@ -156,13 +157,20 @@ fn failures(unit: &UnitReport, read_source: &dyn Fn(&str) -> Option<String>) -> 
         out.push_str(&crate::learner::explain::build_failure(&unit.slug, text));
         return out;
     }
+    // The first check to reach a given `todo!()` explains it; the others
+    // that reached the same one say so in a line.
+    let mut reached: Vec<(Unwritten, String)> = Vec::new();
     for check in unit.checks.iter().filter(|c| c.status != CheckStatus::Pass) {
-        out.push_str(&failure(check, read_source));
+        out.push_str(&failure(check, read_source, &mut reached));
     }
     out
 }
 
-fn failure(check: &CheckReport, read_source: &dyn Fn(&str) -> Option<String>) -> String {
+fn failure(
+    check: &CheckReport,
+    read_source: &dyn Fn(&str) -> Option<String>,
+    reached: &mut Vec<(Unwritten, String)>,
+) -> String {
     let mut out = String::new();
     let what = match check.status {
         CheckStatus::Fail => "failed",
@@ -183,9 +191,17 @@ fn failure(check: &CheckReport, read_source: &dyn Fn(&str) -> Option<String>) ->
     // Reaching a `todo!()` says nothing about what the check is about:
     // say where it stopped, and hold the check's own hint back.
     if let Some(unwritten) = crate::learner::explain::unwritten_code(check, read_source) {
+        if let Some((_, first)) = reached.iter().find(|(seen, _)| *seen == unwritten) {
+            let _ = writeln!(
+                out,
+                "      It reached the same unwritten code as `{first}` above."
+            );
+            return out;
+        }
         for line in crate::learner::explain::unwritten_lines(&unwritten, &check.chapter) {
             let _ = writeln!(out, "      {line}");
         }
+        reached.push((unwritten, check.id.clone()));
         return out;
     }
     if let Some(message) = &check.message {
@@ -346,7 +362,9 @@ mod tests {
         let read = |file: &str| {
             (file == "exercises/01-connection/src/io_task.rs").then(|| source.to_owned())
         };
-        let unit = &report(UnitState::Failing, vec![reached, unimplemented]).units[0];
+        let mut again = reached.clone();
+        again.id = "close_sends_1000".into();
+        let unit = &report(UnitState::Failing, vec![reached, unimplemented, again]).units[0];
         let text = failures(unit, &read);
         assert!(
             text.contains(
@@ -366,6 +384,18 @@ mod tests {
         );
         assert!(!text.contains("Check the state"), "{text}");
         assert!(!text.contains("task-3-sending"), "{text}");
+        assert!(
+            text.contains(
+                "✘ close_sends_1000 (hidden, 5 points) failed\n      \
+                 It reached the same unwritten code as `send_after_own_close_is_an_error` above.\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("Task 4: the close handshake").count(),
+            1,
+            "{text}"
+        );
         // A failure that is not a `todo!()` keeps its message and hint.
         let plain = check(
             "close",

@@ -117,7 +117,7 @@ note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
 
 /// A mixed submission graded with `--submission`: unit 01 with a pass, a
 /// failed assertion, a hidden failure, a panic, a timeout and a check that
-/// reached a `todo!()`; unit 02 that does not compile; unit 03 not started.
+/// reached a `todo!()` (and one more that reached the same one); unit 02 that does not compile; unit 03 not started.
 fn mixed() -> Report {
     use CheckStatus::*;
     use Visibility::*;
@@ -158,6 +158,13 @@ fn mixed() -> Report {
             Visible,
             Fail,
             Some("send() after close() must be an error"),
+            TODO_PANIC,
+        ),
+        check(
+            "dropping_the_handle_closes_the_connection",
+            Hidden,
+            Fail,
+            Some("the server saw no Close frame"),
             TODO_PANIC,
         ),
     ];
