@@ -400,28 +400,7 @@ fn rewritten_use(errors: &[CompileError<'_>], name: &str, path: &str) -> Option<
 /// output: `(file:line:col, message)`. Panics in the tests themselves (a
 /// failed assertion) are not the learner's code and give `None`.
 pub fn learner_panic(output: &str) -> Option<(String, String)> {
-    let output = learner_paths(output);
-    for captures in PANIC_AT.captures_iter(&output) {
-        let file = &captures[1];
-        let in_tests = file.contains("tests/") || file.ends_with("hidden.rs");
-        let in_learner_code = file.contains("src/") && !in_tests && !file.contains(".cargo/");
-        if !in_learner_code {
-            continue;
-        }
-        let end = captures.get(0).map_or(0, |m| m.end());
-        let output = output.as_str();
-        let message = output[end..]
-            .lines()
-            .map(str::trim)
-            .find(|line| !line.is_empty())
-            .unwrap_or("")
-            .to_owned();
-        return Some((
-            format!("{}:{}:{}", file, &captures[2], &captures[3]),
-            message,
-        ));
-    }
-    None
+    learner_panics(output).into_iter().next()
 }
 
 /// A check that failed by reaching code the learner has not written yet: a
