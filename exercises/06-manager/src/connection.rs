@@ -43,8 +43,23 @@ pub const RECONNECT_MAX: Duration = Duration::from_secs(5);
 /// What subscriptions ask of the connection task.
 #[derive(Debug)]
 pub(crate) enum Command {
-    /// A new subscriber: the sending half of its own bounded queue.
-    Subscribe(mpsc::Sender<Event>),
+    /// A new subscriber: its id and the sending half of its own bounded queue.
+    Subscribe {
+        /// The subscription's id.
+        id: u64,
+        /// Its queue.
+        queue: mpsc::Sender<Event>,
+    },
+    /// Subscriber `id` subscribes to a topic with `request`: remember it for
+    /// reconnects, and send it now if the socket is open.
+    Topic {
+        /// The subscription's id.
+        id: u64,
+        /// The message that subscribes.
+        request: String,
+        /// Where the outcome goes.
+        reply: oneshot::Sender<Result<(), SendError>>,
+    },
     /// Write one message; the outcome goes back on `reply`.
     Send {
         /// The message.
@@ -73,10 +88,14 @@ pub fn tls_connector(
 /// A subscriber as the task sees it.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
+    /// Its subscription's id.
+    pub(crate) id: u64,
     /// Its queue.
     pub(crate) queue: mpsc::Sender<Event>,
     /// Messages dropped for it since it last received one.
     pub(crate) missed: u64,
+    /// Its topic requests, in order, sent again after every reconnect.
+    pub(crate) topics: Vec<String>,
 }
 // ANCHOR_END: subscriber
 
@@ -122,15 +141,20 @@ impl ConnectionTask {
         let mut ever_connected = false;
         loop {
             match self.open().await {
-                Ok(socket) => {
+                Ok(mut socket) => {
                     delay = RECONNECT_INITIAL;
-                    self.status.send_replace(Status::Connected);
-                    if ever_connected {
-                        self.fan_out(Event::Reconnected);
-                    }
-                    ever_connected = true;
-                    if self.serve(socket).await == Ended::Unsubscribed {
-                        break;
+                    // The server has forgotten the old socket's topics: send
+                    // them again before anything else. Failing to is losing
+                    // this socket too.
+                    if !ever_connected || self.restore_topics(&mut socket).await {
+                        self.status.send_replace(Status::Connected);
+                        if ever_connected {
+                            self.fan_out(Event::Reconnected);
+                        }
+                        ever_connected = true;
+                        if self.serve(socket).await == Ended::Unsubscribed {
+                            break;
+                        }
                     }
                 }
                 Err(error) if !ever_connected => {
@@ -187,9 +211,19 @@ impl ConnectionTask {
     /// Carries out a command; `false` when writing failed (the socket is lost).
     async fn on_command(&mut self, socket: &mut Socket, command: Command) -> bool {
         match command {
-            Command::Subscribe(queue) => {
-                self.subscribers.push(Subscriber { queue, missed: 0 });
+            Command::Subscribe { id, queue } => {
+                self.add_subscriber(id, queue);
                 true
+            }
+            Command::Topic { id, request, reply } => {
+                self.remember_topic(id, &request);
+                let outcome = socket
+                    .send(Message::text(request))
+                    .await
+                    .map_err(SendError::Failed);
+                let written = outcome.is_ok();
+                let _ = reply.send(outcome);
+                written
             }
             Command::Send { message, reply } => {
                 let outcome = socket.send(message).await.map_err(SendError::Failed);
@@ -199,6 +233,34 @@ impl ConnectionTask {
                 written
             }
         }
+    }
+
+    fn add_subscriber(&mut self, id: u64, queue: mpsc::Sender<Event>) {
+        self.subscribers.push(Subscriber {
+            id,
+            queue,
+            missed: 0,
+            topics: Vec::new(),
+        });
+    }
+
+    fn remember_topic(&mut self, id: u64, request: &str) {
+        if let Some(subscriber) = self.subscribers.iter_mut().find(|s| s.id == id) {
+            subscriber.topics.push(request.to_owned());
+        }
+    }
+
+    // ANCHOR: restore_topics
+    /// After a reconnect, before anything else: sends the topic requests of
+    /// every **live** subscriber again, each subscriber's in the order it
+    /// made them. The server forgot them with the old socket; a dropped
+    /// subscription's topics must not come back. `false` when writing fails
+    /// (this socket is lost too).
+    async fn restore_topics(&mut self, socket: &mut Socket) -> bool {
+        // ANCHOR_END: restore_topics
+        todo!(
+            "Task 7: restore the topics (chapter 06, section \"Task 7: Subscriptions survive a reconnect\")"
+        )
     }
 
     // ANCHOR: fan_out
@@ -222,8 +284,11 @@ impl ConnectionTask {
             tokio::select! {
                 () = tokio::time::sleep_until(until) => return Ended::Lost,
                 command = self.commands.recv() => match command {
-                    Some(Command::Subscribe(queue)) => {
-                        self.subscribers.push(Subscriber { queue, missed: 0 });
+                    Some(Command::Subscribe { id, queue }) => self.add_subscriber(id, queue),
+                    Some(Command::Topic { id, request, reply }) => {
+                        // Remembered: the reconnect sends it.
+                        self.remember_topic(id, &request);
+                        let _ = reply.send(Ok(()));
                     }
                     Some(Command::Send { reply, .. }) => {
                         let _ = reply.send(Err(SendError::NotConnected));

@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::connection::Command;
 use crate::error::ManagerError;
+use crate::subscription::next_subscriber_id;
 use crate::subscription::{Status, Subscription};
 
 // ANCHOR: constants

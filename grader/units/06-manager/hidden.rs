@@ -1,6 +1,8 @@
 //! Hidden checks of unit 06: deduplicated concurrent connects, teardown with
 //! nothing left running, slow subscribers, the health check, the pool
-//! limit, sending while disconnected, the one writer, and `wss://`.
+//! limit, sending while disconnected, the one writer, `wss://`, and topic
+//! subscriptions restored after a reconnect, and a heap that stays flat
+//! over repeated abrupt disconnects.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -20,7 +22,14 @@ checkkit::checks! {
     keepalive_survives_an_idle_cutting_relay,
     abrupt_disconnects_leave_no_task,
     wss_with_the_given_root_echoes_and_without_it_is_refused,
+    subscriptions_are_restored_after_a_reconnect,
+    memory_stays_flat_over_abrupt_disconnects,
 }
+
+/// Counts the live bytes of this check binary's heap (`cap`: a safe wrapper
+/// around the system allocator; graded builds forbid `unsafe`).
+#[global_allocator]
+static HEAP: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
 
 /// Generous for anything on loopback.
 const WAIT: Duration = Duration::from_secs(5);
@@ -510,5 +519,227 @@ async fn wss_with_the_given_root_echoes_and_without_it_is_refused() {
     assert!(
         manager::tls_connector(&[b"not a certificate".to_vec()]).is_err(),
         "a malformed root certificate must be an error, not a panic and not ignored"
+    );
+}
+
+/// Texts the server received on its `index`-th connection.
+fn received_on(server: &TestServer, index: usize) -> Vec<String> {
+    server
+        .connections()
+        .get(index)
+        .map(|record| {
+            record
+                .received
+                .iter()
+                .map(|frame| match frame {
+                    Frame::Text(text) => text.clone(),
+                    Frame::Binary(_) => String::from("<binary>"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The next Text event, skipping nothing: anything else is a failure.
+async fn next_text(subscriber: &mut Subscription, what: &str) -> Option<Event> {
+    tokio::time::timeout(WAIT, subscriber.next_event())
+        .await
+        .unwrap_or_else(|_| panic!("timed out after {WAIT:?} waiting for {what}"))
+}
+
+async fn subscriptions_are_restored_after_a_reconnect() {
+    // Real time, not a paused clock: the sockets are real, and with a paused
+    // clock tokio would jump over every timeout while the runtime waits for
+    // them. The only timer involved is the first reconnection delay (100 ms).
+    let server = start().await;
+    // The testkit's topic server closes each connection after 4 messages
+    // from the client; a new connection starts subscribed to nothing.
+    let url = server.ws_url("/ws/topics?close_after=4");
+    let manager = Manager::new(ManagerOptions::default());
+    let mut reader = subscribe(&manager, &url).await;
+    for request in ["subscribe news", "subscribe weather"] {
+        within(WAIT, "subscribe_topic", reader.subscribe_topic(request))
+            .await
+            .expect("subscribe_topic succeeds while connected (chapter 06, \"Task 7: Subscriptions survive a reconnect\")");
+    }
+    let subscribed = server
+        .wait_until(WAIT, |server| received_on(server, 0).len() == 2)
+        .await;
+    assert!(
+        subscribed.is_ok(),
+        "two subscribe_topic calls must reach the server as two messages, it received {:?} \
+         (chapter 06, \"Task 7: Subscriptions survive a reconnect\")",
+        received_on(&server, 0)
+    );
+    server.publish("news", "before");
+    assert_eq!(
+        next_text(&mut reader, "the first published message").await,
+        Some(Event::Text("news before".to_owned())),
+        "a message on a subscribed topic reaches the subscriber"
+    );
+    // A subscription dropped before the reconnect (and before any message
+    // could show the task it is gone): its topic must stay gone.
+    let gone = subscribe(&manager, &url).await;
+    within(
+        WAIT,
+        "subscribe_topic",
+        gone.subscribe_topic("subscribe sports"),
+    )
+    .await
+    .expect("subscribe_topic succeeds while connected");
+    drop(gone);
+    // The fourth message makes the server close this connection (1000).
+    within(WAIT, "send_text", reader.send_text("bye"))
+        .await
+        .expect("send_text succeeds while connected");
+    let reconnected = server
+        .wait_until(WAIT, |server| server.stats().connections_total >= 2)
+        .await;
+    assert!(
+        reconnected.is_ok(),
+        "the server closed the connection; the manager must reconnect (chapter 06, \"Task 3: The health check\")"
+    );
+    assert_eq!(
+        next_text(&mut reader, "Event::Reconnected").await,
+        Some(Event::Reconnected),
+        "after a new socket opens, subscribers receive Event::Reconnected (chapter 06, \"Task 3: The health check\")"
+    );
+    // A marker after the reconnect: what the server received before it is
+    // everything the manager sent on the new socket on its own.
+    within(WAIT, "send_text", reader.send_text("marker"))
+        .await
+        .expect("send_text succeeds once reconnected");
+    let marked = server
+        .wait_until(WAIT, |server| {
+            received_on(server, 1).iter().any(|text| text == "marker")
+        })
+        .await;
+    assert!(
+        marked.is_ok(),
+        "a message sent after Event::Reconnected must reach the server on the new connection, \
+         which received {:?} (chapter 06, \"Task 4: Sending through the one writer\")",
+        received_on(&server, 1)
+    );
+    let resent: Vec<String> = received_on(&server, 1)
+        .into_iter()
+        .take_while(|text| text != "marker")
+        .collect();
+    assert_eq!(
+        resent,
+        ["subscribe news", "subscribe weather"],
+        "after the reconnect, before anything else, the new connection must receive the live \
+         subscription's topic requests again, in the order they were made: a server forgets a \
+         connection's subscriptions when the socket goes. Nothing may come back for the \
+         subscription dropped before (\"subscribe sports\") \
+         (chapter 06, \"Task 7: Subscriptions survive a reconnect\")"
+    );
+    server.publish("sports", "after");
+    server.publish("news", "after");
+    server.publish("weather", "after");
+    for expected in ["news after", "weather after"] {
+        assert_eq!(
+            next_text(&mut reader, expected).await,
+            Some(Event::Text(expected.to_owned())),
+            "after the reconnect, messages on the restored topics reach the subscriber again \
+             (chapter 06, \"Task 7: Subscriptions survive a reconnect\")"
+        );
+    }
+}
+
+/// Connections per cycle, warm-up cycles, measured cycles.
+const MEMORY_CONNECTIONS: usize = 50;
+const MEMORY_WARM_UP: usize = 3;
+const MEMORY_CYCLES: usize = 10;
+/// What the heap may grow by over the measured cycles. Every one of the
+/// 500 connections made then is gone, so a correct manager returns to its
+/// baseline; this slack is for the runtime's own bookkeeping (a queue that
+/// grew, a blocking thread started). Keeping each dead connection's
+/// channels (kilobytes each) grows the heap by megabytes.
+const MEMORY_SLACK: usize = 256 * 1024;
+
+/// One cycle: `MEMORY_CONNECTIONS` connections to a fresh server, one echo
+/// each, the server killed without a Close, every subscription dropped, and
+/// then nothing of it left: no task of ours or the server's.
+async fn abrupt_cycle(manager: &Manager, cycle: usize) {
+    let server = start().await;
+    let probe = server.probe();
+    let mut subscriptions = Vec::with_capacity(MEMORY_CONNECTIONS);
+    for n in 0..MEMORY_CONNECTIONS {
+        // One URL per connection; the option only matters for a Close, and
+        // none is sent.
+        let url = server.ws_url(&format!("/ws?close_reply_delay_ms={n}"));
+        let mut subscription = subscribe(manager, &url).await;
+        within(WAIT, "send_text", subscription.send_text("ping"))
+            .await
+            .expect("send_text succeeds while connected");
+        within(WAIT, "the echo", subscription.next_event()).await;
+        subscriptions.push(subscription);
+    }
+    // Abrupt: the server's tasks are aborted, its sockets dropped, no Close.
+    drop(server);
+    within(WAIT, "every connection to notice the loss", async {
+        while subscriptions
+            .iter()
+            .any(|subscription| matches!(subscription.status(), Status::Connected))
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    drop(subscriptions);
+    let drained = tokio::time::timeout(WAIT, async {
+        while live_tasks() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        drained.is_ok() && probe.wait_stopped(WAIT).await,
+        "cycle {cycle}: {MEMORY_CONNECTIONS} connections were lost abruptly and every \
+         subscription dropped, yet {} task(s) still run (chapter 06, \"Task 5: Nothing left behind\")",
+        live_tasks()
+    );
+}
+
+async fn memory_stays_flat_over_abrupt_disconnects() {
+    // The heap is the whole process's: measure where no other check runs.
+    if !checkkit::alone("memory_stays_flat_over_abrupt_disconnects") {
+        return;
+    }
+    // Room for every connection the check makes: nothing forces a clean-up.
+    let options = ManagerOptions {
+        max_connections: (MEMORY_WARM_UP + MEMORY_CYCLES + 1) * MEMORY_CONNECTIONS,
+        ..ManagerOptions::default()
+    };
+    let manager = Manager::new(options);
+    // The first cycles size what the runtime keeps for itself (queues, the
+    // I/O driver's tables, a blocking thread for address lookups).
+    for cycle in 1..=MEMORY_WARM_UP {
+        abrupt_cycle(&manager, cycle).await;
+    }
+    let baseline = HEAP.allocated();
+    let mut after = Vec::with_capacity(MEMORY_CYCLES);
+    for cycle in 1..=MEMORY_CYCLES {
+        abrupt_cycle(&manager, MEMORY_WARM_UP + cycle).await;
+        after.push(HEAP.allocated());
+    }
+    // The highest point, not the last: a pool that is only swept when full
+    // also comes back down, once it holds max_connections dead entries.
+    let highest = after.iter().copied().max().unwrap_or(baseline);
+    let growth = highest.saturating_sub(baseline);
+    let series: Vec<String> = after
+        .iter()
+        .map(|bytes| format!("{:+}", *bytes as i64 - baseline as i64))
+        .collect();
+    assert!(
+        growth < MEMORY_SLACK,
+        "the heap must return to where it was once connections are gone: after \
+         {MEMORY_CYCLES} more cycles of {MEMORY_CONNECTIONS} connections lost abruptly \
+         (every subscription dropped, every task ended) it had grown by up to {growth} bytes \
+         (allowed: {MEMORY_SLACK}); bytes after each cycle compared with the start: [{}]. \
+         Something keeps each dead connection's state: a pool entry that is never removed, \
+         a channel or a subscriber list that only grows \
+         (chapter 06, \"Task 5: Nothing left behind\")",
+        series.join(", ")
     );
 }

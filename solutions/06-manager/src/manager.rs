@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::connection::Command;
 use crate::error::ManagerError;
+use crate::subscription::next_subscriber_id;
 use crate::subscription::{Status, Subscription};
 // region: solution
 use crate::connection::ConnectionTask;
@@ -133,11 +134,15 @@ impl Manager {
         // region: solution
         let (commands, mut status) = self.join_or_open(url)?;
         let (events_sender, events) = mpsc::channel(self.options.subscriber_buffer);
+        let id = next_subscriber_id();
         let closed = || ManagerError::Closed {
             url: url.to_owned(),
         };
         commands
-            .send(Command::Subscribe(events_sender))
+            .send(Command::Subscribe {
+                id,
+                queue: events_sender,
+            })
             .await
             .map_err(|_| closed())?;
         // The lesson of the course's sketch: it polled `isConnecting` every
@@ -154,6 +159,7 @@ impl Manager {
             });
         }
         Ok(Subscription {
+            id,
             url: url.to_owned(),
             events,
             commands,

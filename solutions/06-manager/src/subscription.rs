@@ -7,11 +7,11 @@
 //! subscriber reads its own queue in its own code.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite;
 // region: solution
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 // endregion
 
@@ -49,8 +49,9 @@ pub enum Event {
         /// How many messages this subscriber missed.
         missed: u64,
     },
-    /// The connection was lost and is open again; messages sent by the
-    /// server in between are gone.
+    /// The connection was lost and is open again, and every topic of the
+    /// live subscriptions was subscribed again; messages sent by the server
+    /// in between are gone.
     Reconnected,
 }
 // ANCHOR_END: event
@@ -60,6 +61,9 @@ pub enum Event {
 /// its own queue. Drop it to unsubscribe.
 #[derive(Debug)]
 pub struct Subscription {
+    /// Tells this subscription from the others of its connection
+    /// ([`next_subscriber_id`]).
+    pub(crate) id: u64,
     /// The URL of the shared connection.
     pub(crate) url: String,
     /// This subscriber's own bounded queue.
@@ -71,6 +75,12 @@ pub struct Subscription {
     pub(crate) status: watch::Receiver<Status>,
 }
 // ANCHOR_END: subscription
+
+/// A new subscription's [`Subscription::id`], unique in this process.
+pub(crate) fn next_subscriber_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
 
 impl Subscription {
     /// The URL of the shared connection.
@@ -111,5 +121,26 @@ impl Subscription {
         // region: stub
         // todo!("Task 4: sending (chapter 06, section \"Task 4: Sending through the one writer\")")
         // endregion
+    }
+
+    // ANCHOR: subscribe_topic
+    /// Subscribes to a topic of the server: sends `request`, the message
+    /// that subscribes on this server (e.g. `subscribe news` on the
+    /// testkit's `/ws/topics`), now if the connection is open, and again
+    /// after every reconnect for as long as this subscription lives. A
+    /// server forgets a connection's subscriptions when the socket goes; the
+    /// connection task remembers them for it.
+    pub async fn subscribe_topic(&self, request: &str) -> Result<(), SendError> {
+        // ANCHOR_END: subscribe_topic
+        let (reply, outcome) = oneshot::channel();
+        let command = Command::Topic {
+            id: self.id,
+            request: request.to_owned(),
+            reply,
+        };
+        if self.commands.send(command).await.is_err() {
+            return Err(SendError::NotConnected);
+        }
+        outcome.await.unwrap_or(Err(SendError::NotConnected))
     }
 }
