@@ -17,6 +17,7 @@ async fn grade(source: Source, units: &[&str], force: bool) -> Report {
         source,
         units: units.iter().map(|u| (*u).to_owned()).collect(),
         force,
+        checks: Vec::new(),
     };
     grade::grade(&grader::repo_root(), &request, Arc::new(|_| {}))
         .await
@@ -134,7 +135,6 @@ async fn an_unknown_unit_is_a_clear_error() {
         source: Source::Solutions,
         units: vec!["99".into()],
         force: false,
-        checks: Vec::new(),
         checks: Vec::new(),
     };
     let error = grade::grade(&grader::repo_root(), &request, Arc::new(|_| {}))
