@@ -347,3 +347,32 @@ pub fn lock(root: &Path) -> Result<std::fs::File, GraderError> {
         .map_err(|source| GraderError::Io { path, source })?;
     Ok(file)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_filter_keeps_only_the_named_checks_and_scores_out_of_them() {
+        let all = crate::units::load_all(&crate::repo_root()).expect("units load");
+        let chat = crate::units::find(&all, "09").expect("unit 09");
+        let wanted = vec!["paused_client_is_never_left_silent".to_owned()];
+        let restricted = restrict(&[chat], &wanted).expect("a known check");
+        assert_eq!(restricted[0].checks.len(), 1);
+        assert_eq!(restricted[0].checks[0].id, wanted[0]);
+        assert_eq!(restricted[0].max_score(), restricted[0].checks[0].points);
+        let everything = restrict(&[chat], &[]).expect("no filter");
+        assert_eq!(everything[0].checks.len(), chat.checks.len());
+    }
+
+    #[test]
+    fn an_unknown_check_is_an_error_that_lists_the_known_ones() {
+        let all = crate::units::load_all(&crate::repo_root()).expect("units load");
+        let chat = crate::units::find(&all, "09").expect("unit 09");
+        let error = restrict(&[chat], &["no_such_check".to_owned()])
+            .expect_err("an unknown check is refused")
+            .to_string();
+        assert!(error.contains("no_such_check"), "{error}");
+        assert!(error.contains("slow_client_is_closed"), "{error}");
+    }
+}
