@@ -2,7 +2,8 @@
 //! paused clock), the supervisor's budget of three restarts, and the
 //! reporter against the testkit server's `POST /api/v1/errors`: the course's
 //! fields, the hand-written POST, a burst merged into one report, and a dead
-//! or silent endpoint that never hurts the caller.
+//! or silent endpoint that never hurts the caller, and a collector that
+//! resets the connection, after which the CPU stays idle.
 //!
 //! Run against the reference solution by `cargo test -p recovery --test
 //! hidden`; the grader runs them against a learner's `src/`.
@@ -27,6 +28,7 @@ checkkit::checks! {
     post_by_hand_returns_the_status,
     a_burst_is_reported_once_with_a_count,
     a_failing_endpoint_never_hurts_the_caller,
+    a_resetting_collector_leaves_the_cpu_idle,
 }
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -476,5 +478,92 @@ async fn a_failing_endpoint_never_hurts_the_caller() {
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "report() never blocks, even when the queue is full (chapter 07, \"Task 6: The reporter\")"
+    );
+}
+
+/// A quiet second after a reset, and the CPU time the reporter may use in
+/// it. CPU idleness cannot be measured on a paused clock, so this is real
+/// time, and the bound is a fact about the code on any machine: a task
+/// that spins (reads a dead socket again and again) keeps its thread busy the
+/// whole second, so it uses all the CPU the thread can get (a whole core on
+/// an idle machine, less on a loaded one: [`cpu_share`] measures it just
+/// before), while an idle reporter uses well under a millisecond. The check
+/// allows a fifth of what the thread can get, and never less than 10 ms.
+const QUIET: Duration = Duration::from_secs(1);
+/// The share of the thread's available CPU the quiet second may use, the
+/// floor under it, and how long [`cpu_share`] measures what is available.
+const IDLE_FRACTION: f64 = 0.2;
+const IDLE_FLOOR: Duration = Duration::from_millis(10);
+const CALIBRATION: Duration = Duration::from_millis(200);
+
+/// CPU time of this thread: the check's current-thread runtime, which runs
+/// the reporter's task too (and nothing of other checks running beside it).
+fn runtime_cpu_time() -> Duration {
+    cpu_time::ThreadTime::now().as_duration()
+}
+
+/// The share of a core this thread gets now: CPU time over real time of a
+/// busy loop (1.0 on an idle machine, less when other processes compete
+/// for the cores). A spinning task gets about this share too, so comparing
+/// with it keeps the check meaningful on a loaded machine.
+fn cpu_share() -> f64 {
+    let start = std::time::Instant::now();
+    let cpu = runtime_cpu_time();
+    let mut spins = 0_u64;
+    while start.elapsed() < CALIBRATION {
+        spins = std::hint::black_box(spins.wrapping_add(1));
+    }
+    let used = runtime_cpu_time().saturating_sub(cpu);
+    (used.as_secs_f64() / start.elapsed().as_secs_f64()).clamp(0.0, 1.0)
+}
+
+async fn a_resetting_collector_leaves_the_cpu_idle() {
+    let section = "(chapter 07, \"Task 5: POST by hand\")";
+    // A collector that reads the request and resets the connection (TCP
+    // RST, SO_LINGER 0) instead of answering.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback listener");
+    let endpoint = format!(
+        "http://{}/api/v1/errors",
+        listener.local_addr().expect("its address")
+    );
+    let (reset_sender, mut resets) = tokio::sync::mpsc::unbounded_channel();
+    let collector = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0_u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let _ = stream.set_zero_linger();
+            drop(stream);
+            let _ = reset_sender.send(());
+        }
+    });
+    let reporter = Reporter::start(&endpoint, Duration::from_millis(50));
+    reporter.report(ErrorReport::from_error(
+        &AppError::ConnectionReset,
+        "worker",
+        ReportContext::now("ws://example.invalid/ws"),
+    ));
+    within(
+        LIMIT,
+        "the report's POST to reach the collector",
+        resets.recv(),
+    )
+    .await;
+    let share = cpu_share();
+    let allowed = QUIET.mul_f64(share * IDLE_FRACTION).max(IDLE_FLOOR);
+    let before = runtime_cpu_time();
+    tokio::time::sleep(QUIET).await;
+    let used = runtime_cpu_time().saturating_sub(before);
+    collector.abort();
+    assert!(
+        used < allowed,
+        "the collector reset the connection of a POST and then nothing happened for \
+         {QUIET:?}, yet the reporter used {used:?} of CPU time in it (allowed: {allowed:?}, \
+         a fifth of the {:.0}% of a core this thread gets now; a task that spins uses all of \
+         it): a failed read, or the end of the stream, must end the POST with an error, not \
+         be read again and again {section}",
+        share * 100.0
     );
 }
