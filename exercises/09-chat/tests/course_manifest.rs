@@ -15,6 +15,7 @@ const COURSE: &[&str] = &[
     "[dependencies] tokio.workspace=true",
     "[dependencies] tracing.workspace=true",
     "[dev-dependencies] checkkit.workspace=true",
+    "[dev-dependencies] cpu-time.workspace=true",
     "[dev-dependencies] tempfile.workspace=true",
 ];
 
