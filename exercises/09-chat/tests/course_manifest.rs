@@ -14,6 +14,7 @@ const COURSE: &[&str] = &[
     "[dependencies] tokio-tungstenite.workspace=true",
     "[dependencies] tokio.workspace=true",
     "[dependencies] tracing.workspace=true",
+    "[dev-dependencies] cap.workspace=true",
     "[dev-dependencies] checkkit.workspace=true",
     "[dev-dependencies] cpu-time.workspace=true",
     "[dev-dependencies] tempfile.workspace=true",

@@ -46,6 +46,11 @@ checkkit::checks! {
     bad_requests_get_an_error_not_a_hangup,
 }
 
+/// The check binary's heap, counted: the slow-client check measures how
+/// much the server keeps for a client that never reads.
+#[global_allocator]
+static HEAP: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
 /// Generous for anything on loopback.
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -1071,7 +1076,21 @@ const SLOW_MESSAGE: usize = 16 * 1024;
 /// the moment its queue is full.
 const LEAVE_WITHIN: Duration = Duration::from_secs(5);
 
+/// How much the heap may grow while a client that never reads is sent
+/// messages (the syllabus's "server memory grows < 50 MB"). The reference
+/// keeps at most its queue (256 × 16 KiB = 4 MiB) and a frame or two.
+const SLOW_CLIENT_MEMORY: usize = 50 * 1000 * 1000;
+
+/// A server that keeps every message for a client that never reads holds
+/// at least this many bytes by the end of a check that publishes this much
+/// more than the buffers on the way can hold: more than the limit.
+const PUBLISHED_PAST_THE_BUFFERS: u64 = 64 << 20;
+
 async fn slow_client_is_closed_and_fast_client_gets_everything() {
+    // The heap is the whole process's: measure where no other check runs.
+    if !checkkit::alone("slow_client_is_closed_and_fast_client_gets_everything") {
+        return;
+    }
     let section = "(chapter 09, \"Slow clients and lag\")";
     let (server, _dir) = start().await;
     let (mut slow, buffer) = slow_raw(&server, "slow").await;
@@ -1096,6 +1115,15 @@ async fn slow_client_is_closed_and_fast_client_gets_everything() {
         SLOW_MESSAGE as u64,
     ))
     .unwrap_or(i64::MAX);
+    // Enough to show a server that keeps everything for the slow client.
+    let enough = i64::try_from(checkkit::net::messages_to_overflow(
+        buffer + PUBLISHED_PAST_THE_BUFFERS,
+        0,
+        SLOW_MESSAGE as u64,
+    ))
+    .unwrap_or(i64::MAX);
+    let baseline = HEAP.allocated();
+    let mut highest = baseline;
     let (total, mut total_seen) = tokio::sync::watch::channel(None::<i64>);
     let reading = async {
         let mut last = 0;
@@ -1123,26 +1151,42 @@ async fn slow_client_is_closed_and_fast_client_gets_everything() {
     };
     let publishing = async {
         // Publish until the slow client is out of the room, and at most
-        // `overflow` messages and then LEAVE_WITHIN more time.
+        // `overflow` messages and then LEAVE_WITHIN more time (and at least
+        // `enough`, which a correct server never lets the check reach).
         let mut overflowed_at = None;
+        let mut late = false;
         while server.members("lobby").await == 3 {
             if publisher.sent == overflow {
                 overflowed_at = Some(Instant::now());
             }
-            if overflowed_at.is_some_and(|at| at.elapsed() > LEAVE_WITHIN) {
+            late = overflowed_at.is_some_and(|at| at.elapsed() > LEAVE_WITHIN);
+            if late && publisher.sent >= enough {
                 break;
             }
             publisher.post(section).await;
+            highest = highest.max(HEAP.allocated());
         }
         publisher.drain(section).await;
         let _ = total.send(Some(publisher.sent));
+        late
     };
-    tokio::join!(publishing, reading);
+    let (late, ()) = tokio::join!(publishing, reading);
+    let growth = highest.saturating_sub(baseline);
+    assert!(
+        growth < SLOW_CLIENT_MEMORY,
+        "the server's memory must stay bounded while a client never reads: it grew by {} MB \
+         (allowed: {} MB) over {} messages of {} KiB. Give every connection a bounded queue and \
+         close the client whose queue is full with 1013 {section}",
+        growth / 1_000_000,
+        SLOW_CLIENT_MEMORY / 1_000_000,
+        publisher.sent,
+        SLOW_MESSAGE / 1024
+    );
     let members = server.members("lobby").await;
     assert!(
-        members == 2,
+        members == 2 && !late,
         "a client that never reads must be closed once its queue is full: {} messages of {} KiB were published \
-         ({overflow} fill every kernel buffer on the way and the queue on this machine) and {LEAVE_WITHIN:?} later \
+         ({overflow} fill every kernel buffer on the way and the queue on this machine), and {LEAVE_WITHIN:?} later \
          it was still in the room {section}",
         publisher.sent,
         SLOW_MESSAGE / 1024
