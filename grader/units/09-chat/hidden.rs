@@ -1433,7 +1433,7 @@ async fn slow_search_does_not_block_other_clients() {
         (alice, found)
     });
     // Ten messages from bob, 100 ms apart, while alice's 3 s search runs.
-    let mut worst = Duration::ZERO;
+    let mut latencies = Vec::with_capacity(10);
     for i in 0..10 {
         let sent = Instant::now();
         within(
@@ -1447,13 +1447,32 @@ async fn slow_search_does_not_block_other_clients() {
             matches!(e, Event::Server(ServerMessage::Sent { .. }))
         })
         .await;
-        worst = worst.max(sent.elapsed());
+        latencies.push(sent.elapsed());
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let window = started.elapsed();
+    latencies.sort();
+    let (median, worst) = (
+        latencies[latencies.len() / 2],
+        latencies[latencies.len() - 1],
+    );
+    // Real time, so each bound has a margin on both sides. A search on the
+    // async thread stops the whole runtime (the check's current-thread
+    // runtime runs the server) for the full 3 s: one acknowledgement, or
+    // one of the 100 ms pauses, takes 3 s, and the ten rounds at least
+    // 3 s + 9 × 100 ms. A server that keeps the search off the async thread
+    // acknowledges on loopback in a few ms, even on a loaded 2-core
+    // machine. So: the median (the syllabus's 100 ms, robust to one slow
+    // moment of the machine), the worst under 1 s (a third of the search),
+    // and the ten rounds under 2.5 s (1 s of pauses, 1.5 s to spare).
     assert!(
-        worst < Duration::from_millis(100) && window < Duration::from_millis(2_500),
-        "while a 3 s search runs for alice, bob's messages must be acknowledged within 100 ms each, but the worst took {worst:?} and ten of them, 100 ms apart, took {window:?}: the slow work must not run on the async threads {section}"
+        median < Duration::from_millis(100)
+            && worst < Duration::from_secs(1)
+            && window < Duration::from_millis(2_500),
+        "while a 3 s search runs for alice, bob's messages must be acknowledged within 100 ms \
+         (the median; no single one may take a second), but the median took {median:?}, the worst \
+         {worst:?}, and ten of them, 100 ms apart, took {window:?} (allowed: 2.5 s): the slow work \
+         must not run on the async threads {section}"
     );
     let (_alice, found) = within(WAIT, "the slow search", search)
         .await
@@ -1563,14 +1582,20 @@ async fn bad_requests_get_an_error_not_a_hangup() {
     server.shutdown().await;
 }
 
-/// A quiet second after a reset, and the CPU time the server may use in it.
-/// CPU idleness cannot be measured on a paused clock, so this is real time.
-/// A task that spins (polls a dead stream again and again) keeps its thread
-/// busy the whole second, on any machine: ~1 s of CPU time. An idle server
-/// wakes for nothing; 200 ms (20 % of a core) leaves room for a loaded
-/// machine's noise and is still five times below a spin.
+/// A quiet second after a reset, and the CPU time the server may use in
+/// it. CPU idleness cannot be measured on a paused clock, so this is real
+/// time, and the bound is a fact about the code on any machine: a task
+/// that spins (polls a dead stream again and again) keeps its thread busy the
+/// whole second, so it uses all the CPU the thread can get (a whole core on
+/// an idle machine, less on a loaded one: [`cpu_share`] measures it just
+/// before), while an idle server uses well under a millisecond. The check
+/// allows a fifth of what the thread can get, and never less than 10 ms.
 const QUIET: Duration = Duration::from_secs(1);
-const IDLE_CPU: Duration = Duration::from_millis(200);
+/// The share of the thread's available CPU the quiet second may use, the
+/// floor under it, and how long [`cpu_share`] measures what is available.
+const IDLE_FRACTION: f64 = 0.2;
+const IDLE_FLOOR: Duration = Duration::from_millis(10);
+const CALIBRATION: Duration = Duration::from_millis(200);
 
 /// CPU time of this thread: the check's current-thread runtime, which runs
 /// the server's tasks too (and nothing of other checks running beside it).
