@@ -411,6 +411,9 @@ async fn verify_wrong(
             for mismatch in &verdict.mismatches {
                 println!("         {mismatch}");
             }
+            for (check, message) in &verdict.unexpected {
+                println!("         {check}: {message}");
+            }
             ok &= verdict.mismatches.is_empty();
         }
     }

@@ -134,6 +134,8 @@ pub struct Verdict {
     pub failed: std::collections::BTreeSet<String>,
     /// Each way the result differs from the expectation; empty when it matches.
     pub mismatches: Vec<String>,
+    /// What each check that failed although it was expected to pass said.
+    pub unexpected: std::collections::BTreeMap<String, String>,
 }
 
 /// Grades every wrong submission of `unit` and compares each result with
@@ -171,6 +173,7 @@ pub async fn verify(
             .map(|check| check.id.clone())
             .collect();
         let mut mismatches = Vec::new();
+        let mut unexpected = std::collections::BTreeMap::new();
         if wrong.expect_build_error && result.state != UnitState::BuildFailed {
             mismatches.push(format!("expected a build error, got {:?}", result.state));
         }
@@ -190,6 +193,15 @@ pub async fn verify(
             } else if failed != expected {
                 let missing: Vec<_> = expected.difference(&failed).collect();
                 let extra: Vec<_> = failed.difference(&expected).collect();
+                for check in &result.checks {
+                    if extra.contains(&&check.id) {
+                        let said = check
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| format!("{:?}, without a message", check.status));
+                        unexpected.insert(check.id.clone(), said);
+                    }
+                }
                 mismatches.push(format!(
                     "expected to fail but passed: {missing:?}; failed but not expected: {extra:?}"
                 ));
@@ -211,6 +223,7 @@ pub async fn verify(
             score: result.score,
             failed,
             mismatches,
+            unexpected,
         });
     }
     Ok(verdicts)

@@ -4,8 +4,8 @@
 //! Each check starts its own server on `127.0.0.1:0` with a fresh database
 //! in a temporary directory; every network wait has a time limit.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::Duration;
 
 use chat::{
@@ -1232,19 +1232,24 @@ async fn paused_client_is_never_left_silent() {
     .await;
     let mut publisher = Publisher::join(&server, "lobby", LAG_MESSAGE).await;
     server_waits(&server, "lobby", 2).await;
-    // Twice what the buffers and the queue hold: the queue overflows for
-    // certain, even counting what the lagging client reads meanwhile.
-    let most = 2 * i64::try_from(checkkit::net::messages_to_overflow(
+    // Once the lagging client is this many messages behind, more than the
+    // buffers on the way and its queue hold, its queue has overflowed for
+    // certain (see `checkkit::net`).
+    let behind = i64::try_from(checkkit::net::messages_to_overflow(
         buffer,
         QUEUE as u64,
         LAG_MESSAGE as u64,
     ))
-    .unwrap_or(i64::MAX / 2);
+    .unwrap_or(i64::MAX);
     // The lagging client reads one message every LAG_READ_EVERY while the
-    // publisher posts, until the server closes it or `most` were posted.
+    // publisher posts, until the server closes it or it is `behind`.
     let stop = AtomicBool::new(false);
+    let read = AtomicI64::new(0);
     let publishing = async {
-        while publisher.sent < most && !stop.load(Relaxed) && server.members("lobby").await == 2 {
+        while publisher.sent - read.load(Relaxed) < behind
+            && !stop.load(Relaxed)
+            && server.members("lobby").await == 2
+        {
             publisher.post(section).await;
         }
         publisher.drain(section).await;
@@ -1267,6 +1272,7 @@ async fn paused_client_is_never_left_silent() {
                             message.seq
                         );
                         last = message.seq;
+                        read.store(last, Relaxed);
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
