@@ -265,7 +265,7 @@ mod tests {
             max_score: 5,
             message: message.map(str::to_owned),
             hint: "Wait for the server's Close.".into(),
-            chapter: "book/01-connection.md#closing-properly".into(),
+            chapter: "book/01-connection.md#task-4-closing-properly".into(),
             covers: vec![],
             duration_ms: 1,
             output: String::new(),
@@ -313,7 +313,7 @@ mod tests {
         assert!(text.contains("✘ close (hidden, 5 points) failed"), "{text}");
         assert!(text.contains("close() returned too early"), "{text}");
         assert!(
-            text.contains("read: book/01-connection.md#closing-properly"),
+            text.contains("read: book/01-connection.md#task-4-closing-properly"),
             "{text}"
         );
         assert!(text.contains("Next: unit 01"), "{text}");

@@ -5,7 +5,7 @@
 //! <testsuites name="WebSocket Workbook" tests="11" failures="1" errors="0" time="5.321">
 //!   <testsuite name="01-connection" tests="11" failures="1" errors="0" skipped="0" time="5.321">
 //!     <testcase classname="01-connection" name="echo_text_round_trip" time="0.120"/>
-//!     <testcase classname="01-connection" name="close_waits_for_the_server_reply" time="0.480">
+//!     <testcase classname="01-connection" name="close_sends_1000_and_waits_for_the_reply" time="0.480">
 //!       <failure message="close() returned before …" type="fail">…message, hint, chapter, output…</failure>
 //!     </testcase>
 //!   </testsuite>
