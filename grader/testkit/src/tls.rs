@@ -1,6 +1,7 @@
 //! [`TlsEndpoint`]: the testkit's `wss://` endpoint.
 //!
-//! A TLS-terminating front on 127.0.0.1:0, as nginx or a load balancer is
+//! A TLS-terminating front on 127.0.0.1:0 (and on the same port of ::1,
+//! where the machine has it), as nginx or a load balancer is
 //! in front of a real WebSocket server: it accepts TLS, decrypts, and
 //! forwards the plain bytes to a [`TestServer`](crate::TestServer), so every
 //! endpoint and fault of the server works over `wss://` unchanged.
@@ -10,8 +11,14 @@
 //! [`root_cert_der`](TlsEndpoint::root_cert_der): exactly the set-up a
 //! learner meets with a private certificate authority. Nothing is written
 //! to disk.
+//!
+//! Its URL names `localhost`, which a machine may resolve to 127.0.0.1, to
+//! ::1, or to both in either order (Debian lists only 127.0.0.1, Fedora and
+//! macOS ::1 first). A client that tries only the first address must reach
+//! the endpoint either way, so it listens on both loopbacks: which one a
+//! client lands on is a fact about the machine, not about the client.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -51,6 +58,9 @@ pub struct TlsEndpoint {
     root: CertificateDer<'static>,
     counters: Arc<Counters>,
     task: JoinHandle<()>,
+    /// The accept loop on `[::1]:PORT`, where the machine has IPv6 loopback
+    /// and that port is free on it.
+    task_v6: Option<JoinHandle<()>>,
 }
 
 impl TlsEndpoint {
@@ -77,6 +87,20 @@ impl TlsEndpoint {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let addr = listener.local_addr()?;
         let counters = Arc::new(Counters::default());
+        // `localhost` may resolve to ::1 first: listen there too, on the
+        // same port, when the machine allows it (best effort: without IPv6
+        // a client only ever tries 127.0.0.1).
+        let task_v6 = match TcpListener::bind((Ipv6Addr::LOCALHOST, addr.port())).await {
+            Ok(listener_v6) => {
+                let acceptor = acceptor.clone();
+                let shared = Arc::clone(&counters);
+                Some(crate::util::spawn_accept_loop(listener_v6, move |client| {
+                    let _ = client.set_nodelay(true);
+                    forward(client, acceptor.clone(), target, Arc::clone(&shared))
+                }))
+            }
+            Err(_) => None,
+        };
         let shared = Arc::clone(&counters);
         let task = crate::util::spawn_accept_loop(listener, move |client| {
             let _ = client.set_nodelay(true);
@@ -87,6 +111,7 @@ impl TlsEndpoint {
             root,
             counters,
             task,
+            task_v6,
         })
     }
 
@@ -123,6 +148,9 @@ impl TlsEndpoint {
 impl Drop for TlsEndpoint {
     fn drop(&mut self) {
         self.task.abort();
+        if let Some(task) = &self.task_v6 {
+            task.abort();
+        }
     }
 }
 

@@ -105,3 +105,44 @@ async fn endpoint_counts_the_failure(endpoint: &TlsEndpoint) {
         .expect("the endpoint counts the failed handshake");
     assert_eq!(endpoint.handshakes(), 0);
 }
+
+/// `localhost` resolves to ::1 first on some machines (Fedora, macOS): a
+/// client that tries only that address reaches the same endpoint, on the
+/// same port. Where the machine has no IPv6 loopback there is nothing to
+/// prove: every client then tries 127.0.0.1.
+#[tokio::test]
+async fn localhost_over_ipv6_reaches_the_same_endpoint() {
+    if std::net::TcpListener::bind((std::net::Ipv6Addr::LOCALHOST, 0)).is_err() {
+        return;
+    }
+    let server = TestServer::start().await.expect("server");
+    let endpoint = TlsEndpoint::start(server.addr()).await.expect("endpoint");
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(endpoint.root_cert_der().to_vec().into())
+        .expect("the root certificate parses");
+    let v6 = (std::net::Ipv6Addr::LOCALHOST, endpoint.addr().port());
+    let stream = tokio::time::timeout(LIMIT, tokio::net::TcpStream::connect(v6))
+        .await
+        .expect("connected within the limit")
+        .expect("the endpoint listens on [::1] at its port too");
+    let handshake = tokio_tungstenite::client_async_tls_with_config(
+        endpoint.wss_url("/ws"),
+        stream,
+        None,
+        Some(Connector::Rustls(client_config(roots))),
+    );
+    let (mut socket, _) = tokio::time::timeout(LIMIT, handshake)
+        .await
+        .expect("the handshake within the limit")
+        .expect("TLS and WebSocket handshakes succeed over ::1");
+    socket.send(Message::text("over ::1")).await.expect("send");
+    let reply = tokio::time::timeout(LIMIT, socket.next())
+        .await
+        .expect("an echo within the limit")
+        .expect("the stream is open")
+        .expect("a message");
+    assert_eq!(reply, Message::text("over ::1"));
+    assert_eq!(endpoint.handshakes(), 1);
+    server.shutdown().await;
+}
