@@ -52,20 +52,24 @@ async fn relays_and_cuts_a_silent_connection() {
 #[tokio::test]
 async fn traffic_keeps_a_connection() {
     let server = TestServer::start().await.expect("server");
-    let relay = IdleCutRelay::start(server.addr(), Duration::from_millis(300))
+    // Real time: traffic every 100 ms against a 500 ms cut leaves 400 ms for
+    // a busy machine's scheduling, and the ten ticks (1 s) outlast the cut
+    // twice, so a relay that ignored traffic would have cut.
+    let idle_cut = Duration::from_millis(500);
+    let relay = IdleCutRelay::start(server.addr(), idle_cut)
         .await
         .expect("relay");
     let (mut socket, _) = tokio_tungstenite::connect_async(relay.ws_url("ws"))
         .await
         .expect("handshake");
-    for n in 0..8 {
+    for n in 0..10 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         echo_once(&mut socket, &format!("tick {n}")).await;
     }
     assert_eq!(
         relay.cuts(),
         0,
-        "a connection with traffic every 100 ms is not cut"
+        "a connection with traffic every 100 ms is not cut after {idle_cut:?} of silence"
     );
     assert_eq!(server.stats().connections_total, 1);
 }
