@@ -135,7 +135,7 @@ impl TestServer {
     /// connection its own option back. Echoes already waiting keep their
     /// time, and echoes never overtake each other.
     pub fn set_delay(&self, delay: Option<Duration>) {
-        *lock(&self.shared.delay_override) = delay;
+        self.shared.set_delay_override(delay);
     }
 
     /// Publishes `text` on `topic` of `/ws/topics`, as a client's
@@ -163,7 +163,8 @@ impl TestServer {
         limit: Duration,
         mut condition: impl FnMut(&TestServer) -> bool,
     ) -> Result<(), WaitTimeout> {
-        let mut changes = self.shared.changed.subscribe();
+        let mut waiter = self.shared.waiter();
+        let changes = &mut waiter.changes;
         let wait = async {
             loop {
                 changes.borrow_and_update();

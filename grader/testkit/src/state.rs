@@ -4,10 +4,11 @@
 //! Counters are atomics and each connection has its own small lock, so the
 //! echo path never contends on one global lock (the benchmark's lesson).
 //! Every change bumps the `changed` watch channel, which is what
-//! `TestServer::wait_until` waits on instead of polling.
+//! `TestServer::wait_until` waits on instead of polling; while nobody waits,
+//! a bump is a fence and a load (see [`Shared::bump`]).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -25,6 +26,9 @@ use crate::tasks::Tasks;
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+/// `Shared::delay_override` when `TestServer::set_delay` set none.
+const NO_DELAY_OVERRIDE: u64 = u64::MAX;
 
 /// Counters behind [`Stats`].
 #[derive(Default)]
@@ -54,6 +58,8 @@ pub(crate) struct Shared {
     next_connection_id: AtomicU64,
     pub(crate) error_reports: Mutex<Vec<serde_json::Value>>,
     pub(crate) changed: watch::Sender<u64>,
+    /// Live [`Waiter`]s (`wait_until` calls); `bump` wakes nobody while 0.
+    waiters: AtomicUsize,
     pub(crate) shutdown: watch::Sender<bool>,
     pub(crate) rooms: Mutex<HashMap<String, Room>>,
     /// `/ws/topics`: every published `"<topic> <text>"`; each connection
@@ -64,8 +70,9 @@ pub(crate) struct Shared {
     pub(crate) tasks: Arc<Tasks>,
     record_budget: AtomicUsize,
     /// `TestServer::set_delay`: replaces every echo connection's `delay_ms`
-    /// while `Some`.
-    pub(crate) delay_override: Mutex<Option<Duration>>,
+    /// while set. Nanoseconds, [`NO_DELAY_OVERRIDE`] for none: an atomic,
+    /// because every echo reads it.
+    delay_override: AtomicU64,
 }
 
 impl Shared {
@@ -80,18 +87,57 @@ impl Shared {
             next_connection_id: AtomicU64::new(1),
             error_reports: Mutex::new(Vec::new()),
             changed: watch::Sender::new(0),
+            waiters: AtomicUsize::new(0),
             shutdown: watch::Sender::new(false),
             rooms: Mutex::new(HashMap::new()),
             tasks: Tasks::new(),
             record_budget: AtomicUsize::new(RECORD_BUDGET_BYTES),
-            delay_override: Mutex::new(None),
+            delay_override: AtomicU64::new(NO_DELAY_OVERRIDE),
         })
     }
 
-    /// Tells every `wait_until` that something changed.
+    /// See [`TestServer::set_delay`](crate::TestServer::set_delay). A delay
+    /// beyond `u64::MAX - 1` ns (584 years) is cut to that.
+    pub(crate) fn set_delay_override(&self, delay: Option<Duration>) {
+        let nanos = delay.map_or(NO_DELAY_OVERRIDE, |delay| {
+            u64::try_from(delay.as_nanos())
+                .map_or(NO_DELAY_OVERRIDE - 1, |n| n.min(NO_DELAY_OVERRIDE - 1))
+        });
+        self.delay_override.store(nanos, Ordering::Release);
+    }
+
+    /// The delay set by `TestServer::set_delay`, if any.
+    pub(crate) fn delay_override(&self) -> Option<Duration> {
+        match self.delay_override.load(Ordering::Acquire) {
+            NO_DELAY_OVERRIDE => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// Tells every `wait_until` that something changed; called after the
+    /// change. Sending on the watch channel takes its lock and every shard of
+    /// its notifier, twice per echo, so it is skipped while nobody waits.
+    /// The fence pairs with the one in [`Shared::waiter`] (the store-buffer
+    /// pattern): either this load sees the new waiter, or the waiter's next
+    /// check of its condition, after its fence, sees this change.
     pub(crate) fn bump(&self) {
-        self.changed
-            .send_modify(|version| *version = version.wrapping_add(1));
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) > 0 {
+            self.changed
+                .send_modify(|version| *version = version.wrapping_add(1));
+        }
+    }
+
+    /// Registers a `wait_until`: every change after this call wakes
+    /// `Waiter::changes` (check the condition after calling this).
+    pub(crate) fn waiter(&self) -> Waiter<'_> {
+        let changes = self.changed.subscribe();
+        self.waiters.fetch_add(1, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        Waiter {
+            shared: self,
+            changes,
+        }
     }
 
     pub(crate) fn reject(&self) {
@@ -191,6 +237,18 @@ impl Shared {
     }
 }
 
+/// A `wait_until` in progress (see [`Shared::waiter`]).
+pub(crate) struct Waiter<'a> {
+    shared: &'a Shared,
+    pub(crate) changes: watch::Receiver<u64>,
+}
+
+impl Drop for Waiter<'_> {
+    fn drop(&mut self) {
+        self.shared.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Counts a connection as open until dropped, also when its task is aborted.
 pub(crate) struct OpenGuard(pub(crate) Arc<Shared>);
 
@@ -201,5 +259,51 @@ impl Drop for OpenGuard {
             .connections_open
             .fetch_sub(1, Ordering::Relaxed);
         self.0.bump();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bump_wakes_waiters_and_only_them() {
+        let shared = Shared::new(Config::default());
+        shared.bump();
+        assert_eq!(*shared.changed.borrow(), 0, "nobody waits: no send");
+        let mut waiter = shared.waiter();
+        assert!(!waiter.changes.has_changed().expect("sender alive"));
+        shared.bump();
+        assert!(waiter.changes.has_changed().expect("sender alive"));
+        waiter.changes.borrow_and_update();
+        let second = shared.waiter();
+        drop(waiter);
+        shared.bump();
+        assert!(second.changes.has_changed().expect("sender alive"));
+        drop(second);
+        let version = *shared.changed.borrow();
+        shared.bump();
+        assert_eq!(*shared.changed.borrow(), version, "the last waiter left");
+    }
+
+    #[test]
+    fn delay_override_round_trips() {
+        let shared = Shared::new(Config::default());
+        assert_eq!(shared.delay_override(), None);
+        for delay in [
+            Duration::ZERO,
+            Duration::from_nanos(1),
+            Duration::from_millis(5),
+        ] {
+            shared.set_delay_override(Some(delay));
+            assert_eq!(shared.delay_override(), Some(delay));
+        }
+        shared.set_delay_override(Some(Duration::MAX));
+        let longest = shared
+            .delay_override()
+            .expect("a huge delay is still a delay");
+        assert!(longest > Duration::from_secs(500 * 365 * 24 * 3600));
+        shared.set_delay_override(None);
+        assert_eq!(shared.delay_override(), None);
     }
 }

@@ -326,7 +326,7 @@ impl Session {
         let dropped = options.drop_every.is_some_and(|n| count.is_multiple_of(n));
         let close_now = options.close_after == Some(count);
         let silent_now = options.silent_after == Some(count);
-        let delay = (*lock(&self.shared.delay_override)).unwrap_or(options.delay);
+        let delay = self.shared.delay_override().unwrap_or(options.delay);
         let echo = options.echo && !dropped;
         if echo && let Some(end) = self.schedule(delay, Outgoing::Data(message)).await {
             return Some(end);
