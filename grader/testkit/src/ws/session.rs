@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Error as WsError, Message};
 use super::pings::Pings;
 use super::tap::TappedStream;
 pub(crate) use super::wait::signalled;
-use super::wait::{at, recv_room, tick};
+use super::wait::{Shutdown, at, recv_room, tick};
 use crate::config::{MAX_PENDING_ECHOES, ROOM_WRITE_TIMEOUT, SHUTDOWN_GRACE};
 use crate::options::{EchoOptions, TopicOptions};
 use crate::records::CloseRecord;
@@ -183,6 +183,9 @@ impl Session {
     }
 
     async fn main_loop(&mut self) -> End {
+        // One shutdown future for the whole loop: made anew on every turn, it
+        // registered and removed a waiter on the shared channel per event.
+        let mut stop = Shutdown::new(&self.shutdown);
         loop {
             let open = self.closing.is_none();
             let reading = self.queue.len() < MAX_PENDING_ECHOES;
@@ -191,12 +194,19 @@ impl Session {
             let reply_deadline = self.closing.as_ref().map(|closing| closing.deadline);
             let event = tokio::select! {
                 biased;
-                () = signalled(&mut self.shutdown), if !self.shutting_down => Event::Shutdown,
-                () = at(reply_deadline) => Event::ReplyTimeout,
-                () = at(echo_due) => Event::EchoDue,
-                () = at(close_at) => Event::CloseNow,
-                () = tick(&mut self.pings.interval), if open => Event::PingTick,
-                message = recv_room(&mut self.room_rx), if open => Event::Room(message),
+                // Disabled once it has fired: a finished future is not polled again.
+                () = &mut stop, if !self.shutting_down => Event::Shutdown,
+                // The conditions only spare polling futures that are
+                // pending forever (each message polls every enabled branch).
+                () = at(reply_deadline), if reply_deadline.is_some() => Event::ReplyTimeout,
+                () = at(echo_due), if echo_due.is_some() => Event::EchoDue,
+                () = at(close_at), if close_at.is_some() => Event::CloseNow,
+                () = tick(&mut self.pings.interval), if open && self.pings.interval.is_some() => {
+                    Event::PingTick
+                }
+                message = recv_room(&mut self.room_rx), if open && self.room_rx.is_some() => {
+                    Event::Room(message)
+                }
                 message = self.ws.next(), if reading => Event::Incoming(message),
             };
             if let Some(end) = self.handle(event).await {

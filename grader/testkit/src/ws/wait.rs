@@ -1,6 +1,9 @@
 //! Small futures the session's `select!` waits on: each is pending forever
 //! when its feature is off, so one `select!` serves every endpoint.
 
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+
 use tokio::sync::{broadcast, watch};
 use tokio::time::{Instant, Interval};
 use tokio_tungstenite::tungstenite::Message;
@@ -33,4 +36,48 @@ pub(super) async fn recv_room(
 /// Resolves once shutdown is signalled (or the server is gone).
 pub(crate) async fn signalled(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// [`signalled`] for a loop that polls it on every turn: polling the watch
+/// channel takes a lock of its notifier each time, so this polls it only
+/// when the channel has changed since, or the task's waker is not the one it
+/// registered (then the registration is renewed, as `Future::poll` demands).
+pub(crate) struct Shutdown {
+    probe: watch::Receiver<bool>,
+    wait: Pin<Box<dyn Future<Output = ()> + Send>>,
+    registered: Option<Waker>,
+}
+
+impl Shutdown {
+    pub(crate) fn new(shutdown: &watch::Receiver<bool>) -> Self {
+        let mut receiver = shutdown.clone();
+        Shutdown {
+            probe: shutdown.clone(),
+            wait: Box::pin(async move { signalled(&mut receiver).await }),
+            registered: None,
+        }
+    }
+}
+
+impl Future for Shutdown {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let same_waker = this
+            .registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        // `Err`: the server is gone; let the inner future see it.
+        if same_waker && !this.probe.has_changed().unwrap_or(true) {
+            return Poll::Pending;
+        }
+        match this.wait.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(()),
+            Poll::Pending => {
+                this.registered = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        }
+    }
 }
