@@ -13,6 +13,13 @@ use std::time::Duration;
 /// Close 1009 (RFC 6455 §7.4.1, "message too big").
 pub const MAX_MESSAGE_SIZE: usize = 1 << 20;
 
+/// Bytes read from a WebSocket connection at a time (its read buffer).
+/// tungstenite zeroes the free part of its buffer before every read: with
+/// its default of 128 KiB, that was half the CPU time of echoing a small
+/// message (issue 11). 8 KiB, the read size of tokio's and hyper's buffers,
+/// holds hundreds of test messages; a bigger message takes several reads.
+pub const READ_BUFFER_SIZE: usize = 8 * 1024;
+
 /// Most WebSocket connections open at once; the next upgrade gets HTTP 503.
 /// mini-redis caps its connections at 250; 256 keeps a test server's file
 /// descriptors well under the common default limit of 1024.

@@ -20,7 +20,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
-use crate::config::{MAX_ROOM_NAME_BYTES, UNAUTHORIZED_CLOSE_CODE, UNAUTHORIZED_REASON};
+use crate::config::{
+    MAX_ROOM_NAME_BYTES, READ_BUFFER_SIZE, UNAUTHORIZED_CLOSE_CODE, UNAUTHORIZED_REASON,
+};
 use crate::options::{CloseOptions, EchoOptions, TopicOptions, parse_none};
 use crate::state::{Shared, lock};
 use crate::ws::session::{Behaviour, Session};
@@ -228,6 +230,7 @@ async fn run_upgraded(
     // Frames are limited too: a single frame cannot be bigger than a message,
     // and the frame limit is checked before its payload is buffered.
     let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_SIZE)
         .max_message_size(Some(max))
         .max_frame_size(Some(max));
     let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(config)).await;
