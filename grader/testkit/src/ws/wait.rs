@@ -81,3 +81,51 @@ impl Future for Shutdown {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use tokio::sync::watch;
+
+    use super::Shutdown;
+
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn poll(shutdown: &mut Shutdown, waker: &Waker) -> Poll<()> {
+        std::pin::Pin::new(shutdown).poll(&mut Context::from_waker(waker))
+    }
+
+    #[test]
+    fn wakes_the_last_waker_and_resolves_on_shutdown() {
+        let (sender, receiver) = watch::channel(false);
+        let mut shutdown = Shutdown::new(&receiver);
+        let first = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let second = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        let (first_waker, second_waker) = (Waker::from(first.clone()), Waker::from(second.clone()));
+        assert_eq!(poll(&mut shutdown, &first_waker), Poll::Pending);
+        assert_eq!(poll(&mut shutdown, &first_waker), Poll::Pending);
+        // A new waker is registered, and it is the one woken.
+        assert_eq!(poll(&mut shutdown, &second_waker), Poll::Pending);
+        sender.send_replace(true);
+        assert_eq!(first.0.load(Ordering::SeqCst), 0);
+        assert_eq!(second.0.load(Ordering::SeqCst), 1);
+        assert_eq!(poll(&mut shutdown, &second_waker), Poll::Ready(()));
+    }
+
+    #[test]
+    fn resolves_at_once_when_shutdown_came_first() {
+        let (sender, receiver) = watch::channel(false);
+        sender.send_replace(true);
+        let mut shutdown = Shutdown::new(&receiver);
+        assert_eq!(poll(&mut shutdown, Waker::noop()), Poll::Ready(()));
+    }
+}
