@@ -4,8 +4,6 @@
 //! Each check starts its own server on `127.0.0.1:0` with a fresh database
 //! in a temporary directory; every network wait has a time limit.
 
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::time::Duration;
 
 use chat::{
@@ -773,8 +771,12 @@ async fn over_the_transport_limit_closes_with_1009() {
     join(&mut bob, "lobby").await;
     let mut alice = raw(&server, "alice").await;
     let huge = vec![1u8; 2 * chat::MAX_MESSAGE_SIZE];
-    // The send may fail once the server has closed: that is fine.
-    let _ = within(WAIT, "sending 8 MiB", alice.send(Message::binary(huge))).await;
+    // The send may fail once the server has closed: that is fine. It may
+    // also not finish: whether the 4 MiB past the limit fit in the kernel's
+    // buffers while the server is not reading them depends on the machine
+    // (`tcp_rmem`, `tcp_wmem`), not on the server, so running out of time
+    // here is not a failure either; the Close is what this check is about.
+    let _ = tokio::time::timeout(WAIT, alice.send(Message::binary(huge))).await;
     let close = within(WAIT, "the Close frame", async {
         loop {
             match alice.next().await {
@@ -1036,7 +1038,8 @@ async fn read_the_rest(
             let next = tokio::time::timeout(WAIT, socket.next()).await.unwrap_or_else(|_| {
                 panic!(
                     "{who} got messages up to seq {last} of {complete}, then nothing for {WAIT:?}: \
-                     neither the next message nor a Close frame {section}"
+                     neither the next message nor a Close frame. A server that drops a member's \
+                     messages and keeps it in the room leaves it silent: close it with 1013 instead {section}"
                 )
             });
             match next {
@@ -1214,94 +1217,52 @@ async fn server_waits(server: &Server, room: &str, count: usize) {
 /// Messages of the lag check: 64 KiB, so that few fill the buffers.
 const LAG_MESSAGE: usize = 64 * 1024;
 
-/// The lagging client reads one message per this while the publisher
-/// posts: far slower than any server answers a post on loopback, however
-/// loaded the machine, so its queue fills; never long enough for a write to
-/// look stalled.
-const LAG_READ_EVERY: Duration = Duration::from_millis(100);
+/// The lag check's write time limit: an hour, so that only the queue
+/// decides when a client that reads late is too far behind. (With the usual
+/// 2 s, a stalled write would close the client too, at a moment that
+/// depends on the machine's buffers, and hide a server that drops messages
+/// from a full queue.)
+const LAG_WRITE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 async fn paused_client_is_never_left_silent() {
     let section = "(chapter 09, \"Slow clients and lag\")";
     const QUEUE: usize = 16;
-    let (server, _dir) = start_with(|config| config.client_queue = QUEUE).await;
-    let (mut lagging, buffer) = slow_raw(&server, "lagging").await;
+    let (server, _dir) = start_with(|config| {
+        config.client_queue = QUEUE;
+        config.write_timeout = LAG_WRITE_TIMEOUT;
+    })
+    .await;
+    let (mut paused, buffer) = slow_raw(&server, "paused").await;
     raw_send(
-        &mut lagging,
+        &mut paused,
         &serde_json::json!({"type": "join", "room": "lobby"}),
     )
     .await;
     let mut publisher = Publisher::join(&server, "lobby", LAG_MESSAGE).await;
     server_waits(&server, "lobby", 2).await;
-    // Once the lagging client is this many messages behind, more than the
-    // buffers on the way and its queue hold, its queue has overflowed for
-    // certain (see `checkkit::net`).
+    // More than the buffers on the way and its queue hold: while the client
+    // is paused, its queue overflows for certain (see `checkkit::net`).
     let behind = i64::try_from(checkkit::net::messages_to_overflow(
         buffer,
         QUEUE as u64,
         LAG_MESSAGE as u64,
     ))
     .unwrap_or(i64::MAX);
-    // The lagging client reads one message every LAG_READ_EVERY while the
-    // publisher posts, until the server closes it or it is `behind`.
-    let stop = AtomicBool::new(false);
-    let read = AtomicI64::new(0);
-    let publishing = async {
-        while publisher.sent - read.load(Relaxed) < behind
-            && !stop.load(Relaxed)
-            && server.members("lobby").await == 2
-        {
-            publisher.post(section).await;
-        }
-        publisher.drain(section).await;
-        stop.store(true, Relaxed);
-        publisher.sent
-    };
-    let reading = async {
-        let mut last = 0;
-        while !stop.load(Relaxed) {
-            // The slowness under test, not a wait for something.
-            tokio::time::sleep(LAG_READ_EVERY).await;
-            match within(WAIT, "the lagging client's next frame", lagging.next()).await {
-                Some(Ok(Message::Text(text))) => {
-                    if let Ok(ServerMessage::Message { message }) = serde_json::from_str(&text) {
-                        assert_eq!(
-                            message.seq,
-                            last + 1,
-                            "a lagging client must never silently miss messages and carry on: after seq {last} it got {}; \
-                             a member whose queue is full is closed (1013), not skipped {section}",
-                            message.seq
-                        );
-                        last = message.seq;
-                        read.store(last, Relaxed);
-                    }
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    stop.store(true, Relaxed);
-                    return (
-                        last,
-                        Some(format!("close {:?}", frame.map(|f| u16::from(f.code)))),
-                    );
-                }
-                Some(Ok(_)) => {}
-                other => panic!(
-                    "the lagging client must get a Close with a code, the connection ended after seq {last}: {other:?} {section}"
-                ),
-            }
-        }
-        (last, None)
-    };
-    let (sent, (last, closed)) = tokio::join!(publishing, reading);
-    // Then it reads the rest at full speed: a gap-free run, then either
-    // everything or a Close with a code.
-    let (last, ending) = match closed {
-        Some(ending) => (last, ending),
-        None => read_the_rest(&mut lagging, last, sent, "the lagging client", section).await,
-    };
+    // The client reads nothing while they are published (the server may
+    // close it meanwhile: then the publishing stops).
+    while publisher.sent < behind && server.members("lobby").await == 2 {
+        publisher.post(section).await;
+    }
+    publisher.drain(section).await;
+    // It wakes up: a gap-free run, then either everything or a Close with a
+    // code; a gap, or silence before the last one, fails.
+    let (last, ending) =
+        read_the_rest(&mut paused, 0, publisher.sent, "the paused client", section).await;
     assert!(
         ending == "everything" || ending == "close Some(1013)" || ending == "close Some(1008)",
-        "a client that lags while {} messages are published gets either every message or a Close 1013/1008, \
-         got {ending} after seq {last} {section}",
-        sent
+        "a client paused while {} messages are published gets either every message or a Close \
+         1013/1008, got {ending} after seq {last} {section}",
+        publisher.sent
     );
     server.shutdown().await;
 }

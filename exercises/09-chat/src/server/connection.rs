@@ -17,6 +17,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -32,9 +33,7 @@ use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 
 use super::Shared;
-use super::config::{
-    CLOSE_TIMEOUT, CLOSE_WRITE_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_USER_NAME, WRITE_TIMEOUT,
-};
+use super::config::{CLOSE_TIMEOUT, CLOSE_WRITE_TIMEOUT, HANDSHAKE_TIMEOUT, MAX_USER_NAME};
 use super::rooms::{Closing, Member, deliver, frame};
 use crate::emoji::expand_shortcodes;
 use crate::protocol::{
@@ -81,7 +80,13 @@ pub(crate) async fn serve(stream: TcpStream, shared: Arc<Shared>, shutdown: watc
         me: me.clone(),
         joined: Vec::new(),
     };
-    let writer = write_loop(sink, outgoing, closing_seen.clone(), shutdown.clone());
+    let writer = write_loop(
+        sink,
+        outgoing,
+        closing_seen.clone(),
+        shutdown.clone(),
+        shared.config.write_timeout,
+    );
     let writing = async {
         let sink = writer.await;
         // However the writer ended (a stalled or failed write included),
@@ -170,13 +175,16 @@ async fn must_close(
 // ANCHOR: writer
 /// The one writer: drains the queue into the socket until the connection
 /// must close, then sends the Close frame (if there is a reason to give)
-/// as the last frame. A write that takes longer than [`WRITE_TIMEOUT`]
+/// as the last frame. A write that takes longer than `write_timeout`
+/// ([`WRITE_TIMEOUT`](super::config::WRITE_TIMEOUT) unless the
+/// [`Config`](super::Config) says otherwise)
 /// means the client stopped reading: it is closed as too slow.
 async fn write_loop(
     mut sink: SplitSink<Socket, Message>,
     mut outgoing: mpsc::Receiver<Message>,
     mut closing: watch::Receiver<Option<Closing>>,
     mut shutdown: watch::Receiver<bool>,
+    write_timeout: Duration,
 ) -> SplitSink<Socket, Message> {
     todo!("Task 6: the one writer (chapter 09, section \"Task 6: The connection\")")
 }

@@ -64,6 +64,9 @@ pub struct Config {
     pub max_message_size: usize,
     /// See [`CLIENT_QUEUE`].
     pub client_queue: usize,
+    /// See [`WRITE_TIMEOUT`]. The lag check raises it, so that only the
+    /// queue decides when a client that reads late is too slow.
+    pub write_timeout: Duration,
     /// Extra time every search takes. Zero; the checks raise it to prove
     /// that a slow query does not stall the other connections.
     pub search_cost: Duration,
@@ -79,6 +82,7 @@ impl Config {
             attachment_limit: ATTACHMENT_LIMIT,
             max_message_size: MAX_MESSAGE_SIZE,
             client_queue: CLIENT_QUEUE,
+            write_timeout: WRITE_TIMEOUT,
             search_cost: Duration::ZERO,
         }
     }
