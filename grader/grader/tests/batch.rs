@@ -11,6 +11,18 @@ use grader::batch::{self, BatchProgress, Options, ReportFormat};
 use grader::units;
 use grader::wrong::{self, Edit, Wrong};
 
+/// A symbolic link to a folder, on every platform the course supports.
+#[cfg(unix)]
+fn symlink_dir(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+/// A symbolic link to a folder, on every platform the course supports.
+#[cfg(windows)]
+fn symlink_dir(target: &Path, link: &Path) -> std::io::Result<()> {
+    std::os::windows::fs::symlink_dir(target, link)
+}
+
 fn no_mistake() -> Wrong {
     Wrong {
         description: "the reference solution".into(),
@@ -104,8 +116,10 @@ fn class(root: &Path) -> std::path::PathBuf {
     std::fs::create_dir_all(&dave).expect("dave's folder");
     let link = dave.join("src");
     if std::fs::symlink_metadata(&link).is_err() {
-        std::os::unix::fs::symlink(root.join("solutions/02-page-policy/src"), &link)
-            .expect("symlink");
+        symlink_dir(&root.join("solutions/02-page-policy/src"), &link).expect(
+            "a symbolic link to a folder (on Windows this needs Developer Mode or an \
+             administrator)",
+        );
     }
     std::fs::create_dir_all(dir.join("erin")).expect("erin's folder");
     std::fs::write(dir.join("README.txt"), "not a student\n").expect("stray file");
