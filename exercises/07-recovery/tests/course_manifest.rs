@@ -12,7 +12,6 @@ const COURSE: &[&str] = &[
     "[dependencies] tokio.workspace=true",
     "[dependencies] tracing.workspace=true",
     "[dev-dependencies] checkkit.workspace=true",
-    "[dev-dependencies] cpu-time.workspace=true",
     "[dev-dependencies] testkit.workspace=true",
 ];
 

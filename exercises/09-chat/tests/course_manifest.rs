@@ -16,7 +16,6 @@ const COURSE: &[&str] = &[
     "[dependencies] tracing.workspace=true",
     "[dev-dependencies] cap.workspace=true",
     "[dev-dependencies] checkkit.workspace=true",
-    "[dev-dependencies] cpu-time.workspace=true",
     "[dev-dependencies] tempfile.workspace=true",
 ];
 

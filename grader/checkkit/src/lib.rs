@@ -23,6 +23,7 @@
 //! written for the learner: what was expected, what happened, and where the
 //! chapter explains it.
 
+pub mod cpu;
 pub mod net;
 
 use std::future::Future;

@@ -481,42 +481,6 @@ async fn a_failing_endpoint_never_hurts_the_caller() {
     );
 }
 
-/// A quiet second after a reset, and the CPU time the reporter may use in
-/// it. CPU idleness cannot be measured on a paused clock, so this is real
-/// time, and the bound is a fact about the code on any machine: a task
-/// that spins (reads a dead socket again and again) keeps its thread busy the
-/// whole second, so it uses all the CPU the thread can get (a whole core on
-/// an idle machine, less on a loaded one: [`cpu_share`] measures it just
-/// before), while an idle reporter uses well under a millisecond. The check
-/// allows a fifth of what the thread can get, and never less than 10 ms.
-const QUIET: Duration = Duration::from_secs(1);
-/// The share of the thread's available CPU the quiet second may use, the
-/// floor under it, and how long [`cpu_share`] measures what is available.
-const IDLE_FRACTION: f64 = 0.2;
-const IDLE_FLOOR: Duration = Duration::from_millis(10);
-const CALIBRATION: Duration = Duration::from_millis(200);
-
-/// CPU time of this thread: the check's current-thread runtime, which runs
-/// the reporter's task too (and nothing of other checks running beside it).
-fn runtime_cpu_time() -> Duration {
-    cpu_time::ThreadTime::now().as_duration()
-}
-
-/// The share of a core this thread gets now: CPU time over real time of a
-/// busy loop (1.0 on an idle machine, less when other processes compete
-/// for the cores). A spinning task gets about this share too, so comparing
-/// with it keeps the check meaningful on a loaded machine.
-fn cpu_share() -> f64 {
-    let start = std::time::Instant::now();
-    let cpu = runtime_cpu_time();
-    let mut spins = 0_u64;
-    while start.elapsed() < CALIBRATION {
-        spins = std::hint::black_box(spins.wrapping_add(1));
-    }
-    let used = runtime_cpu_time().saturating_sub(cpu);
-    (used.as_secs_f64() / start.elapsed().as_secs_f64()).clamp(0.0, 1.0)
-}
-
 async fn a_resetting_collector_leaves_the_cpu_idle() {
     let section = "(chapter 07, \"Task 5: POST by hand\")";
     // A collector that reads the request and resets the connection (TCP
@@ -551,19 +515,23 @@ async fn a_resetting_collector_leaves_the_cpu_idle() {
         resets.recv(),
     )
     .await;
-    let share = cpu_share();
-    let allowed = QUIET.mul_f64(share * IDLE_FRACTION).max(IDLE_FLOOR);
-    let before = runtime_cpu_time();
-    tokio::time::sleep(QUIET).await;
-    let used = runtime_cpu_time().saturating_sub(before);
+    // A quiet second, measured on this thread, which runs the code under
+    // test too (`checkkit::cpu` says why the bound holds on any machine).
+    let quiet = checkkit::cpu::quiet_second().await;
+    let checkkit::cpu::Quiet {
+        used,
+        allowed,
+        share,
+    } = quiet;
     collector.abort();
     assert!(
-        used < allowed,
+        quiet.is_idle(),
         "the collector reset the connection of a POST and then nothing happened for \
-         {QUIET:?}, yet the reporter used {used:?} of CPU time in it (allowed: {allowed:?}, \
+         {:?}, yet the reporter used {used:?} of CPU time in it (allowed: {allowed:?}, \
          a fifth of the {:.0}% of a core this thread gets now; a task that spins uses all of \
          it): a failed read, or the end of the stream, must end the POST with an error, not \
          be read again and again {section}",
+        checkkit::cpu::QUIET,
         share * 100.0
     );
 }

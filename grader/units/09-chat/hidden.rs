@@ -1267,22 +1267,22 @@ async fn paused_client_is_never_left_silent() {
     server.shutdown().await;
 }
 
-async fn reset_client_does_not_disturb_the_others() {
-    let section = "(chapter 09, \"Errors end a connection, not the server\")";
-    let (server, _dir) = start().await;
+/// Ten members of "lobby", and an eleventh that sends half a message and
+/// resets its connection (TCP RST through SO_LINGER 0). Returns the ten.
+async fn ten_members_and_a_reset(server: &Server) -> Vec<ChatClient> {
     let mut clients = Vec::new();
     for i in 0..10 {
-        let mut client = connect(&server, &format!("user{i}")).await;
+        let mut client = connect(server, &format!("user{i}")).await;
         join(&mut client, "lobby").await;
         clients.push(client);
     }
-    let mut victim = raw(&server, "victim").await;
+    let mut victim = raw(server, "victim").await;
     raw_send(
         &mut victim,
         &serde_json::json!({"type": "join", "room": "lobby"}),
     )
     .await;
-    server_waits(&server, "lobby", 11).await;
+    server_waits(server, "lobby", 11).await;
     // Half a message, then a TCP reset.
     within(WAIT, "half a frame", async {
         let frame = Frame::message(
@@ -1300,6 +1300,13 @@ async fn reset_client_does_not_disturb_the_others() {
         tcp.set_zero_linger().expect("SO_LINGER 0");
     }
     drop(victim);
+    clients
+}
+
+async fn reset_client_does_not_disturb_the_others() {
+    let section = "(chapter 09, \"Errors end a connection, not the server\")";
+    let (server, _dir) = start().await;
+    let mut clients = ten_members_and_a_reset(&server).await;
     let started = Instant::now();
     within(
         Duration::from_secs(1),
@@ -1549,75 +1556,10 @@ async fn bad_requests_get_an_error_not_a_hangup() {
     server.shutdown().await;
 }
 
-/// A quiet second after a reset, and the CPU time the server may use in
-/// it. CPU idleness cannot be measured on a paused clock, so this is real
-/// time, and the bound is a fact about the code on any machine: a task
-/// that spins (polls a dead stream again and again) keeps its thread busy the
-/// whole second, so it uses all the CPU the thread can get (a whole core on
-/// an idle machine, less on a loaded one: [`cpu_share`] measures it just
-/// before), while an idle server uses well under a millisecond. The check
-/// allows a fifth of what the thread can get, and never less than 10 ms.
-const QUIET: Duration = Duration::from_secs(1);
-/// The share of the thread's available CPU the quiet second may use, the
-/// floor under it, and how long [`cpu_share`] measures what is available.
-const IDLE_FRACTION: f64 = 0.2;
-const IDLE_FLOOR: Duration = Duration::from_millis(10);
-const CALIBRATION: Duration = Duration::from_millis(200);
-
-/// CPU time of this thread: the check's current-thread runtime, which runs
-/// the server's tasks too (and nothing of other checks running beside it).
-fn runtime_cpu_time() -> Duration {
-    cpu_time::ThreadTime::now().as_duration()
-}
-
-/// The share of a core this thread gets now: CPU time over real time of a
-/// busy loop (1.0 on an idle machine, less when other processes compete
-/// for the cores). A spinning task gets about this share too, so comparing
-/// with it keeps the check meaningful on a loaded machine.
-fn cpu_share() -> f64 {
-    let start = std::time::Instant::now();
-    let cpu = runtime_cpu_time();
-    let mut spins = 0_u64;
-    while start.elapsed() < CALIBRATION {
-        spins = std::hint::black_box(spins.wrapping_add(1));
-    }
-    let used = runtime_cpu_time().saturating_sub(cpu);
-    (used.as_secs_f64() / start.elapsed().as_secs_f64()).clamp(0.0, 1.0)
-}
-
 async fn reset_client_leaves_the_cpu_idle() {
     let section = "(chapter 09, \"Errors end a connection, not the server\")";
     let (server, _dir) = start().await;
-    let mut clients = Vec::new();
-    for i in 0..10 {
-        let mut client = connect(&server, &format!("user{i}")).await;
-        join(&mut client, "lobby").await;
-        clients.push(client);
-    }
-    let mut victim = raw(&server, "victim").await;
-    raw_send(
-        &mut victim,
-        &serde_json::json!({"type": "join", "room": "lobby"}),
-    )
-    .await;
-    server_waits(&server, "lobby", 11).await;
-    // Half a message, then a TCP reset (SO_LINGER 0).
-    within(WAIT, "half a frame", async {
-        let frame = Frame::message(
-            Bytes::from_static(b"{\"type\":\"te"),
-            OpCode::Data(Data::Text),
-            false,
-        );
-        victim
-            .send(Message::Frame(frame))
-            .await
-            .expect("sending a fragment");
-    })
-    .await;
-    if let MaybeTlsStream::Plain(tcp) = victim.get_ref() {
-        tcp.set_zero_linger().expect("SO_LINGER 0");
-    }
-    drop(victim);
+    let mut clients = ten_members_and_a_reset(&server).await;
     // Give the server the time the chapter allows to notice (1 s); whether
     // it did is `reset_client_does_not_disturb_the_others`'s business.
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -1626,18 +1568,22 @@ async fn reset_client_leaves_the_cpu_idle() {
         }
     })
     .await;
-    let share = cpu_share();
-    let allowed = QUIET.mul_f64(share * IDLE_FRACTION).max(IDLE_FLOOR);
-    let before = runtime_cpu_time();
-    tokio::time::sleep(QUIET).await;
-    let used = runtime_cpu_time().saturating_sub(before);
+    // A quiet second, measured on this thread, which runs the code under
+    // test too (`checkkit::cpu` says why the bound holds on any machine).
+    let quiet = checkkit::cpu::quiet_second().await;
+    let checkkit::cpu::Quiet {
+        used,
+        allowed,
+        share,
+    } = quiet;
     assert!(
-        used < allowed,
-        "after a client reset its connection, nothing happened for {QUIET:?}, yet the server \
+        quiet.is_idle(),
+        "after a client reset its connection, nothing happened for {:?}, yet the server \
          used {used:?} of CPU time in it (allowed: {allowed:?}, a fifth of the {:.0}% of a \
          core this thread gets now; a task that spins uses all of it): something polls a dead \
          connection again and again, e.g. a read loop that `continue`s after an error or \
          after the end of the stream instead of ending {section}",
+        checkkit::cpu::QUIET,
         share * 100.0
     );
     within(
