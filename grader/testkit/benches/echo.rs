@@ -15,13 +15,13 @@
 //! client on a runtime of its own and the servers' CPU time per round trip:
 //! `cargo run --release -p testkit --example echo_load`.
 
-use std::net::SocketAddr;
+mod baseline;
+
 use std::time::{Duration, Instant};
 
+use baseline::{median, minimal_echo_server};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Concurrent client connections.
 const CONNECTIONS: usize = 4;
@@ -29,29 +29,6 @@ const CONNECTIONS: usize = 4;
 const ROUND_TRIPS: usize = 5_000;
 /// Measured runs per server; each run measures every server once.
 const RUNS: usize = 5;
-
-async fn minimal_echo_server(config: Option<WebSocketConfig>) -> std::io::Result<SocketAddr> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, config).await
-                else {
-                    return;
-                };
-                while let Some(Ok(message)) = ws.next().await {
-                    if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    Ok(addr)
-}
 
 async fn client(url: String) -> Result<(), String> {
     let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
@@ -84,16 +61,6 @@ async fn measure(url: &str) -> Result<f64, String> {
     Ok((CONNECTIONS * ROUND_TRIPS) as f64 / elapsed.as_secs_f64())
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    }
-}
-
 /// "median (spread low–high)" of `values`.
 fn summary(mut values: Vec<f64>) -> String {
     let middle = median(&mut values);
@@ -106,8 +73,7 @@ async fn bench() -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let minimal = minimal_echo_server(None).await.map_err(|e| e.to_string())?;
-    let same_buffer = WebSocketConfig::default().read_buffer_size(testkit::READ_BUFFER_SIZE);
-    let minimal_same = minimal_echo_server(Some(same_buffer))
+    let minimal_same = minimal_echo_server(Some(testkit::READ_BUFFER_SIZE))
         .await
         .map_err(|e| e.to_string())?;
     let urls = [

@@ -24,14 +24,15 @@
 //! minimal server the testkit's buffer, which isolates the testkit's own
 //! per-message work (recording, counters, fault options).
 
-use std::net::SocketAddr;
+#[path = "../benches/baseline/mod.rs"]
+mod baseline;
+
 use std::time::{Duration, Instant};
 
+use baseline::{median, minimal_echo_server};
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// Every network wait of the client gives up after this long.
 const WAIT: Duration = Duration::from_secs(10);
@@ -108,31 +109,6 @@ fn parse_options() -> Result<Options, String> {
         }
     }
     Ok(options)
-}
-
-/// The baseline: `accept_async` and a forward loop, Nagle off like the testkit.
-async fn minimal_echo_server(read_buffer: Option<usize>) -> std::io::Result<SocketAddr> {
-    let config = read_buffer.map(|size| WebSocketConfig::default().read_buffer_size(size));
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let _ = stream.set_nodelay(true);
-            tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(stream, config).await
-                else {
-                    return;
-                };
-                while let Some(Ok(message)) = ws.next().await {
-                    if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err()
-                    {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    Ok(addr)
 }
 
 /// A 20-byte text unique to the connection and the message.
@@ -230,16 +206,6 @@ async fn measure(url: &str, options: &Options) -> Result<Sample, String> {
         rate: round_trips / elapsed.as_secs_f64(),
         server_cpu_us,
     })
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    if values.len() % 2 == 1 {
-        values[middle]
-    } else {
-        (values[middle - 1] + values[middle]) / 2.0
-    }
 }
 
 fn micros(value: Option<f64>) -> String {
