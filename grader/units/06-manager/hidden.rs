@@ -424,6 +424,30 @@ async fn keepalive_survives_an_idle_cutting_relay() {
     assert_eq!(echo, Some(Event::Text("still open".to_owned())));
 }
 
+/// Kills `server` without a Close (its tasks aborted, its sockets dropped),
+/// waits until every subscription has noticed, drops them all, and returns
+/// whether every task of ours ended within [`WAIT`].
+async fn lose_abruptly(server: TestServer, subscriptions: Vec<Subscription>) -> bool {
+    drop(server);
+    within(WAIT, "every connection to notice the loss", async {
+        while subscriptions
+            .iter()
+            .any(|subscription| matches!(subscription.status(), Status::Connected))
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    drop(subscriptions);
+    tokio::time::timeout(WAIT, async {
+        while live_tasks() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
 /// Connections per cycle and cycles, from the syllabus's lesson on orphaned tasks.
 const ABRUPT_CONNECTIONS: usize = 200;
 const ABRUPT_CYCLES: usize = 5;
@@ -441,26 +465,9 @@ async fn abrupt_disconnects_leave_no_task() {
             let url = server.ws_url(&format!("/ws?delay_ms={n}"));
             subscriptions.push(subscribe(&manager, &url).await);
         }
-        // Abrupt: the server's tasks are aborted, its sockets dropped, no Close.
-        drop(server);
-        within(WAIT, "every connection to notice the loss", async {
-            while subscriptions
-                .iter()
-                .any(|subscription| matches!(subscription.status(), Status::Connected))
-            {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
-        drop(subscriptions);
-        let drained = tokio::time::timeout(WAIT, async {
-            while live_tasks() > 0 {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-        .await;
+        let drained = lose_abruptly(server, subscriptions).await;
         assert!(
-            drained.is_ok(),
+            drained,
             "cycle {cycle} of {ABRUPT_CYCLES}: {ABRUPT_CONNECTIONS} connections were lost abruptly \
              and every subscription dropped, yet {} task(s) still run: a connection that is \
              reconnecting must still end when its last subscription goes \
@@ -675,26 +682,9 @@ async fn abrupt_cycle(manager: &Manager, cycle: usize) {
         within(WAIT, "the echo", subscription.next_event()).await;
         subscriptions.push(subscription);
     }
-    // Abrupt: the server's tasks are aborted, its sockets dropped, no Close.
-    drop(server);
-    within(WAIT, "every connection to notice the loss", async {
-        while subscriptions
-            .iter()
-            .any(|subscription| matches!(subscription.status(), Status::Connected))
-        {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    drop(subscriptions);
-    let drained = tokio::time::timeout(WAIT, async {
-        while live_tasks() > 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    let drained = lose_abruptly(server, subscriptions).await;
     assert!(
-        drained.is_ok() && probe.wait_stopped(WAIT).await,
+        drained && probe.wait_stopped(WAIT).await,
         "cycle {cycle}: {MEMORY_CONNECTIONS} connections were lost abruptly and every \
          subscription dropped, yet {} task(s) still run (chapter 06, \"Task 5: Nothing left behind\")",
         live_tasks()
