@@ -1303,6 +1303,24 @@ async fn ten_members_and_a_reset(server: &Server) -> Vec<ChatClient> {
     clients
 }
 
+/// The first client posts to "lobby"; every client must get it.
+async fn all_still_served(clients: &mut [ChatClient], section: &str) {
+    within(
+        WAIT,
+        "sending",
+        clients[0].send_text("lobby", "still serving"),
+    )
+    .await
+    .expect("sending");
+    for client in clients {
+        let message = next_message(client, "the message after the reset").await;
+        assert_eq!(
+            message.text, "still serving",
+            "the other clients are still served {section}"
+        );
+    }
+}
+
 async fn reset_client_does_not_disturb_the_others() {
     let section = "(chapter 09, \"Errors end a connection, not the server\")";
     let (server, _dir) = start().await;
@@ -1322,20 +1340,7 @@ async fn reset_client_does_not_disturb_the_others() {
         started.elapsed() < Duration::from_secs(1),
         "the dead connection's task ends within 1 s {section}"
     );
-    within(
-        WAIT,
-        "sending",
-        clients[0].send_text("lobby", "still serving"),
-    )
-    .await
-    .expect("sending");
-    for client in &mut clients {
-        let message = next_message(client, "the message after the reset").await;
-        assert_eq!(
-            message.text, "still serving",
-            "the other clients are still served {section}"
-        );
-    }
+    all_still_served(&mut clients, section).await;
     assert_eq!(
         server.members("lobby").await,
         10,
@@ -1586,19 +1591,6 @@ async fn reset_client_leaves_the_cpu_idle() {
         checkkit::cpu::QUIET,
         share * 100.0
     );
-    within(
-        WAIT,
-        "sending",
-        clients[0].send_text("lobby", "still serving"),
-    )
-    .await
-    .expect("sending");
-    for client in &mut clients {
-        let message = next_message(client, "the message after the reset").await;
-        assert_eq!(
-            message.text, "still serving",
-            "the other clients are still served {section}"
-        );
-    }
+    all_still_served(&mut clients, section).await;
     server.shutdown().await;
 }
