@@ -9,15 +9,21 @@
 //!   `libtest-mimic`): filters, `--list`, `--exact`, a summary line. Each
 //!   check gets a fresh single-threaded tokio runtime and a timeout, and a
 //!   failing assertion's message is shown as the failure.
-//! * **Grading mode** (`<binary> --wsw-grade <check-id> <result-file>`): the
-//!   grader writes a one-time secret (the *nonce*) on standard input. The
-//!   harness reads it **before any of the learner's code runs**, runs exactly
-//!   one check, and only after the check's body has returned does it append
-//!   `pass <id> <nonce>` to the result file. A submission cannot forge that
-//!   line: it never sees the nonce, so printing a fake libtest summary,
-//!   calling `std::process::exit(0)`, aborting or installing a panic hook
-//!   can only make the check fail. The grader trusts nothing else the
-//!   process says (see `grader/src/run.rs`).
+//! * **Grading mode** (`<binary> --wsw-grade <check-id>`): the grader
+//!   writes a one-time secret (the *nonce*) on standard input and gives the
+//!   process the write end of a pipe as file descriptor 3. **Before any of
+//!   the learner's code runs**, the harness makes the process non-dumpable
+//!   (its `/proc/self/mem` is then closed to other users' code), takes
+//!   descriptor 3 and moves it to one that is closed on `exec` (so no
+//!   program the check starts inherits it), and reads the nonce. It runs
+//!   exactly one check, and only after the check's body has returned does it
+//!   write `pass <id> <nonce>` on the pipe. A submission cannot forge that
+//!   line: safe Rust cannot write to a descriptor it was not given (that
+//!   takes `unsafe`, which submissions may not use, or `/proc/self/fd`,
+//!   which the sandbox hides), and it never sees the nonce, so printing a
+//!   fake libtest summary, calling `std::process::exit(0)`, aborting or
+//!   installing a panic hook can only make the check fail. The grader
+//!   trusts nothing else the process says (see `grader/src/run.rs`).
 //!
 //! Check bodies are plain `async fn name()` that assert with messages
 //! written for the learner: what was expected, what happened, and where the
@@ -146,13 +152,30 @@ fn run_like_libtest(checks: &[Check]) -> ExitCode {
     libtest_mimic::run(&arguments, trials).exit_code()
 }
 
-/// Grading mode: `--wsw-grade <check-id> <result-file>`, nonce on stdin.
+/// The descriptor on which the grader gives a check its verdict pipe.
+pub const VERDICT_FD: i32 = 3;
+
+/// Grading mode: `--wsw-grade <check-id>`, nonce on stdin, verdict pipe on
+/// descriptor [`VERDICT_FD`].
 fn grade_one(checks: &[Check], args: &[String]) -> ExitCode {
-    let [id, result_file] = args else {
-        eprintln!("usage: {GRADE_FLAG} <check-id> <result-file> (nonce on stdin)");
+    // First of all, before any submission code can run.
+    guard::not_dumpable();
+    let mut verdict = match guard::take_verdict_pipe() {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!(
+                "grading mode needs the verdict pipe on descriptor {VERDICT_FD} (the grader \
+                 starts checks this way; run `cargo test` yourself): {error}"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let [id] = args else {
+        eprintln!(
+            "usage: {GRADE_FLAG} <check-id> (nonce on stdin, verdict pipe on fd {VERDICT_FD})"
+        );
         return ExitCode::from(2);
     };
-    // The nonce is read first, before any submission code can run.
     let mut nonce = String::new();
     if std::io::stdin().lock().read_line(&mut nonce).is_err() || nonce.trim().is_empty() {
         eprintln!("grading mode needs the nonce on standard input");
@@ -167,15 +190,47 @@ fn grade_one(checks: &[Check], args: &[String]) -> ExitCode {
         Ok(()) => format!("pass {id} {nonce}\n"),
         Err(message) => format!("fail {id} {nonce} {}\n", one_line(&message)),
     };
-    let written = std::fs::OpenOptions::new()
-        .append(true)
-        .open(result_file)
-        .and_then(|mut file| file.write_all(record.as_bytes()));
-    match written {
+    match verdict.write_all(record.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("could not write the result file {result_file}: {error}");
+            eprintln!("could not write the verdict: {error}");
             ExitCode::from(3)
+        }
+    }
+}
+
+/// The harness's only unsafe code: two system calls made before any
+/// submission code runs.
+#[allow(unsafe_code)]
+mod guard {
+    use std::fs::File;
+    use std::os::fd::FromRawFd;
+
+    /// `prctl(PR_SET_DUMPABLE, 0)`: the process's memory and descriptors in
+    /// `/proc` belong to root from now on (it is reset by `exec`, so the
+    /// harness does it, not the grader).
+    pub fn not_dumpable() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl with integer arguments touches no memory of ours.
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
+    }
+
+    /// Descriptor 3, moved to a close-on-exec descriptor (and 3 closed).
+    pub fn take_verdict_pipe() -> std::io::Result<File> {
+        // SAFETY: the grader opened descriptor 3 for this process and
+        // nothing else in it uses that descriptor; if it is not open, the
+        // `try_clone` below fails and the `File` is forgotten unused.
+        let given = unsafe { File::from_raw_fd(super::VERDICT_FD) };
+        match given.try_clone() {
+            // `try_clone` duplicates with F_DUPFD_CLOEXEC; dropping `given`
+            // closes descriptor 3.
+            Ok(kept) => Ok(kept),
+            Err(error) => {
+                std::mem::forget(given);
+                Err(error)
+            }
         }
     }
 }

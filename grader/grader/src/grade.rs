@@ -135,6 +135,9 @@ pub async fn grade_locked(
         compile::build(root, &scratch, &on_built).await?
     };
 
+    // The check binaries run from a private copy, made before the first
+    // check of the unit runs.
+    let binaries = std::env::temp_dir().join(format!("wsw-bins-{}", run::nonce()));
     let mut reports = Vec::new();
     for unit in &selected {
         let report = if not_started.contains(&unit.slug) {
@@ -144,8 +147,15 @@ pub async fn grade_locked(
             match build {
                 Some(build) if build.executables.len() == 2 => {
                     let started = Instant::now();
-                    let outcomes =
-                        run_unit(unit, build, &scratch.member_dir(&unit.slug), &progress).await;
+                    let outcomes = match build.copied_to(&binaries.join(&unit.slug)) {
+                        Ok(build) => run_unit(unit, &build, &progress).await,
+                        Err(error) => {
+                            vec![
+                                lost(format!("could not copy the check binaries: {error}"));
+                                unit.checks.len()
+                            ]
+                        }
+                    };
                     unit_report(unit, UnitState::Failing, None, &outcomes, started.elapsed())
                 }
                 _ => {
@@ -162,6 +172,7 @@ pub async fn grade_locked(
         };
         reports.push(report);
     }
+    let _ = std::fs::remove_dir_all(&binaries);
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         submission: request.source.describe(),
@@ -230,7 +241,6 @@ fn is_stub(root: &Path, unit: &Unit, src: &Path) -> Result<bool, GraderError> {
 async fn run_unit(
     unit: &Unit,
     build: &UnitBuild,
-    workdir: &Path,
     progress: &Arc<dyn Fn(Progress) + Send + Sync>,
 ) -> Vec<Outcome> {
     let permits = check_permits();
@@ -239,12 +249,12 @@ async fn run_unit(
     let mut tasks = Vec::new();
     for check in &unit.checks {
         let executable = build.executables.get(check.file.target()).cloned();
-        let (check, workdir, permits) = (check.clone(), workdir.to_owned(), permits.clone());
+        let (check, programs, permits) = (check.clone(), build.programs.clone(), permits.clone());
         let (progress, done, slug) = (progress.clone(), done.clone(), unit.slug.clone());
         tasks.push(tokio::spawn(async move {
             let _permit = permits.acquire_owned().await.ok();
             let outcome = match executable {
-                Some(executable) => run::run_check(&executable, &check, &workdir).await,
+                Some(executable) => run::run_check(&executable, &programs, &check).await,
                 None => Outcome {
                     status: CheckStatus::Error,
                     message: Some(format!("no {} test binary was built", check.file.target())),
@@ -259,14 +269,22 @@ async fn run_unit(
     }
     let mut outcomes = Vec::with_capacity(tasks.len());
     for task in tasks {
-        outcomes.push(task.await.unwrap_or_else(|error| Outcome {
-            status: CheckStatus::Error,
-            message: Some(format!("the grader lost this check: {error}")),
-            output: String::new(),
-            duration: Duration::ZERO,
-        }));
+        outcomes.push(
+            task.await
+                .unwrap_or_else(|error| lost(format!("the grader lost this check: {error}"))),
+        );
     }
     outcomes
+}
+
+/// The outcome of a check that could not be run.
+fn lost(message: String) -> Outcome {
+    Outcome {
+        status: CheckStatus::Error,
+        message: Some(message),
+        output: String::new(),
+        duration: Duration::ZERO,
+    }
 }
 
 fn unit_report(

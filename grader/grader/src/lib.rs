@@ -37,6 +37,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod scan;
 pub mod scratch;
 pub mod stubs;
 pub mod units;

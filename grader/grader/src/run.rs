@@ -1,19 +1,26 @@
 //! Runs checks, one process each, and reads verdicts nobody can forge.
 //!
-//! For every check the grader makes a fresh nonce and an empty result file,
-//! starts `<binary> --wsw-grade <id> <file>` in its own process group, and
-//! writes the nonce on the child's standard input. The harness reads it
-//! before any submission code runs and appends `pass <id> <nonce>` only
-//! after the check body returned (see `checkkit`). The grader counts a pass
-//! only for that exact line. Exit status and printed text are never
-//! trusted: `process::exit(0)`, a fake libtest summary or a panic hook that
-//! prints "ok" all leave no valid record, and so score nothing. A check that
-//! outlives its time limit is killed with its whole process group. Each
-//! check process runs in the sandbox of [`crate::sandbox`]: CPU, memory and
-//! process limits, and on Linux its own network (loopback) and PID namespaces.
+//! For every check the grader makes a fresh nonce, a pipe and a private
+//! folder, and starts `<binary> --wsw-grade <id>` in its own process group,
+//! in the sandbox of [`crate::sandbox`]: a cleared environment, the private
+//! folder as its working folder, `TMPDIR` and `CARGO_MANIFEST_DIR` (a
+//! size-limited tmpfs where namespaces work), Landlock rules that let it
+//! read its own binary and the unit's programs but nothing of the course
+//! tree, limits, and its own namespaces. The grader writes the nonce on the
+//! child's standard input and gives it the pipe's write end as descriptor 3.
+//! The harness reads the nonce and takes descriptor 3 (closing it on `exec`)
+//! before any submission code runs, and writes `pass <id> <nonce>` there
+//! only after the check body returned (see `checkkit`). The grader reads the
+//! pipe with a size cap and a deadline and counts a pass only for that exact
+//! line. Exit status and printed text are never trusted: `process::exit(0)`,
+//! a fake libtest summary or a panic hook that prints "ok" all leave no valid
+//! record, and so score nothing; safe code cannot write to descriptor 3
+//! (that needs `unsafe`, forbidden in submissions, or `/proc/self/fd`, which
+//! Landlock hides). A check that outlives its time limit is killed with its
+//! whole process group, by system call.
 
 use std::hash::{BuildHasher, Hasher};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -74,16 +81,19 @@ pub fn nonce() -> String {
     format!("{:016x}{:016x}", parts[0], parts[1])
 }
 
-/// Runs one check of a built unit. `workdir` becomes the process's current
-/// directory and `CARGO_MANIFEST_DIR` (as under `cargo test`).
-pub async fn run_check(executable: &Path, check: &CheckSpec, workdir: &Path) -> Outcome {
+/// The most a check may write on its verdict pipe: a verdict line with a
+/// long failure message. Past it the grader stops reading.
+pub const MAX_VERDICT: usize = 64 * 1024;
+
+/// Runs one check of a built unit: `executable` is its check binary,
+/// `programs` the unit's own programs that the check may start.
+pub async fn run_check(executable: &Path, programs: &[PathBuf], check: &CheckSpec) -> Outcome {
     let started = Instant::now();
     let nonce = nonce();
-    // The file's name is a second random value, never the nonce: the check
-    // is given the file's path, and could otherwise read the nonce from it.
-    let result_file = std::env::temp_dir().join(format!("wsw-check-{}", self::nonce()));
-    let outcome = run_inner(executable, check, workdir, &nonce, &result_file).await;
-    let _ = std::fs::remove_file(&result_file);
+    // The folder's name is a second random value, never the nonce.
+    let private = std::env::temp_dir().join(format!("wsw-check-{}", self::nonce()));
+    let outcome = run_inner(executable, programs, check, &nonce, &private).await;
+    remove_private(&private);
     let (status, message, output) = match outcome {
         Ok(parts) => parts,
         Err(message) => (CheckStatus::Error, Some(message), String::new()),
@@ -100,20 +110,29 @@ type Parts = (CheckStatus, Option<String>, String);
 
 async fn run_inner(
     executable: &Path,
+    programs: &[PathBuf],
     check: &CheckSpec,
-    workdir: &Path,
     nonce: &str,
-    result_file: &Path,
+    private: &Path,
 ) -> Result<Parts, String> {
-    std::fs::write(result_file, b"")
-        .map_err(|error| format!("could not create {}: {error}", result_file.display()))?;
+    // `private/box` is writable; `private/box/tmp` is the check's tmpfs
+    // (its working folder and TMPDIR), mounted in its own mount namespace.
+    let writable = private.join("box");
+    let workdir = writable.join("tmp");
+    std::fs::create_dir_all(&workdir)
+        .map_err(|error| format!("could not create {}: {error}", workdir.display()))?;
+    let (verdict_read, verdict_write) = crate::sandbox::verdict_pipe()
+        .map_err(|error| format!("could not make a pipe: {error}"))?;
     let mut command = tokio::process::Command::new(executable);
     command
         .arg(checkkit::GRADE_FLAG)
         .arg(&check.id)
-        .arg(result_file)
-        .current_dir(workdir)
-        .env("CARGO_MANIFEST_DIR", workdir)
+        .current_dir(&workdir)
+        .env_clear()
+        .env("PATH", SANDBOX_PATH)
+        .env("HOME", &workdir)
+        .env("TMPDIR", &workdir)
+        .env("CARGO_MANIFEST_DIR", &workdir)
         .env("RUST_BACKTRACE", "0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -122,13 +141,24 @@ async fn run_inner(
     #[cfg(unix)]
     command.process_group(0);
     crate::sandbox::warn_once();
+    let mut read = vec![executable.to_owned()];
+    read.extend(programs.iter().cloned());
+    let policy = crate::sandbox::Policy {
+        read,
+        write: vec![writable],
+        tmpfs: Some(workdir.clone()),
+        verdict_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&verdict_write)),
+    };
     crate::sandbox::apply(
         &mut command,
         crate::sandbox::Limits::for_timeout(check.timeout_secs),
-    );
-    let mut child = command
-        .spawn()
-        .map_err(|error| format!("could not start {}: {error}", executable.display()))?;
+        &policy,
+    )?;
+    let spawned = command.spawn();
+    // Only the child keeps a write end: the pipe ends when its process does.
+    drop(verdict_write);
+    let mut child =
+        spawned.map_err(|error| format!("could not start {}: {error}", executable.display()))?;
     let pid = child.id();
     if let Some(mut stdin) = child.stdin.take() {
         // A submission that never reads stdin cannot block us: the nonce is
@@ -137,11 +167,14 @@ async fn run_inner(
     }
     let stdout = child.stdout.take().map(|out| tokio::spawn(tail(out)));
     let stderr = child.stderr.take().map(|err| tokio::spawn(tail(err)));
-
     let limit = Duration::from_secs(check.timeout_secs);
+    let verdict_task = tokio::spawn(read_verdict(verdict_read, limit + VERDICT_GRACE));
+
     let timed_out = tokio::time::timeout(limit, child.wait()).await.is_err();
     // Whatever happened, nothing the check started may outlive it.
-    kill_group(pid);
+    if let Some(pid) = pid {
+        crate::sandbox::kill_group(pid);
+    }
     let _ = child.kill().await;
 
     let mut output = String::new();
@@ -151,6 +184,7 @@ async fn run_inner(
         }
     }
     let output = keep_tail(&output, MAX_OUTPUT);
+    let records = verdict_task.await.unwrap_or_default();
     if timed_out {
         return Ok((
             CheckStatus::Timeout,
@@ -161,7 +195,6 @@ async fn run_inner(
             output,
         ));
     }
-    let records = std::fs::read_to_string(result_file).unwrap_or_default();
     Ok(match verdict(&records, &check.id, nonce) {
         Some(Ok(())) => (CheckStatus::Pass, None, output),
         Some(Err(message)) => (CheckStatus::Fail, Some(message), output),
@@ -175,6 +208,42 @@ async fn run_inner(
             output,
         ),
     })
+}
+
+/// `PATH` in a check: the system's programs only (a check may start
+/// `redis-server`, say), never a folder a user can write to.
+const SANDBOX_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+/// How long after its time limit the verdict pipe is read (the check has
+/// been killed by then; this only covers a descriptor kept open elsewhere).
+const VERDICT_GRACE: Duration = Duration::from_secs(3);
+
+/// Reads the verdict pipe to its end, at most [`MAX_VERDICT`] bytes and
+/// until `deadline`: a check can neither flood the grader nor hold it.
+async fn read_verdict(pipe: std::os::fd::OwnedFd, deadline: Duration) -> String {
+    let Ok(receiver) = tokio::net::unix::pipe::Receiver::from_owned_fd(pipe) else {
+        return String::new();
+    };
+    let mut kept = Vec::new();
+    let read = async {
+        let mut limited = receiver.take(MAX_VERDICT as u64);
+        let _ = limited.read_to_end(&mut kept).await;
+    };
+    let _ = tokio::time::timeout(deadline, read).await;
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// Removes a check's private folder (its tmpfs was unmounted with its
+/// mount namespace, so only what a run without namespaces wrote is left).
+fn remove_private(private: &Path) {
+    if let Err(error) = std::fs::remove_dir_all(private)
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!(
+            "cargo grade: note: could not remove {}: {error}",
+            private.display()
+        );
+    }
 }
 
 /// Finds the record for `id` carrying `nonce`: `Ok` for a pass, `Err(message)`
@@ -243,22 +312,6 @@ pub fn keep_tail(text: &str, max: usize) -> String {
         start += 1;
     }
     format!("…{}", &text[start..])
-}
-
-/// Kills the check's whole process group (it may have started helpers).
-fn kill_group(pid: Option<u32>) {
-    #[cfg(unix)]
-    if let Some(pid) = pid {
-        // `--` matters: without it procps `kill` reads `-PID` as an option
-        // and signals far more than the check's group.
-        let _ = std::process::Command::new("kill")
-            .args(["-s", "KILL", "--", &format!("-{pid}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-    #[cfg(not(unix))]
-    let _ = pid;
 }
 
 #[cfg(test)]

@@ -1,35 +1,37 @@
-//! The sandbox every check process runs in.
+//! The sandbox every build of a submission and every check process runs in.
 //!
-//! On every Unix the check gets resource limits, set with `setrlimit` in the
-//! forked child just before it executes the check binary:
+//! Four layers, each used where the machine offers it; [`isolation`] says
+//! which are in force, every report repeats it, and `cargo grade --strict`
+//! refuses to grade without the first two.
 //!
-//! * CPU time ([`Limits::cpu_secs`]): the kernel kills a process that
-//!   computes longer than that, whatever its wall-clock limit;
-//! * address space ([`MEMORY_LIMIT`]): an allocation past it fails, and
-//!   Rust aborts the process;
-//! * processes and threads ([`PROCESS_LIMIT`]): a fork bomb stops there.
+//! 1. **Namespaces** (Linux, unprivileged user namespaces): a user namespace
+//!    mapping the user to itself, a **network** namespace whose only
+//!    interface is loopback (brought up here), a **PID** namespace in which
+//!    the process is number 1 (it cannot see or signal the grader or any
+//!    other process, and every helper it starts dies with it) and a
+//!    **mount** namespace, in which [`Policy::tmpfs`] is a private,
+//!    size-limited tmpfs ([`TMPFS_SIZE`]).
+//! 2. **Landlock** (Linux 5.19+, ABI 3 or later): an allow-list of the files
+//!    the process may touch, enforced by the kernel from `exec` on. It may
+//!    read and execute the system's folders (`/usr`, `/lib`, `/etc`, …) and
+//!    [`Policy::read`], read and write [`Policy::write`] and a few devices
+//!    (`/dev/null`, `/dev/urandom`, …), and read `/proc/sys/net`: nothing
+//!    else. No home directory, no course tree (hidden tests, solutions,
+//!    private packs), no other submission, no `/run`, and no `/proc`, so no
+//!    process list and no `/proc/self/mem`. Where the kernel's ABI has them
+//!    (6.12+), scopes also forbid signalling processes or reaching abstract
+//!    Unix sockets outside the sandbox.
+//! 3. **Resource limits** (every Unix): CPU time, address space, processes
+//!    and threads, file size and open files ([`Limits`]).
+//! 4. **A cleared environment**, which the callers set (`env_clear`).
 //!
-//! On Linux, where unprivileged user namespaces are allowed, the check also
-//! gets namespaces of its own ([`Isolation::Namespaces`]):
+//! Between the grader and the sandboxed process sits a small intermediate
+//! process that only waits for it and exits with its status, so a process
+//! that signals its parent kills that waiter, not the grader.
 //!
-//! * a **network namespace** whose only interface is loopback (brought up
-//!   here): the check's own test servers work, nothing else is reachable;
-//! * a **PID namespace** in which the check is process 1: it cannot see or
-//!   signal the grader or any other process of the machine, and every
-//!   helper it starts dies with it;
-//! * a **user namespace** mapping the user to itself (files keep their
-//!   owner), which is what lets an unprivileged grader make the other two.
-//!
-//! Between the grader and the check sits a small intermediate process that
-//! only waits for the check and exits with its status, so a check that
-//! signals its parent kills that waiter, not the grader (it then scores 0:
-//! no record).
-//!
-//! Where the namespaces are refused (macOS, containers without user
-//! namespaces, Ubuntu with `kernel.apparmor_restrict_unprivileged_userns`)
-//! the limits still apply, the process limit is counted on top of the
-//! user's current processes, and the grader says once, on standard error,
-//! what is not isolated. `WSW_SANDBOX=limits` forces that mode.
+//! `WSW_SANDBOX=limits` turns the first two layers off and
+//! `WSW_SANDBOX=no-landlock` the second, to see (and test) what a machine
+//! without them gets.
 //!
 //! For the maintainers' tests only, `WSW_SANDBOX_TCP_BUFFERS=<bytes>` sets
 //! the largest TCP receive and send buffers the kernel may give a socket
@@ -42,9 +44,11 @@
 
 // The only unsafe code of the grader: `pre_exec`, and the system calls it
 // makes between `fork` and `exec`, where only async-signal-safe calls are
-// allowed (no allocation, no locks): plain `libc` calls on stack buffers.
+// allowed (no allocation, no locks): plain `libc` calls on stack buffers
+// and on data prepared before the fork.
 #![allow(unsafe_code)]
 
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// Address-space limit of a check process: 2 GiB. A check needs well under
@@ -57,13 +61,46 @@ pub const MEMORY_LIMIT: u64 = 2 << 30;
 /// for DNS, a test server's runtime) and sometimes one helper process.
 pub const PROCESS_LIMIT: u64 = 256;
 
+/// The largest file a check may write: 256 MiB.
+pub const FILE_SIZE_LIMIT: u64 = 256 << 20;
+
+/// Files and sockets a check may have open at once.
+pub const OPEN_FILES_LIMIT: u64 = 4096;
+
+/// The size of the private tmpfs of a check (its working folder and
+/// `TMPDIR`), where mount namespaces are available.
+pub const TMPFS_SIZE: u64 = 256 << 20;
+
+/// The file descriptor on which a check process finds the write end of its
+/// verdict pipe (see `checkkit`).
+pub const VERDICT_FD: i32 = 3;
+
 /// The environment variable that selects the sandbox: `limits` turns the
-/// namespaces off (resource limits only).
+/// namespaces and Landlock off (resource limits only), `no-landlock` turns
+/// Landlock off.
 pub const MODE_VARIABLE: &str = "WSW_SANDBOX";
 
 /// The environment variable that sets the TCP buffer maxima, in bytes, in
 /// the check's network namespace (maintainers' tests; see the module docs).
 pub const TCP_BUFFERS_VARIABLE: &str = "WSW_SANDBOX_TCP_BUFFERS";
+
+/// Folders of the system every sandboxed process may read and execute.
+const SYSTEM_FOLDERS: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc",
+];
+
+/// Devices every sandboxed process may read and write.
+const DEVICES: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+];
+
+/// The part of `/proc` a check may read: its network namespace's settings
+/// (`checkkit::net` reads the TCP buffer sizes there).
+const PROC_READABLE: &[&str] = &["/proc/sys/net"];
 
 /// [`TCP_BUFFERS_VARIABLE`], read now: `None` when unset or not a number.
 fn tcp_buffers() -> Option<u64> {
@@ -72,15 +109,19 @@ fn tcp_buffers() -> Option<u64> {
         .and_then(|value| value.trim().parse().ok())
 }
 
-/// The limits of one check process.
+/// The limits of one sandboxed process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// CPU seconds, all threads together.
+    /// CPU seconds, all threads together (per process).
     pub cpu_secs: u64,
     /// Address space, in bytes.
     pub memory_bytes: u64,
     /// Processes and threads.
     pub processes: u64,
+    /// The largest file it may write, in bytes.
+    pub file_size: u64,
+    /// Open files and sockets.
+    pub open_files: u64,
 }
 
 impl Limits {
@@ -93,113 +134,447 @@ impl Limits {
             cpu_secs: timeout_secs.saturating_add(5),
             memory_bytes: MEMORY_LIMIT,
             processes: PROCESS_LIMIT,
+            file_size: FILE_SIZE_LIMIT,
+            open_files: OPEN_FILES_LIMIT,
+        }
+    }
+
+    /// The limits of the build of a submission: `cpu_secs` for each
+    /// compiler process (an endless constant evaluation stops there), 8 GiB
+    /// of address space each, 2 GiB files.
+    pub fn for_build(cpu_secs: u64) -> Self {
+        Self {
+            cpu_secs,
+            memory_bytes: 8 << 30,
+            processes: 512,
+            file_size: 2 << 30,
+            open_files: 8192,
         }
     }
 }
 
-/// How far checks are isolated on this machine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Isolation {
-    /// Limits, and user, network (loopback only) and PID namespaces.
-    Namespaces,
-    /// Limits only; the reason the namespaces are not used.
-    LimitsOnly(String),
+/// What a sandboxed process may touch.
+#[derive(Debug, Default, Clone)]
+pub struct Policy {
+    /// Files and folders it may read (and execute), besides the system's.
+    pub read: Vec<PathBuf>,
+    /// Folders it may read, write, create and remove in.
+    pub write: Vec<PathBuf>,
+    /// A folder (inside one of [`Policy::write`], not one of them) on which a
+    /// private tmpfs of [`TMPFS_SIZE`] is mounted, in the process's own mount
+    /// namespace. Without namespaces it stays a plain folder.
+    pub tmpfs: Option<PathBuf>,
+    /// A descriptor the process gets as [`VERDICT_FD`].
+    pub verdict_fd: Option<i32>,
 }
+
+/// Which layers of the sandbox work on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Isolation {
+    /// `Ok` when user, network, PID and mount namespaces work; else why not.
+    pub namespaces: Result<(), String>,
+    /// `Ok(abi)` when Landlock enforces the file rules (`abi` is the
+    /// kernel's Landlock ABI); else why not.
+    pub landlock: Result<i32, String>,
+}
+
+/// The lowest Landlock ABI used: 3 handles truncation, so every way of
+/// writing a file outside [`Policy::write`] is refused.
+const LANDLOCK_MIN_ABI: i32 = 3;
 
 impl Isolation {
-    /// One line for instructors: what the checks run in.
-    pub fn describe(&self) -> String {
-        match self {
-            Isolation::Namespaces => {
-                "checks run with CPU, memory and process limits, in their own \
-                 network namespace (loopback only) and PID namespace"
-                    .to_owned()
-            }
-            Isolation::LimitsOnly(reason) => format!(
-                "checks run with CPU, memory and process limits only, NOT in a network or PID \
-                 namespace ({reason}): a check can reach the network and signal other processes \
-                 of this user; grade untrusted work in a container or VM (see the instructors' guide)"
-            ),
+    /// Whether every layer is in force (what `--strict` requires).
+    pub fn is_complete(&self) -> bool {
+        self.namespaces.is_ok() && self.landlock.is_ok()
+    }
+
+    /// The layers that are not in force, with the reason for each.
+    pub fn missing(&self) -> Vec<String> {
+        let mut missing = Vec::new();
+        if let Err(reason) = &self.namespaces {
+            missing.push(format!("namespaces ({reason})"));
         }
+        if let Err(reason) = &self.landlock {
+            missing.push(format!("Landlock ({reason})"));
+        }
+        missing
+    }
+
+    /// One line for reports: what builds and checks run in.
+    pub fn describe(&self) -> String {
+        let mut layers = Vec::new();
+        if self.namespaces.is_ok() {
+            layers.push(
+                "own user, network (loopback only), PID and mount namespaces with a private tmpfs"
+                    .to_owned(),
+            );
+        }
+        if let Ok(abi) = self.landlock {
+            layers.push(format!(
+                "Landlock ABI {abi} file rules (no home, course tree, other submissions or /proc)"
+            ));
+        }
+        layers.push("CPU, memory, process, file-size and open-file limits".to_owned());
+        layers.push("a cleared environment".to_owned());
+        let mut line = format!("sandbox: {}", layers.join("; "));
+        let missing = self.missing();
+        if !missing.is_empty() {
+            line.push_str(&format!(
+                ". NOT in force: {}: a submission can read files of this user and signal or \
+                 reach other processes; grade untrusted work with --strict on a machine that has \
+                 them (see the instructors' guide)",
+                missing.join(", ")
+            ));
+        }
+        line
     }
 }
 
-/// What this machine allows, found out once per grader process by starting
-/// `true` in the namespaces.
+/// What this machine allows, found out once per grader process.
 pub fn isolation() -> &'static Isolation {
     static PROBED: OnceLock<Isolation> = OnceLock::new();
     PROBED.get_or_init(probe)
 }
 
-/// Prints, once per grader process, what is not isolated (nothing when the
-/// namespaces work).
+/// Prints, once per grader process, what is not isolated (nothing when
+/// every layer works).
 pub fn warn_once() {
     static WARNED: OnceLock<()> = OnceLock::new();
-    if let Isolation::LimitsOnly(_) = isolation() {
+    if !isolation().is_complete() {
         WARNED.get_or_init(|| eprintln!("cargo grade: note: {}", isolation().describe()));
     }
 }
 
 fn probe() -> Isolation {
-    if std::env::var(MODE_VARIABLE).is_ok_and(|mode| mode == "limits") {
-        return Isolation::LimitsOnly(format!("{MODE_VARIABLE}=limits"));
+    let mode = std::env::var(MODE_VARIABLE).unwrap_or_default();
+    let namespaces = if mode == "limits" {
+        Err(format!("{MODE_VARIABLE}=limits"))
+    } else {
+        imp::probe_namespaces()
+    };
+    let landlock = match mode.as_str() {
+        "limits" | "no-landlock" => Err(format!("{MODE_VARIABLE}={mode}")),
+        _ => imp::probe_landlock(),
+    };
+    Isolation {
+        namespaces,
+        landlock,
     }
-    imp::probe()
 }
 
-/// Makes `command` start its process in the sandbox with `limits`.
-pub fn apply(command: &mut tokio::process::Command, limits: Limits) {
-    imp::apply(
-        command,
-        limits,
-        isolation() == &Isolation::Namespaces,
-        tcp_buffers(),
-    );
+/// Makes `command` start its process in the sandbox, with `limits` and
+/// `policy`. The caller clears the environment.
+pub fn apply(
+    command: &mut tokio::process::Command,
+    limits: Limits,
+    policy: &Policy,
+) -> Result<(), String> {
+    imp::apply(command, limits, policy, isolation(), tcp_buffers())
+}
+
+/// Kills the process group `pid` with SIGKILL, by system call: never by a
+/// program found on `PATH`, which a submission could have replaced.
+pub fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
+        // SAFETY: kill(2) with a negative pid signals that process group;
+        // it touches no memory of ours.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
+}
+
+/// A pipe whose write end a sandboxed process gets as [`VERDICT_FD`]: the
+/// read end (non-blocking, for tokio) and the write end, both
+/// close-on-exec in this process.
+#[cfg(unix)]
+pub fn verdict_pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0i32; 2];
+    // SAFETY: pipe2 writes two descriptors into the array on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    unsafe {
+        Ok((
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        ))
+    }
+}
+
+/// The paths every sandboxed process may read, besides [`Policy::read`].
+fn system_paths() -> impl Iterator<Item = &'static Path> {
+    SYSTEM_FOLDERS
+        .iter()
+        .chain(PROC_READABLE)
+        .map(|path| Path::new(*path))
 }
 
 #[cfg(target_os = "linux")]
 mod imp {
+    use std::ffi::CString;
     use std::io;
+    use std::os::unix::ffi::OsStrExt;
 
-    use super::{Isolation, Limits};
+    use landlock::{
+        ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreated,
+        RulesetCreatedAttr, Scope, path_beneath_rules,
+    };
 
-    pub fn probe() -> Isolation {
-        let mut command = std::process::Command::new("true");
+    use super::{DEVICES, Isolation, LANDLOCK_MIN_ABI, Limits, Policy, TMPFS_SIZE};
+
+    const NAMESPACES: libc::c_int =
+        libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWPID | libc::CLONE_NEWNS;
+
+    pub fn probe_namespaces() -> Result<(), String> {
+        let mut command = std::process::Command::new("/bin/true");
         let ids = Ids::current();
         // SAFETY: the closure makes only async-signal-safe system calls on
-        // stack data (see `enter`), as `pre_exec` requires.
+        // stack data (see `enter_namespaces`), as `pre_exec` requires.
         unsafe {
             std::os::unix::process::CommandExt::pre_exec(&mut command, move || {
-                enter_namespaces(ids, None)
+                enter_namespaces(ids, None, None)
             });
         }
         match command.status() {
-            Ok(status) if status.success() => Isolation::Namespaces,
-            Ok(status) => Isolation::LimitsOnly(format!("the namespace probe ended with {status}")),
-            Err(error) => Isolation::LimitsOnly(format!("unshare: {error}")),
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(format!("the namespace probe ended with {status}")),
+            Err(error) => Err(format!("unshare: {error}")),
         }
+    }
+
+    /// The kernel's Landlock ABI, when it is at least [`LANDLOCK_MIN_ABI`].
+    pub fn probe_landlock() -> Result<i32, String> {
+        // SAFETY: LANDLOCK_CREATE_RULESET_VERSION with a null attribute only
+        // returns the ABI version (or an error); it touches no memory.
+        let abi = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<u8>(),
+                0usize,
+                1u32, // LANDLOCK_CREATE_RULESET_VERSION
+            )
+        };
+        if abi < 0 {
+            return Err(match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EOPNOTSUPP) => "Landlock is built in but not enabled at boot".to_owned(),
+                _ => "this kernel has no Landlock".to_owned(),
+            });
+        }
+        let abi = i32::try_from(abi).unwrap_or(i32::MAX);
+        if abi < LANDLOCK_MIN_ABI {
+            return Err(format!(
+                "this kernel's Landlock ABI is {abi}; the sandbox needs {LANDLOCK_MIN_ABI} (Linux 6.2)"
+            ));
+        }
+        // A ruleset that must be enforced in full, to be sure it can be.
+        ruleset(&Policy::default(), abi).map(|_| abi)
+    }
+
+    /// The Landlock ruleset of `policy`, created in this process (it opens
+    /// every path) for the child to enforce.
+    fn ruleset(policy: &Policy, abi: i32) -> Result<RulesetCreated, String> {
+        let files = ABI::V3;
+        let build = || -> Result<RulesetCreated, landlock::RulesetError> {
+            let mut ruleset = Ruleset::default()
+                .set_compatibility(CompatLevel::HardRequirement)
+                .handle_access(AccessFs::from_all(files))?;
+            if abi >= 6 {
+                ruleset = ruleset.scope(Scope::from_all(ABI::V6))?;
+            }
+            let read_only = AccessFs::from_read(files);
+            ruleset
+                .create()?
+                .add_rules(path_beneath_rules(super::system_paths(), read_only))?
+                .add_rules(path_beneath_rules(&policy.read, read_only))?
+                .add_rules(path_beneath_rules(
+                    DEVICES,
+                    AccessFs::ReadFile | AccessFs::WriteFile,
+                ))?
+                .add_rules(path_beneath_rules(&policy.write, AccessFs::from_all(files)))
+        };
+        build().map_err(|error| format!("Landlock: {error}"))
+    }
+
+    /// Everything the child needs, made before the fork (nothing may
+    /// allocate between fork and exec).
+    struct Prepared {
+        limits: Limits,
+        processes: u64,
+        namespaces: bool,
+        ids: Ids,
+        buffers: Option<Buffers>,
+        tmpfs: Option<(CString, CString)>,
+        ruleset: Option<RulesetCreated>,
+        verdict_fd: Option<i32>,
     }
 
     pub fn apply(
         command: &mut tokio::process::Command,
         limits: Limits,
-        namespaces: bool,
+        policy: &Policy,
+        isolation: &Isolation,
         tcp_buffers: Option<u64>,
-    ) {
+    ) -> Result<(), String> {
         let ids = Ids::current();
-        let buffers = tcp_buffers.map(Buffers::new);
+        let namespaces = isolation.namespaces.is_ok();
+        if tcp_buffers.is_some() && !namespaces {
+            // Without a namespace of its own the check would run on the
+            // machine's settings, which is not what was asked for.
+            return Err(
+                "WSW_SANDBOX_TCP_BUFFERS needs the check's own network namespace".to_owned(),
+            );
+        }
         // Without a user namespace the kernel counts every process of the
-        // user against RLIMIT_NPROC, so the check's allowance comes on top
-        // of what the user already runs.
+        // user against RLIMIT_NPROC, so the allowance comes on top of what
+        // the user already runs.
         let processes = if namespaces {
             limits.processes
         } else {
             limits.processes.saturating_add(user_tasks(ids.uid))
         };
-        // SAFETY: as in `probe`: async-signal-safe calls on stack data only.
+        let tmpfs = match (&policy.tmpfs, namespaces) {
+            (Some(path), true) => {
+                let target = CString::new(path.as_os_str().as_bytes())
+                    .map_err(|_| format!("{} holds a NUL byte", path.display()))?;
+                let options = CString::new(format!("size={TMPFS_SIZE},mode=0700"))
+                    .map_err(|error| error.to_string())?;
+                Some((target, options))
+            }
+            _ => None,
+        };
+        let ruleset = match isolation.landlock {
+            Ok(abi) => Some(ruleset(policy, abi)?),
+            Err(_) => None,
+        };
+        let mut prepared = Prepared {
+            limits,
+            processes,
+            namespaces,
+            ids,
+            buffers: tcp_buffers.map(Buffers::new),
+            tmpfs,
+            ruleset,
+            verdict_fd: policy.verdict_fd,
+        };
+        // SAFETY: `enter` makes only async-signal-safe system calls, on
+        // stack data and on `prepared`, made before the fork.
         unsafe {
-            command.pre_exec(move || enter(limits, processes, namespaces, ids, buffers));
+            command.pre_exec(move || enter(&mut prepared));
         }
+        Ok(())
+    }
+
+    /// Runs in the forked child, before `exec`: namespaces and mounts, then
+    /// limits, then Landlock (which forbids mounting), then the verdict
+    /// descriptor, then the split into waiter and sandboxed process.
+    fn enter(prepared: &mut Prepared) -> io::Result<()> {
+        if prepared.namespaces {
+            enter_namespaces(
+                prepared.ids,
+                prepared.buffers.as_ref(),
+                prepared.tmpfs.as_ref(),
+            )?;
+        }
+        let limits = prepared.limits;
+        set_limit(libc::RLIMIT_CPU, limits.cpu_secs)?;
+        set_limit(libc::RLIMIT_AS, limits.memory_bytes)?;
+        set_limit(libc::RLIMIT_NPROC, prepared.processes)?;
+        set_limit(libc::RLIMIT_FSIZE, limits.file_size)?;
+        set_limit(libc::RLIMIT_NOFILE, limits.open_files)?;
+        if let Some(ruleset) = prepared.ruleset.take() {
+            ruleset
+                .restrict_self()
+                .map_err(|_| io::Error::other("Landlock refused the ruleset"))?;
+        }
+        if let Some(fd) = prepared.verdict_fd {
+            give_fd(fd, super::VERDICT_FD)?;
+        }
+        split()
+    }
+
+    /// Makes `fd` available as `target` across `exec`.
+    fn give_fd(fd: i32, target: i32) -> io::Result<()> {
+        // SAFETY: plain system calls on descriptors.
+        unsafe {
+            if fd == target {
+                if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            } else if libc::dup2(fd, target) < 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    }
+
+    /// New user, network, PID and mount namespaces, the user mapped to
+    /// itself and loopback up (and the TCP buffer maxima set, when asked,
+    /// and a tmpfs mounted, when asked). The PID namespace takes effect for
+    /// the next child, which [`split`] makes.
+    fn enter_namespaces(
+        ids: Ids,
+        buffers: Option<&Buffers>,
+        tmpfs: Option<&(CString, CString)>,
+    ) -> io::Result<()> {
+        // SAFETY: plain system call.
+        if unsafe { libc::unshare(NAMESPACES) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Writing gid_map needs setgroups denied first; kernels before 3.19
+        // have no such file, hence the tolerance.
+        match write_file(c"/proc/self/setgroups", b"deny") {
+            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
+            _ => {}
+        }
+        let mut buffer = [0u8; 40];
+        write_file(c"/proc/self/uid_map", id_map(&mut buffer, ids.uid))?;
+        write_file(c"/proc/self/gid_map", id_map(&mut buffer, ids.gid))?;
+        loopback_up()?;
+        if let Some(buffers) = buffers {
+            // /proc/sys/net shows the writer's own network namespace.
+            write_file(
+                c"/proc/sys/net/ipv4/tcp_rmem",
+                &buffers.rmem[..buffers.rmem_len],
+            )?;
+            write_file(
+                c"/proc/sys/net/ipv4/tcp_wmem",
+                &buffers.wmem[..buffers.wmem_len],
+            )?;
+        }
+        // SAFETY: NUL-terminated strings that outlive the calls.
+        unsafe {
+            // Nothing mounted here may show outside.
+            if libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            if let Some((target, options)) = tmpfs
+                && libc::mount(
+                    c"tmpfs".as_ptr(),
+                    target.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    options.as_ptr().cast(),
+                ) != 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        Ok(())
     }
 
     #[derive(Clone, Copy)]
@@ -247,64 +622,6 @@ mod imp {
                 wmem_len,
             }
         }
-    }
-
-    /// Runs in the forked child, before `exec`.
-    fn enter(
-        limits: Limits,
-        processes: u64,
-        namespaces: bool,
-        ids: Ids,
-        buffers: Option<Buffers>,
-    ) -> io::Result<()> {
-        if namespaces {
-            enter_namespaces(ids, buffers.as_ref())?;
-        } else if buffers.is_some() {
-            // Without a namespace of its own the check would run on the
-            // machine's settings, which is not what was asked for.
-            return Err(io::Error::new(
-                io::ErrorKind::Unsupported,
-                "WSW_SANDBOX_TCP_BUFFERS needs the check's own network namespace",
-            ));
-        }
-        set_limit(libc::RLIMIT_CPU, limits.cpu_secs)?;
-        set_limit(libc::RLIMIT_AS, limits.memory_bytes)?;
-        set_limit(libc::RLIMIT_NPROC, processes)?;
-        split()
-    }
-
-    /// New user, network and PID namespaces, the user mapped to itself and
-    /// loopback up (and the TCP buffer maxima set, when asked). The PID
-    /// namespace takes effect for the next child, which [`split`] makes.
-    fn enter_namespaces(ids: Ids, buffers: Option<&Buffers>) -> io::Result<()> {
-        // SAFETY: plain system call.
-        if unsafe { libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET | libc::CLONE_NEWPID) }
-            != 0
-        {
-            return Err(io::Error::last_os_error());
-        }
-        // Writing gid_map needs setgroups denied first; kernels before 3.19
-        // have no such file, hence the tolerance.
-        match write_file(c"/proc/self/setgroups", b"deny") {
-            Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error),
-            _ => {}
-        }
-        let mut buffer = [0u8; 40];
-        write_file(c"/proc/self/uid_map", id_map(&mut buffer, ids.uid))?;
-        write_file(c"/proc/self/gid_map", id_map(&mut buffer, ids.gid))?;
-        loopback_up()?;
-        if let Some(buffers) = buffers {
-            // /proc/sys/net shows the writer's own network namespace.
-            write_file(
-                c"/proc/sys/net/ipv4/tcp_rmem",
-                &buffers.rmem[..buffers.rmem_len],
-            )?;
-            write_file(
-                c"/proc/sys/net/ipv4/tcp_wmem",
-                &buffers.wmem[..buffers.wmem_len],
-            )?;
-        }
-        Ok(())
     }
 
     #[cfg(test)]
@@ -474,32 +791,40 @@ mod imp {
 mod imp {
     use std::io;
 
-    use super::{Isolation, Limits};
+    use super::{Isolation, Limits, Policy};
 
-    pub fn probe() -> Isolation {
-        Isolation::LimitsOnly("namespaces are Linux-only".to_owned())
+    pub fn probe_namespaces() -> Result<(), String> {
+        Err("namespaces are Linux-only".to_owned())
+    }
+
+    pub fn probe_landlock() -> Result<i32, String> {
+        Err("Landlock is Linux-only".to_owned())
     }
 
     pub fn apply(
         command: &mut tokio::process::Command,
         limits: Limits,
-        _namespaces: bool,
+        policy: &Policy,
+        _isolation: &Isolation,
         tcp_buffers: Option<u64>,
-    ) {
-        // SAFETY: setrlimit on stack data is async-signal-safe.
+    ) -> Result<(), String> {
+        if tcp_buffers.is_some() {
+            return Err(
+                "WSW_SANDBOX_TCP_BUFFERS needs the check's own network namespace (Linux)"
+                    .to_owned(),
+            );
+        }
+        let verdict_fd = policy.verdict_fd;
+        // SAFETY: setrlimit and dup2 on stack data are async-signal-safe.
         unsafe {
             command.pre_exec(move || {
-                if tcp_buffers.is_some() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::Unsupported,
-                        "WSW_SANDBOX_TCP_BUFFERS needs the check's own network namespace (Linux)",
-                    ));
-                }
                 // The process limit counts all the user's processes here,
                 // and it is not known how many: it is left as it is.
                 for (resource, value) in [
                     (libc::RLIMIT_CPU, limits.cpu_secs),
                     (libc::RLIMIT_AS, limits.memory_bytes),
+                    (libc::RLIMIT_FSIZE, limits.file_size),
+                    (libc::RLIMIT_NOFILE, limits.open_files),
                 ] {
                     let limit = libc::rlimit {
                         rlim_cur: value as libc::rlim_t,
@@ -509,26 +834,38 @@ mod imp {
                         return Err(io::Error::last_os_error());
                     }
                 }
+                if let Some(fd) = verdict_fd
+                    && libc::dup2(fd, super::VERDICT_FD) < 0
+                {
+                    return Err(io::Error::last_os_error());
+                }
                 Ok(())
             });
         }
+        Ok(())
     }
 }
 
 #[cfg(not(unix))]
 mod imp {
-    use super::{Isolation, Limits};
+    use super::{Isolation, Limits, Policy};
 
-    pub fn probe() -> Isolation {
-        Isolation::LimitsOnly("this platform has no setrlimit or namespaces".to_owned())
+    pub fn probe_namespaces() -> Result<(), String> {
+        Err("this platform has no namespaces".to_owned())
+    }
+
+    pub fn probe_landlock() -> Result<i32, String> {
+        Err("this platform has no Landlock".to_owned())
     }
 
     pub fn apply(
         _command: &mut tokio::process::Command,
         _limits: Limits,
-        _namespaces: bool,
+        _policy: &Policy,
+        _isolation: &Isolation,
         _tcp_buffers: Option<u64>,
-    ) {
+    ) -> Result<(), String> {
+        Err("checks need a Unix system (Linux, macOS) or WSL".to_owned())
     }
 }
 
@@ -536,30 +873,200 @@ mod imp {
 mod tests {
     use super::*;
 
+    /// Runs `script` in the sandbox, with `/proc` readable so that it can
+    /// report on its own namespaces and limits.
     async fn run_in_sandbox(script: &str) -> String {
-        run_with_buffers(script, None).await
+        let policy = Policy {
+            read: vec!["/proc".into()],
+            ..Policy::default()
+        };
+        run_with(script, &policy, None).await
     }
 
     async fn run_with_buffers(script: &str, tcp_buffers: Option<u64>) -> String {
+        run_with(script, &Policy::default(), tcp_buffers).await
+    }
+
+    async fn run_with(script: &str, policy: &Policy, tcp_buffers: Option<u64>) -> String {
         let mut command = tokio::process::Command::new("sh");
         command
             .args(["-c", script])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
         imp::apply(
             &mut command,
             Limits::for_timeout(7),
-            isolation() == &Isolation::Namespaces,
+            policy,
+            isolation(),
             tcp_buffers,
-        );
+        )
+        .expect("the sandbox applies");
         let output = command.output().await.expect("sh runs in the sandbox");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    }
+
+    /// Skips a test that needs every layer, except in CI, which must have them.
+    fn complete_or_skip() -> bool {
+        let isolation = isolation();
+        if isolation.is_complete() {
+            return true;
+        }
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have every layer of the sandbox: {}",
+            isolation.describe()
+        );
+        eprintln!("skipped: {}", isolation.describe());
+        false
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("wsw-sandbox-test-{name}-{}", crate::run::nonce()));
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        dir
+    }
+
+    #[tokio::test]
+    async fn landlock_lets_a_process_touch_its_policy_and_nothing_else() {
+        if !complete_or_skip() {
+            return;
+        }
+        let dir = scratch("landlock");
+        let (secret, readable, writable) = (
+            dir.join("secret"),
+            dir.join("readable"),
+            dir.join("writable"),
+        );
+        for folder in [&secret, &readable, &writable] {
+            std::fs::create_dir_all(folder).expect("folder");
+            std::fs::write(folder.join("file"), "content\n").expect("file");
+        }
+        let policy = Policy {
+            read: vec![readable.clone()],
+            write: vec![writable.clone()],
+            ..Policy::default()
+        };
+        let script = format!(
+            "cat {s}/file || echo secret-denied; cat {r}/file && echo readable-read; \
+             echo x > {r}/new || echo readable-not-writable; echo x > {w}/new && echo writable-written; \
+             cat /proc/self/maps > /dev/null || echo proc-denied; \
+             cat /proc/sys/net/ipv4/tcp_wmem > /dev/null && echo net-settings-read; \
+             ls /root /home > /dev/null 2>&1 || echo homes-denied; cat /etc/hostname > /dev/null && echo etc-read",
+            s = secret.display(),
+            r = readable.display(),
+            w = writable.display()
+        );
+        let out = run_with(&script, &policy, None).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        for line in [
+            "secret-denied",
+            "readable-read",
+            "readable-not-writable",
+            "writable-written",
+            "proc-denied",
+            "net-settings-read",
+            "homes-denied",
+            "etc-read",
+        ] {
+            assert!(out.lines().any(|l| l == line), "no {line:?} in:\n{out}");
+        }
+        assert!(!out.contains("content\ncontent\ncontent"), "{out}");
+    }
+
+    #[tokio::test]
+    async fn the_private_tmpfs_is_private_and_size_limited() {
+        if !complete_or_skip() {
+            return;
+        }
+        let dir = scratch("tmpfs");
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        let policy = Policy {
+            write: vec![dir.clone()],
+            tmpfs: Some(tmp.clone()),
+            ..Policy::default()
+        };
+        let script = format!(
+            "cd {t} && stat -f -c %T . && echo x > small && echo small-written; \
+             dd if=/dev/zero of=big bs=1M count=400 2>&1 | tail -1",
+            t = tmp.display()
+        );
+        let out = run_with(&script, &policy, None).await;
+        let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().collect();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(out.starts_with("tmpfs\n"), "{out}");
+        assert!(out.contains("small-written"), "{out}");
+        assert!(
+            !out.contains("419430400 bytes"),
+            "400 MB fitted in the tmpfs: {out}"
+        );
+        assert!(
+            left.is_empty(),
+            "the tmpfs's files showed outside: {left:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_verdict_pipe_is_descriptor_3() {
+        let (read, write) = verdict_pipe().expect("a pipe");
+        let policy = Policy {
+            verdict_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&write)),
+            ..Policy::default()
+        };
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .args(["-c", "echo verdict >&3"])
+            .stdin(std::process::Stdio::null());
+        imp::apply(
+            &mut command,
+            Limits::for_timeout(7),
+            &policy,
+            isolation(),
+            None,
+        )
+        .expect("the sandbox applies");
+        let status = command.status().await.expect("sh runs");
+        drop(write);
+        assert!(status.success());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(read), &mut text)
+            .expect("the pipe reads");
+        assert_eq!(text, "verdict\n");
+    }
+
+    #[test]
+    fn a_missing_layer_is_named_in_the_description() {
+        let isolation = Isolation {
+            namespaces: Err("unshare: Operation not permitted".into()),
+            landlock: Ok(7),
+        };
+        assert!(!isolation.is_complete());
+        let line = isolation.describe();
+        assert!(line.contains("NOT in force: namespaces (unshare"), "{line}");
+        assert!(line.contains("Landlock ABI 7"), "{line}");
+        let complete = Isolation {
+            namespaces: Ok(()),
+            landlock: Ok(7),
+        };
+        assert!(complete.is_complete());
+        assert!(
+            !complete.describe().contains("NOT"),
+            "{}",
+            complete.describe()
+        );
     }
 
     #[tokio::test]
     async fn tcp_buffer_maxima_are_set_in_the_checks_namespace_only() {
-        if let Isolation::LimitsOnly(reason) = isolation() {
+        if let Err(reason) = &isolation().namespaces {
             assert!(
                 std::env::var_os("CI").is_none(),
                 "CI needs namespaces for this test: {reason}"
@@ -604,20 +1111,30 @@ mod tests {
         let limits = run_in_sandbox("cat /proc/self/limits").await;
         assert_eq!(limit(&limits, "Max cpu time"), "12", "{limits}");
         assert_eq!(
+            limit(&limits, "Max file size"),
+            FILE_SIZE_LIMIT.to_string(),
+            "{limits}"
+        );
+        assert_eq!(
+            limit(&limits, "Max open files"),
+            OPEN_FILES_LIMIT.to_string(),
+            "{limits}"
+        );
+        assert_eq!(
             limit(&limits, "Max address space"),
             MEMORY_LIMIT.to_string(),
             "{limits}"
         );
         let processes: u64 = limit(&limits, "Max processes").parse().expect("a number");
         assert!(processes >= PROCESS_LIMIT, "{limits}");
-        if isolation() == &Isolation::Namespaces {
+        if isolation().namespaces.is_ok() {
             assert_eq!(processes, PROCESS_LIMIT, "{limits}");
         }
     }
 
     #[tokio::test]
     async fn with_namespaces_only_loopback_is_up_and_the_check_is_process_1() {
-        if let Isolation::LimitsOnly(reason) = isolation() {
+        if let Err(reason) = &isolation().namespaces {
             eprintln!("skipped: no namespaces on this machine ({reason})");
             return;
         }

@@ -151,6 +151,28 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
     Ok(Scratch { dir, label, slugs })
 }
 
+/// The folders of the course's own crates that units depend on by path
+/// (`testkit`, `checkkit`, …), and the root manifest they inherit package
+/// data from: public code the learner's build may read.
+pub fn path_dependencies(root: &Path) -> Result<Vec<PathBuf>, GraderError> {
+    let path = root.join("Cargo.toml");
+    let manifest: toml::Table = files::read(&path)?
+        .parse()
+        .map_err(|error| GraderError::Manifest(format!("{}: {error}", path.display())))?;
+    let mut folders = vec![path];
+    if let Some(toml::Value::Table(deps)) = manifest
+        .get("workspace")
+        .and_then(|workspace| workspace.get("dependencies"))
+    {
+        for dep in deps.values() {
+            if let Some(relative) = dep.get("path").and_then(toml::Value::as_str) {
+                folders.push(root.join(relative));
+            }
+        }
+    }
+    Ok(folders)
+}
+
 /// The canonical manifest of a unit: the solution's, with its markers
 /// applied, auto-discovery and build scripts off, and exactly two test
 /// targets, `visible` and `hidden`, both on the check harness.

@@ -458,7 +458,7 @@ async fn run_visible(root: &Path, source: &Source, unit: &Unit) -> Result<Visibl
             checks: Vec::new(),
         });
     };
-    let workdir = scratch.member_dir(&unit.slug);
+    let programs = build.map(|b| b.programs.clone()).unwrap_or_default();
     let permits = Arc::new(tokio::sync::Semaphore::new(grade::parallel_checks()));
     let mut tasks = BTreeMap::new();
     for (index, check) in unit
@@ -467,17 +467,17 @@ async fn run_visible(root: &Path, source: &Source, unit: &Unit) -> Result<Visibl
         .filter(|c| c.file == Visibility::Visible)
         .enumerate()
     {
-        let (executable, check, workdir, permits) = (
+        let (executable, check, programs, permits) = (
             executable.clone(),
             check.clone(),
-            workdir.clone(),
+            programs.clone(),
             permits.clone(),
         );
         tasks.insert(
             index,
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await.ok();
-                let outcome = run::run_check(&executable, &check, &workdir).await;
+                let outcome = run::run_check(&executable, &programs, &check).await;
                 (check, outcome)
             }),
         );
