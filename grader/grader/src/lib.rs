@@ -82,6 +82,14 @@ pub enum GraderError {
     /// The named unit does not exist.
     #[error("there is no unit {0:?}; `cargo grade list` shows them")]
     UnknownUnit(String),
+    /// `--strict` was asked for and a layer of the sandbox is missing.
+    #[error(
+        "--strict: this machine cannot give builds and checks the whole sandbox; missing: {0}. \
+         Grade on Linux 6.2 or later with unprivileged user namespaces and Landlock enabled \
+         (see \"Exams: the sandbox\" in the instructors' guide), or drop --strict to grade \
+         with what there is"
+    )]
+    Strict(String),
     /// A submission folder is missing or is not a copy of `exercises/`.
     #[error("{0}")]
     Submission(String),

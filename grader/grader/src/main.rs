@@ -9,6 +9,7 @@
 //! cargo grade --format junit       JUnit XML (GitLab, GitHub test reports)
 //! cargo grade --format gradescope  Gradescope's results.json
 //! cargo grade --ci                 exit 1 when a graded check failed
+//! cargo grade --strict             (exams) refuse to grade without the whole sandbox
 //! cargo grade --batch DIR          every student folder under DIR: a CSV and one report each
 //! cargo grade gradescope-bundle    the Gradescope autograder zip
 //! cargo grade --tests DIR          grade with a private test pack (hidden checks, points)
@@ -75,6 +76,10 @@ struct Cli {
     /// The repository root (default: where the grader was built from).
     #[arg(long, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
+    /// Exams: refuse to grade unless every layer of the sandbox (namespaces
+    /// and Landlock) is in force, instead of grading with less.
+    #[arg(long, global = true)]
+    strict: bool,
     /// Run only this check (repeatable); the unit is scored out of the
     /// checks run.
     #[arg(long = "check", value_name = "ID")]
@@ -277,6 +282,9 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         } else {
             ExitCode::FAILURE
         });
+    }
+    if cli.strict {
+        grader::sandbox::require_complete()?;
     }
     if let Some(dir) = &cli.batch {
         return run_batch(&root, dir, &cli).await;

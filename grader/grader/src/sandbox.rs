@@ -230,6 +230,17 @@ impl Isolation {
     }
 }
 
+/// For `--strict`: an error naming every missing layer, unless all of them
+/// are in force.
+pub fn require_complete() -> Result<(), crate::GraderError> {
+    let isolation = isolation();
+    if isolation.is_complete() {
+        Ok(())
+    } else {
+        Err(crate::GraderError::Strict(isolation.missing().join(", ")))
+    }
+}
+
 /// What this machine allows, found out once per grader process.
 pub fn isolation() -> &'static Isolation {
     static PROBED: OnceLock<Isolation> = OnceLock::new();

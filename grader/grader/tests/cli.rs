@@ -92,3 +92,45 @@ fn sync_stubs_check_agrees_with_the_committed_exercises() {
         stdout(&output)
     );
 }
+
+/// `--strict` on a machine without namespaces or Landlock (simulated with
+/// `WSW_SANDBOX`): the grader refuses, names what is missing, and grades
+/// nothing; on this machine, with every layer, it grades.
+#[test]
+fn strict_refuses_a_machine_without_the_whole_sandbox() {
+    for (mode, missing) in [
+        (
+            "limits",
+            "missing: namespaces (WSW_SANDBOX=limits), Landlock",
+        ),
+        ("no-landlock", "missing: Landlock (WSW_SANDBOX=no-landlock)"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+            .args(["--strict", "--solutions", "05", "--format", "json"])
+            .env("WSW_SANDBOX", mode)
+            .output()
+            .expect("the grader starts");
+        assert_eq!(output.status.code(), Some(2), "{mode}");
+        assert!(output.stdout.is_empty(), "{mode}: a report was written");
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            error.contains("--strict") && error.contains(missing),
+            "{mode}: {error}"
+        );
+    }
+    if !grader::sandbox::isolation().is_complete() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have the whole sandbox: {}",
+            grader::sandbox::isolation().describe()
+        );
+        return;
+    }
+    let output = grade(&["--strict", "--solutions", "05", "--format", "json"]);
+    assert!(output.status.success(), "{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("\"score\": 100"),
+        "{}",
+        stdout(&output)
+    );
+}
