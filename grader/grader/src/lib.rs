@@ -14,6 +14,7 @@
 //! * [`sandbox`]: the limits and namespaces each check process runs in.
 //! * [`report`]: the one result model, and its JSON form.
 //! * [`render`]: the terminal table and the teaching messages.
+//! * [`sanitize`]: learner-controlled text made safe for a terminal (no escapes).
 //! * [`formats`]: the instructors' formats: JUnit XML, Gradescope's
 //!   `results.json` and its autograder zip, the CI step summary.
 //! * [`coverage`]: which checks cover which graded behaviour.
@@ -37,6 +38,7 @@ pub mod render;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod sanitize;
 pub mod scratch;
 pub mod stubs;
 pub mod units;

@@ -16,6 +16,11 @@ use grader::units::Visibility;
 /// end, a table pipe, an ANSI colour (ESC), NUL, a tab and a CRLF.
 const NASTY: &str = "expected <Close code=\"1000\"> & 'reason' ]]> &amp; a|b \u{1b}[31mred\u{1b}[0m\u{0}\tend\r\nline 2";
 
+/// The sandbox line of the sample reports, with what XML and Markdown
+/// must escape.
+const ISOLATION: &str =
+    "checks run with limits only, NOT in a namespace (unshare: <denied> & \"why\")";
+
 fn check(
     id: &str,
     visibility: Visibility,
@@ -97,6 +102,7 @@ fn sample() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         submission: "students/ada <&>".into(),
+        isolation: ISOLATION.into(),
         score: units.iter().map(|u| u.score).sum(),
         max_score: units.iter().map(|u| u.max_score).sum(),
         units,
@@ -248,6 +254,37 @@ fn junit_has_one_suite_per_unit_and_the_right_totals() {
         .map(|c| c.attr("name"))
         .collect();
     assert_eq!(cases, ["echo", "close", "secret", "slow", "crash"]);
+    // Every suite says which sandbox its checks ran in.
+    for suite in &suites {
+        let property = suite.only("properties").only("property");
+        assert_eq!(property.attr("name"), "isolation");
+        assert_eq!(property.attr("value"), ISOLATION);
+    }
+}
+
+#[test]
+fn every_format_says_which_sandbox_the_checks_ran_in() {
+    let report = sample();
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
+    assert_eq!(json["isolation"], ISOLATION);
+    let results = gradescope::results(&report);
+    assert!(
+        results
+            .output
+            .contains(&format!("\nSandbox: {ISOLATION}\n")),
+        "{}",
+        results.output
+    );
+    let text = grader::render::human(&report, true);
+    assert!(
+        text.contains(&format!("\n  sandbox: {ISOLATION}\n")),
+        "{text}"
+    );
+    let markdown = summary::render(&report);
+    assert!(
+        markdown.contains("<sub>Sandbox: checks run with limits only, NOT in a namespace (unshare: &lt;denied&gt; &amp; \"why\")</sub>"),
+        "{markdown}"
+    );
 }
 
 #[test]
@@ -406,6 +443,7 @@ fn junit_validates_against_the_junit_schema() {
         Report {
             schema_version: SCHEMA_VERSION,
             submission: "solutions".into(),
+            isolation: ISOLATION.into(),
             score: unit.score,
             max_score: unit.max_score,
             units: vec![unit],
