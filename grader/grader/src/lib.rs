@@ -21,6 +21,7 @@
 //! * [`wrong`]: applies the deliberately wrong submissions used to test the checks.
 //! * [`grade`]: ties it together: submission in, report out.
 //! * [`batch`]: a whole class: every student's submission, a CSV summary.
+//! * [`merge`]: joins the outputs of a batch graded in shards (`--shard K/N`).
 //! * [`files`]: file helpers (write only on change, refuse symlinks).
 //! * [`learner`]: the learner's loop: progress, hints, reset, watch, and
 //!   short explanations of the first errors a learner meets.
@@ -32,6 +33,7 @@ pub mod files;
 pub mod formats;
 pub mod grade;
 pub mod learner;
+pub mod merge;
 pub mod pack;
 pub mod points;
 pub mod render;

@@ -926,3 +926,110 @@ fn cli_gradescope_bundle_writes_the_zip() {
     assert_eq!(files["run_autograder"].1, 0o755);
     assert_eq!(files.len(), 3);
 }
+
+#[test]
+fn cli_out_writes_the_report_to_a_file_atomically() {
+    let dir = empty_submission();
+    let path = dir.path().to_str().expect("a UTF-8 path");
+    let results = tempfile::tempdir().expect("a temporary folder");
+    let file = results.path().join("results.json");
+    std::fs::write(
+        &file,
+        "an older, longer report that must be replaced entirely\n",
+    )
+    .expect("an existing file");
+    let output = grade(
+        &[
+            "01",
+            "--submission",
+            path,
+            "--format",
+            "gradescope",
+            "--out",
+            file.to_str().expect("a UTF-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("the report"))
+            .expect("the file is exactly one JSON document");
+    assert_eq!(json["tests"][0]["number"], "01.1");
+    assert!(
+        json["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("Sandbox: ")),
+        "{json}"
+    );
+    // The terminal gets the human-readable report; the file nothing else.
+    let text = stdout(&output);
+    assert!(text.contains("WebSocket Workbook — grading"), "{text}");
+    assert!(text.contains("  sandbox: "), "{text}");
+    assert!(
+        text.contains(&format!("wrote {}", file.display())),
+        "{text}"
+    );
+    let names: Vec<String> = std::fs::read_dir(results.path())
+        .expect("list")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["results.json"],
+        "no temporary file is left beside it"
+    );
+    // A folder is not a report file.
+    let output = grade(
+        &[
+            "01",
+            "--submission",
+            path,
+            "--out",
+            results.path().to_str().expect("a UTF-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is a folder"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn cli_shard_needs_batch_and_a_valid_k_of_n() {
+    let dir = empty_submission();
+    let path = dir.path().to_str().expect("a UTF-8 path");
+    for (args, says) in [
+        (
+            vec!["--batch", path, "--shard", "4/3"],
+            "there is no shard 4 of 3",
+        ),
+        (vec!["--batch", path, "--shard", "x"], "expected K/N"),
+        (vec!["--shard", "1/2"], "--batch"),
+    ] {
+        let output = grade(&args, &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let output = grade(&["merge", path], &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "merge needs a shard: {output:?}"
+    );
+    let output = grade(&["merge", path, path], &[]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("is both a shard and where the merge goes"),
+        "{output:?}"
+    );
+}
