@@ -765,7 +765,15 @@ fn the_gradescope_bundle_holds_the_scripts() {
     assert!(run.starts_with("#!/usr/bin/env bash\n"), "{run}");
     assert!(run.contains("cp -R /autograder/submission/."), "{run}");
     assert!(
-        run.contains("cargo grade --submission \"$SUBMISSION\" --format gradescope"),
+        run.contains(
+            "cargo grade --submission \"$SUBMISSION\" --format gradescope --out \"$RESULTS/results.json\""
+        ),
+        "{run}"
+    );
+    // The report is written by --out (atomically), never by a redirect.
+    assert!(
+        !run.lines()
+            .any(|line| line.contains("cargo grade") && line.contains('>')),
         "{run}"
     );
     assert!(run.contains("/autograder/results"), "{run}");
