@@ -552,7 +552,12 @@ pub fn progress_printer(terminal: bool) -> Arc<dyn Fn(BatchProgress) + Send + Sy
                     Some(error) => format!("not graded: {error}"),
                     None => format!("{}/{}", row.total, row.max_total),
                 };
-                let line = format!("[{done}/{total}] {student}: {result}");
+                // A folder's name and an error quoting a submission's path
+                // are the students' text: no escapes reach the terminal.
+                let line = crate::sanitize::terminal_safe(&format!(
+                    "[{done}/{total}] {student}: {result}"
+                ))
+                .into_owned();
                 if terminal {
                     eprintln!("\r\x1b[2K{line}");
                 } else {
@@ -566,7 +571,9 @@ pub fn progress_printer(terminal: bool) -> Arc<dyn Fn(BatchProgress) + Send + Sy
             let filled = (done * bar_width).checked_div(total).unwrap_or(0);
             let now: Vec<String> = running
                 .iter()
-                .map(|(s, step)| format!("{s}: {step}"))
+                .map(|(s, step)| {
+                    crate::sanitize::terminal_safe(&format!("{s}: {step}")).into_owned()
+                })
                 .collect();
             eprint!(
                 "\r\x1b[2K[{}{}] {done}/{total}  {}",

@@ -37,7 +37,16 @@ use grader::{GraderError, coverage, formats, learner, render, stubs, units};
 
 /// Grades WebSocket Workbook units and tells you what to do next.
 #[derive(Parser)]
-#[command(name = "cargo grade", bin_name = "cargo grade", version)]
+#[command(
+    name = "cargo grade",
+    bin_name = "cargo grade",
+    version,
+    after_help = "For instructors (the book's Instructors' guide has more):
+  cargo grade --submission DIR --format junit --out report.xml   one report, written atomically
+  cargo grade --batch CLASS --out grades --format json           a class: summary.csv + reports
+  cargo grade --batch CLASS --shard 3/10 --out shard-3           one slice of a big class
+  cargo grade merge grades shard-1 shard-2 …                     the slices joined"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -136,9 +145,11 @@ enum Command {
         /// Units to include; all when none is given.
         units: Vec<String>,
     },
-    /// Join the output folders of a batch graded in shards (`--batch DIR
-    /// --shard K/N --out SHARD_DIR`) into one summary.csv and one set of
-    /// reports in OUT, as one unsharded run would have written them.
+    /// Join the shards of a batch into one summary.csv and one set of reports.
+    ///
+    /// Each SHARD_DIR is the --out of a `cargo grade --batch DIR --shard K/N`
+    /// run; OUT gets what one unsharded run would have written (the same
+    /// CSV, byte for byte). Refuses shards that overlap or graded other units.
     Merge {
         /// Where the merged summary.csv and reports go (created).
         out: PathBuf,
