@@ -99,6 +99,10 @@ pub enum GraderError {
     /// Running cargo or a check process failed for a reason of the machine.
     #[error("{0}")]
     Process(String),
+    /// The command line asks for something that cannot be done (an `--out`
+    /// that is a folder, shards that cannot be merged): what was expected.
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// The repository root: where `Cargo.toml`, `exercises/` and `grader/` are.

@@ -336,7 +336,7 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         (None, false) => Source::Exercises,
     };
     if let Some(file) = cli.out.as_ref().filter(|out| out.is_dir()) {
-        return Err(GraderError::Submission(format!(
+        return Err(GraderError::Usage(format!(
             "--out {} is a folder; without --batch, --out names the file to write the report to",
             file.display()
         )));

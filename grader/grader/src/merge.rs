@@ -43,7 +43,7 @@ struct ShardSummary {
 }
 
 fn merge_error(message: String) -> GraderError {
-    GraderError::Submission(message)
+    GraderError::Usage(message)
 }
 
 /// The student's folder name from its CSV field: [`batch::quote`] put a
