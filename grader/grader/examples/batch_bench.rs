@@ -131,6 +131,7 @@ async fn main() {
         format: ReportFormat::Json,
         units: Vec::new(),
         force: false,
+        shard: None,
     };
     // Per student: when it started building, when its first check ran, when it was done.
     let times: Arc<Mutex<BTreeMap<String, [Option<Instant>; 3]>>> = Arc::default();

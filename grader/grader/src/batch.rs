@@ -16,10 +16,17 @@
 //! A submission that cannot be graded (a symbolic link, a folder that is
 //! not a submission, a grader failure) gets a row with its reason in the
 //! CSV, and the batch goes on.
+//!
+//! A class too big for one machine is graded in shards ([`Shard`],
+//! `--shard K/N`): the students sorted by folder name, student `i` (from
+//! 0) in shard `i mod N + 1`; [`crate::merge`] joins the shards' outputs
+//! into what one run would have written. Every file of the output folder is
+//! written atomically ([`files::write_atomic`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -109,6 +116,67 @@ pub struct Options {
     pub units: Vec<String>,
     /// Grade units even when they are still the stub.
     pub force: bool,
+    /// Grade only this slice of the class; `None` grades everyone.
+    pub shard: Option<Shard>,
+}
+
+/// One slice of a class, `--shard K/N`: shard `index` of `count`, both
+/// counted from 1. The students sorted by folder name, student `i` (from 0)
+/// belongs to shard `i mod count + 1`, so every machine that sees the same
+/// class folder makes the same slices, and the shards of `1/N` … `N/N`
+/// hold every student exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, from 1.
+    pub index: usize,
+    /// How many shards in all (at least 1).
+    pub count: usize,
+}
+
+impl Shard {
+    /// Shard `index` of `count`; an error unless `1 <= index <= count`.
+    pub fn new(index: usize, count: usize) -> Result<Shard, String> {
+        if count == 0 {
+            return Err(format!(
+                "a class cannot be cut into 0 shards: expected K/N with 1 <= K <= N, got {index}/{count}"
+            ));
+        }
+        if index == 0 || index > count {
+            return Err(format!(
+                "there is no shard {index} of {count}: expected K/N with 1 <= K <= N \
+                 (shards are counted from 1, e.g. 1/{count} … {count}/{count})"
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether the student at `position` (from 0) of the sorted class is in
+    /// this shard.
+    pub fn holds(&self, position: usize) -> bool {
+        position % self.count + 1 == self.index
+    }
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    /// `K/N`, e.g. `2/10`.
+    fn from_str(text: &str) -> Result<Shard, String> {
+        let expected = || {
+            format!(
+                "expected K/N with 1 <= K <= N (e.g. 2/10 for the second of ten shards), got {text:?}"
+            )
+        };
+        let (index, count) = text.split_once('/').ok_or_else(expected)?;
+        let number = |part: &str| part.trim().parse::<usize>().map_err(|_| expected());
+        Shard::new(number(index)?, number(count)?)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 /// One student's line of the summary.
@@ -124,6 +192,9 @@ pub struct Row {
     pub max_total: u32,
     /// Why the submission could not be graded.
     pub error: Option<String>,
+    /// The sandbox its checks ran in ([`Report::isolation`]); empty when it
+    /// was not graded.
+    pub isolation: String,
 }
 
 /// What a batch produced.
@@ -181,8 +252,9 @@ pub fn students(dir: &Path) -> Result<Vec<(String, PathBuf)>, GraderError> {
     Ok(found)
 }
 
-/// Grades every submission under `dir` and writes `summary.csv` and one
-/// report per student into `options.out`.
+/// Grades every submission under `dir` (those of `options.shard` only, when
+/// set) and writes `summary.csv` and one report per student into
+/// `options.out`, each file atomically.
 pub async fn run(
     root: &Path,
     dir: &Path,
@@ -204,7 +276,12 @@ pub async fn run(
             })
             .collect::<Result<_, _>>()?
     };
-    let students = students(dir)?;
+    let students: Vec<(String, PathBuf)> = students(dir)?
+        .into_iter()
+        .enumerate()
+        .filter(|(position, _)| options.shard.is_none_or(|shard| shard.holds(*position)))
+        .map(|(_, student)| student)
+        .collect();
     std::fs::create_dir_all(&options.out).map_err(|source| GraderError::Io {
         path: options.out.clone(),
         source,
@@ -255,6 +332,7 @@ pub async fn run(
             total: 0,
             max_total: 0,
             error: Some(format!("the grader failed on this submission: {error}")),
+            isolation: String::new(),
         }));
     }
     let summary = Summary {
@@ -262,7 +340,7 @@ pub async fn run(
         rows,
         elapsed: started.elapsed(),
     };
-    files::write_if_changed(&options.out.join(SUMMARY_CSV), &csv(&summary))?;
+    files::write_atomic(&options.out.join(SUMMARY_CSV), csv(&summary).as_bytes())?;
     Ok(summary)
 }
 
@@ -289,17 +367,21 @@ async fn grade_one(
                 total: 0,
                 max_total: 0,
                 error: Some(error.to_string()),
+                isolation: String::new(),
             };
-            let _ = files::write_if_changed(
+            let _ = files::write_atomic(
                 &report_path(&options.out, student, options.format),
-                &options.format.not_graded(student, &error.to_string()),
+                options
+                    .format
+                    .not_graded(student, &error.to_string())
+                    .as_bytes(),
             );
             return row;
         }
     };
-    let written = files::write_if_changed(
+    let written = files::write_atomic(
         &report_path(&options.out, student, options.format),
-        &options.format.render(&report),
+        options.format.render(&report).as_bytes(),
     );
     let scores = columns
         .iter()
@@ -320,6 +402,7 @@ async fn grade_one(
         error: written
             .err()
             .map(|error| format!("graded, but the report was not written: {error}")),
+        isolation: report.isolation,
     }
 }
 
@@ -340,13 +423,12 @@ pub fn report_path(out: &Path, student: &str, format: ReportFormat) -> PathBuf {
 }
 
 /// The summary as CSV (RFC 4180): `student`, one column of points per
-/// unit, `total`, `max_total`, `error`.
+/// unit, `total`, `max_total`, `error`, `isolation`. Nothing in it depends
+/// on when it was graded, and only `isolation` on the machine, so the
+/// shards of a class merge into exactly the CSV of one run.
 pub fn csv(summary: &Summary) -> String {
     let mut out = String::new();
-    let mut header = vec!["student".to_owned()];
-    header.extend(summary.units.iter().cloned());
-    header.extend(["total", "max_total", "error"].map(str::to_owned));
-    push_record(&mut out, &header);
+    push_record(&mut out, &csv_header(&summary.units));
     for row in &summary.rows {
         let mut record = vec![row.student.clone()];
         for unit in &summary.units {
@@ -359,12 +441,22 @@ pub fn csv(summary: &Summary) -> String {
         record.push(row.total.to_string());
         record.push(row.max_total.to_string());
         record.push(row.error.clone().unwrap_or_default());
+        record.push(row.isolation.clone());
         push_record(&mut out, &record);
     }
     out
 }
 
-fn push_record(out: &mut String, fields: &[String]) {
+/// The first line of `summary.csv` for these unit columns.
+pub fn csv_header(units: &[String]) -> Vec<String> {
+    let mut header = vec!["student".to_owned()];
+    header.extend(units.iter().cloned());
+    header.extend(["total", "max_total", "error", "isolation"].map(str::to_owned));
+    header
+}
+
+/// Appends one CSV record (fields [`quote`]d, ended by CRLF) to `out`.
+pub fn push_record(out: &mut String, fields: &[String]) {
     let line: Vec<String> = fields.iter().map(|field| quote(field)).collect();
     let _ = write!(out, "{}\r\n", line.join(","));
 }
@@ -383,6 +475,62 @@ pub fn quote(field: &str) -> String {
     } else {
         field
     }
+}
+
+/// Reads CSV as [`csv`] writes it (RFC 4180: quoted fields with doubled
+/// quotes, line breaks inside quotes, records ended by CRLF or LF): the
+/// fields of every record, unquoted. The `'` that [`quote`] puts before a
+/// leading `=`, `+`, `-` or `@` stays: [`quote`] gives the field back as it
+/// was. An error says where the text is not CSV.
+pub fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut records = Vec::new();
+    let mut record = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if field.is_empty() => {
+                let start = line;
+                loop {
+                    match chars.next() {
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            field.push('"');
+                        }
+                        Some('"') => break,
+                        Some(c) => {
+                            line += usize::from(c == '\n');
+                            field.push(c);
+                        }
+                        None => {
+                            return Err(format!(
+                                "line {start}: a quoted field is never closed (expected a closing \")"
+                            ));
+                        }
+                    }
+                }
+                if !matches!(chars.peek(), None | Some(',' | '\r' | '\n')) {
+                    return Err(format!(
+                        "line {line}: text after a closing quote (expected a comma or the end of the line)"
+                    ));
+                }
+            }
+            ',' => record.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+                line += 1;
+            }
+            c => field.push(c),
+        }
+    }
+    if !field.is_empty() || !record.is_empty() {
+        record.push(field);
+        records.push(record);
+    }
+    Ok(records)
 }
 
 /// The batch's progress on a terminal: one line rewritten in place with
@@ -404,7 +552,12 @@ pub fn progress_printer(terminal: bool) -> Arc<dyn Fn(BatchProgress) + Send + Sy
                     Some(error) => format!("not graded: {error}"),
                     None => format!("{}/{}", row.total, row.max_total),
                 };
-                let line = format!("[{done}/{total}] {student}: {result}");
+                // A folder's name and an error quoting a submission's path
+                // are the students' text: no escapes reach the terminal.
+                let line = crate::sanitize::terminal_safe(&format!(
+                    "[{done}/{total}] {student}: {result}"
+                ))
+                .into_owned();
                 if terminal {
                     eprintln!("\r\x1b[2K{line}");
                 } else {
@@ -418,7 +571,9 @@ pub fn progress_printer(terminal: bool) -> Arc<dyn Fn(BatchProgress) + Send + Sy
             let filled = (done * bar_width).checked_div(total).unwrap_or(0);
             let now: Vec<String> = running
                 .iter()
-                .map(|(s, step)| format!("{s}: {step}"))
+                .map(|(s, step)| {
+                    crate::sanitize::terminal_safe(&format!("{s}: {step}")).into_owned()
+                })
                 .collect();
             eprint!(
                 "\r\x1b[2K[{}{}] {done}/{total}  {}",
@@ -457,6 +612,7 @@ mod tests {
                     total: 140,
                     max_total: 200,
                     error: None,
+                    isolation: "checks run in namespaces, with limits".into(),
                 },
                 Row {
                     student: "bob, the second".into(),
@@ -464,16 +620,98 @@ mod tests {
                     total: 0,
                     max_total: 0,
                     error: Some("a symbolic link".into()),
+                    isolation: String::new(),
                 },
             ],
             elapsed: Duration::ZERO,
         };
+        let text = csv(&summary);
         assert_eq!(
-            csv(&summary),
-            "student,01-connection,02-page-policy,total,max_total,error\r\n\
-             alice,100,40,140,200,\r\n\
-             \"bob, the second\",,,0,0,a symbolic link\r\n"
+            text,
+            "student,01-connection,02-page-policy,total,max_total,error,isolation\r\n\
+             alice,100,40,140,200,,\"checks run in namespaces, with limits\"\r\n\
+             \"bob, the second\",,,0,0,a symbolic link,\r\n"
         );
+        let records = parse_csv(&text).expect("our own CSV parses");
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0], csv_header(&summary.units));
+        assert_eq!(records[2][0], "bob, the second");
+        assert_eq!(records[1][6], "checks run in namespaces, with limits");
+    }
+
+    #[test]
+    fn csv_parses_back_to_what_was_quoted() {
+        let fields: Vec<String> = [
+            "plain",
+            "Doe, Jane",
+            "say \"hi\"",
+            "two\r\nlines",
+            "=HYPERLINK(1)",
+            "",
+            "'already",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut text = String::new();
+        push_record(&mut text, &fields);
+        push_record(&mut text, &fields);
+        let records = parse_csv(&text).expect("parses");
+        assert_eq!(records.len(), 2);
+        let requoted: Vec<String> = records[0].iter().map(|f| quote(f)).collect();
+        let quoted: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        assert_eq!(requoted, quoted, "quote(parse(quote(x))) == quote(x)");
+        assert_eq!(records[0][3], "two\r\nlines");
+        assert_eq!(records[0][4], "'=HYPERLINK(1)");
+        assert!(parse_csv("a,\"open\r\n").is_err());
+        assert!(parse_csv("a,\"x\"y\r\n").is_err());
+        assert_eq!(parse_csv("").expect("empty"), Vec::<Vec<String>>::new());
+    }
+
+    #[test]
+    fn shards_slice_the_sorted_class_round_robin() {
+        let shards: Vec<Shard> = (1..=3).map(|k| Shard::new(k, 3).expect("valid")).collect();
+        let owners: Vec<usize> = (0..7)
+            .map(|position| {
+                let holding: Vec<&Shard> = shards.iter().filter(|s| s.holds(position)).collect();
+                assert_eq!(
+                    holding.len(),
+                    1,
+                    "student {position} is in exactly one shard"
+                );
+                holding[0].index
+            })
+            .collect();
+        assert_eq!(owners, [1, 2, 3, 1, 2, 3, 1]);
+        let one = Shard::new(1, 1).expect("valid");
+        assert!((0..5).all(|position| one.holds(position)));
+        assert_eq!(
+            "2/10".parse::<Shard>(),
+            Ok(Shard {
+                index: 2,
+                count: 10
+            })
+        );
+        assert_eq!(
+            " 3 / 3 ".parse::<Shard>().map(|s| s.to_string()),
+            Ok("3/3".into())
+        );
+    }
+
+    #[test]
+    fn impossible_shards_are_refused_with_what_was_expected() {
+        for (text, says) in [
+            ("0/3", "there is no shard 0 of 3"),
+            ("4/3", "there is no shard 4 of 3"),
+            ("1/0", "cannot be cut into 0 shards"),
+            ("2", "expected K/N"),
+            ("a/b", "expected K/N"),
+            ("-1/3", "expected K/N"),
+            ("1/3/5", "expected K/N"),
+        ] {
+            let error = text.parse::<Shard>().expect_err(text);
+            assert!(error.contains(says), "{text}: {error}");
+            assert!(error.contains("1 <= K <= N"), "{text}: {error}");
+        }
     }
 
     #[test]

@@ -65,6 +65,62 @@ pub fn write_bytes_if_changed(path: &Path, contents: &[u8]) -> Result<bool, Grad
     Ok(true)
 }
 
+/// Writes `contents` to `path` atomically: into a new temporary file in the
+/// same folder (named `.<name>.<pid>.<n>.tmp`, created exclusively), flushed
+/// to disk, then renamed over `path`. A reader sees the old file or the new
+/// one, never a part of either; an existing file is replaced. Creates parent
+/// folders. On an error the temporary file is removed and `path` is left as
+/// it was.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), GraderError> {
+    use std::io::Write as _;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+    let name = path.file_name().ok_or_else(|| GraderError::Io {
+        path: path.to_owned(),
+        source: std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "expected a file name, not a folder",
+        ),
+    })?;
+    let parent = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let (file, temporary) = loop {
+        let mut temporary_name = std::ffi::OsString::from(".");
+        temporary_name.push(name);
+        temporary_name.push(format!(
+            ".{}.{}.tmp",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let temporary = parent.join(temporary_name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temporary)
+        {
+            Ok(file) => break (file, temporary),
+            // Left over by a grader that was killed: take the next number.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(error) => return Err(io(&temporary)(error)),
+        }
+    };
+    let written = (|| {
+        let mut file = file;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temporary, path)
+    })();
+    written.map_err(|error| {
+        let _ = std::fs::remove_file(&temporary);
+        io(path)(error)
+    })
+}
+
 /// Removes a file if it exists.
 pub fn remove(path: &Path) -> Result<(), GraderError> {
     match std::fs::remove_file(path) {
@@ -127,6 +183,81 @@ mod tests {
         mirror(&src, &dest).expect("mirror");
         assert_eq!(read(&dest.join("m/mod.rs")).expect("copied"), "m");
         assert!(!dest.join("old.rs").exists());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn atomic_writes_replace_the_file_and_leave_no_temporary() {
+        let dir = scratch("atomic");
+        let file = dir.join("out/report.json");
+        write_atomic(&file, b"old").expect("write");
+        assert_eq!(read(&file).expect("written"), "old");
+        #[cfg(unix)]
+        let before = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::metadata(&file).expect("metadata").ino()
+        };
+        // A reader that opened the old file keeps reading all of it.
+        let mut old = std::fs::File::open(&file).expect("open");
+        write_atomic(&file, b"new contents").expect("replace");
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut old, &mut text).expect("read");
+        assert_eq!(text, "old");
+        assert_eq!(read(&file).expect("replaced"), "new contents");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let after = std::fs::metadata(&file).expect("metadata").ino();
+            assert_ne!(
+                before, after,
+                "a new file was renamed in, not the old one rewritten"
+            );
+        }
+        let names: Vec<String> = std::fs::read_dir(dir.join("out"))
+            .expect("list")
+            .map(|entry| {
+                entry
+                    .expect("entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(names, ["report.json"], "no temporary file is left");
+        // A folder is not a file name.
+        assert!(write_atomic(&dir.join("out/.."), b"x").is_err());
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_reader_never_sees_a_partial_file() {
+        let dir = scratch("atomic-reader");
+        let file = dir.join("summary.csv");
+        let (a, b) = (vec![b'a'; 1 << 20], vec![b'b'; 1 << 20]);
+        write_atomic(&file, &a).expect("write");
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (file, stop) = (file.clone(), stop.clone());
+            let (a, b) = (a.clone(), b.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) || reads == 0 {
+                    let seen = std::fs::read(&file).expect("the file is always there");
+                    assert!(
+                        seen == a || seen == b,
+                        "a partial file: {} bytes",
+                        seen.len()
+                    );
+                    reads += 1;
+                }
+                reads
+            })
+        };
+        for round in 0..40 {
+            write_atomic(&file, if round % 2 == 0 { &b } else { &a }).expect("write");
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        assert!(reader.join().expect("the reader saw whole files only") > 0);
         let _ = std::fs::remove_dir_all(dir);
     }
 

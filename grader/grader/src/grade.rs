@@ -176,6 +176,7 @@ pub async fn grade_locked(
     Ok(Report {
         schema_version: SCHEMA_VERSION,
         submission: request.source.describe(),
+        isolation: crate::sandbox::isolation().describe(),
         score: reports.iter().map(|u| u.score).sum(),
         max_score: reports.iter().map(|u| u.max_score).sum(),
         units: reports,

@@ -14,12 +14,14 @@
 //! * [`sandbox`]: the limits and namespaces each check process runs in.
 //! * [`report`]: the one result model, and its JSON form.
 //! * [`render`]: the terminal table and the teaching messages.
+//! * [`sanitize`]: learner-controlled text made safe for a terminal (no escapes).
 //! * [`formats`]: the instructors' formats: JUnit XML, Gradescope's
 //!   `results.json` and its autograder zip, the CI step summary.
 //! * [`coverage`]: which checks cover which graded behaviour.
 //! * [`wrong`]: applies the deliberately wrong submissions used to test the checks.
 //! * [`grade`]: ties it together: submission in, report out.
 //! * [`batch`]: a whole class: every student's submission, a CSV summary.
+//! * [`merge`]: joins the outputs of a batch graded in shards (`--shard K/N`).
 //! * [`files`]: file helpers (write only on change, refuse symlinks).
 //! * [`learner`]: the learner's loop: progress, hints, reset, watch, and
 //!   short explanations of the first errors a learner meets.
@@ -31,12 +33,14 @@ pub mod files;
 pub mod formats;
 pub mod grade;
 pub mod learner;
+pub mod merge;
 pub mod pack;
 pub mod points;
 pub mod render;
 pub mod report;
 pub mod run;
 pub mod sandbox;
+pub mod sanitize;
 pub mod scan;
 pub mod scratch;
 pub mod stubs;
@@ -104,6 +108,10 @@ pub enum GraderError {
     /// Running cargo or a check process failed for a reason of the machine.
     #[error("{0}")]
     Process(String),
+    /// The command line asks for something that cannot be done (an `--out`
+    /// that is a folder, shards that cannot be merged): what was expected.
+    #[error("{0}")]
+    Usage(String),
 }
 
 /// The repository root: where `Cargo.toml`, `exercises/` and `grader/` are.

@@ -8,9 +8,12 @@
 //! cargo grade --format json        the report as JSON (schema in the book)
 //! cargo grade --format junit       JUnit XML (GitLab, GitHub test reports)
 //! cargo grade --format gradescope  Gradescope's results.json
+//! cargo grade --out FILE           write the report (in --format) to FILE, atomically
 //! cargo grade --ci                 exit 1 when a graded check failed
 //! cargo grade --strict             (exams) refuse to grade without the whole sandbox
 //! cargo grade --batch DIR          every student folder under DIR: a CSV and one report each
+//! cargo grade --batch DIR --shard K/N   only the K-th of N slices of the class
+//! cargo grade merge OUT SHARD_DIR… join the shards' outputs into one summary.csv and reports
 //! cargo grade gradescope-bundle    the Gradescope autograder zip
 //! cargo grade --tests DIR          grade with a private test pack (hidden checks, points)
 //! cargo grade tests-template DIR   start a private test pack from the course's checks
@@ -35,7 +38,16 @@ use grader::{GraderError, coverage, formats, learner, render, stubs, units};
 
 /// Grades WebSocket Workbook units and tells you what to do next.
 #[derive(Parser)]
-#[command(name = "cargo grade", bin_name = "cargo grade", version)]
+#[command(
+    name = "cargo grade",
+    bin_name = "cargo grade",
+    version,
+    after_help = "For instructors (the book's Instructors' guide has more):
+  cargo grade --submission DIR --format junit --out report.xml   one report, written atomically
+  cargo grade --batch CLASS --out grades --format json           a class: summary.csv + reports
+  cargo grade --batch CLASS --shard 3/10 --out shard-3           one slice of a big class
+  cargo grade merge grades shard-1 shard-2 …                     the slices joined"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -64,15 +76,22 @@ struct Cli {
     /// writes summary.csv and one report per student (in --format) to --out.
     #[arg(long, value_name = "DIR", conflicts_with_all = ["submission", "solutions"])]
     batch: Option<PathBuf>,
+    /// With --batch: grade only shard K of N (students sorted by folder
+    /// name, the i-th from 0 in shard i mod N + 1); join the shards with
+    /// `cargo grade merge`.
+    #[arg(long, value_name = "K/N", requires = "batch")]
+    shard: Option<grader::batch::Shard>,
     /// Grade with an instructor's private test pack (see `cargo grade tests-template`).
     #[arg(long, value_name = "DIR", global = true)]
     tests: Option<PathBuf>,
     /// With --batch: submissions graded at once.
     #[arg(long, value_name = "N", default_value_t = grader::batch::DEFAULT_JOBS, requires = "batch")]
     jobs: usize,
-    /// With --batch: where summary.csv and the reports go.
-    #[arg(long, value_name = "DIR", default_value = "grades", requires = "batch")]
-    out: PathBuf,
+    /// Without --batch: the file the report (in --format) is written to,
+    /// atomically, while the terminal gets the human-readable report. With
+    /// --batch: the folder for summary.csv and the reports (default: grades).
+    #[arg(long, value_name = "FILE|DIR")]
+    out: Option<PathBuf>,
     /// The repository root (default: where the grader was built from).
     #[arg(long, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
@@ -130,6 +149,18 @@ enum Command {
         dir: PathBuf,
         /// Units to include; all when none is given.
         units: Vec<String>,
+    },
+    /// Join the shards of a batch into one summary.csv and one set of reports.
+    ///
+    /// Each SHARD_DIR is the --out of a `cargo grade --batch DIR --shard K/N`
+    /// run; OUT gets what one unsharded run would have written (the same
+    /// CSV, byte for byte). Refuses shards that overlap or graded other units.
+    Merge {
+        /// Where the merged summary.csv and reports go (created).
+        out: PathBuf,
+        /// The shards' --out folders, each holding a summary.csv.
+        #[arg(required = true, value_name = "SHARD_DIR")]
+        shards: Vec<PathBuf>,
     },
     /// Write the Gradescope autograder zip (setup.sh, run_autograder, README.txt).
     GradescopeBundle {
@@ -252,6 +283,24 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
             println!("grade with it: cargo grade --tests {} …", dir.display());
             return Ok(ExitCode::SUCCESS);
         }
+        Some(Command::Merge { out, shards }) => {
+            let merged = grader::merge::merge(&out, &shards)?;
+            if !merged.mixed_isolation.is_empty() {
+                eprintln!(
+                    "cargo grade: note: the shards' checks ran in different sandboxes (see the \
+                     `isolation` column):\n  {}",
+                    merged.mixed_isolation.join("\n  ")
+                );
+            }
+            println!(
+                "merged {} shards: {} students, {} reports; wrote {}",
+                shards.len(),
+                merged.students,
+                merged.reports,
+                out.join(grader::batch::SUMMARY_CSV).display()
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::GradescopeBundle { out }) => {
             grader::formats::bundle::write(&out)?;
             println!(
@@ -294,27 +343,47 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         (None, true) => Source::Solutions,
         (None, false) => Source::Exercises,
     };
+    if let Some(file) = cli.out.as_ref().filter(|out| out.is_dir()) {
+        return Err(GraderError::Usage(format!(
+            "--out {} is a folder; without --batch, --out names the file to write the report to",
+            file.display()
+        )));
+    }
     let request = Request {
         source,
         units: cli.units.clone(),
         force: cli.force,
         checks: cli.checks.clone(),
     };
-    let progress = progress_printer(cli.format == Format::Human && std::io::stderr().is_terminal());
+    // The terminal gets the human-readable report unless stdout is the
+    // machine-readable one (a --format without --out).
+    let human_on_stdout = cli.format == Format::Human || cli.out.is_some();
+    let progress = progress_printer(human_on_stdout && std::io::stderr().is_terminal());
     let report = grade::grade(&root, &request, progress).await?;
-    match cli.format {
-        Format::Json => println!("{}", report.to_json()),
-        Format::Human => {
-            print!("{}", render::human(&report, !cli.units.is_empty()));
-            if matches!(request.source, Source::Exercises) {
-                print!(
-                    "{}",
-                    learner::after_grading(&root, &root.join("exercises"), &report)?
-                );
-            }
+    let details = !cli.units.is_empty();
+    let rendered = match cli.format {
+        Format::Json => report.to_json() + "\n",
+        Format::Human => render::human(&report, details),
+        Format::Junit => formats::junit::render(&report),
+        Format::Gradescope => formats::gradescope::render(&report) + "\n",
+    };
+    if let Some(file) = &cli.out {
+        // Atomically: a reader (Gradescope, a CI step) never sees half a report.
+        grader::files::write_atomic(file, rendered.as_bytes())?;
+    }
+    if human_on_stdout {
+        print!("{}", render::human(&report, details));
+        if matches!(request.source, Source::Exercises) {
+            print!(
+                "{}",
+                learner::after_grading(&root, &root.join("exercises"), &report)?
+            );
         }
-        Format::Junit => print!("{}", formats::junit::render(&report)),
-        Format::Gradescope => println!("{}", formats::gradescope::render(&report)),
+    } else {
+        print!("{rendered}");
+    }
+    if let Some(file) = &cli.out {
+        println!("wrote {}", file.display());
     }
     if let Err(error) = formats::summary::write_if_requested(&report) {
         // The report is out; a summary that could not be written is a warning.
@@ -337,7 +406,7 @@ async fn run_batch(
     use grader::batch::{self, ReportFormat};
     let options = batch::Options {
         jobs: cli.jobs,
-        out: cli.out.clone(),
+        out: cli.out.clone().unwrap_or_else(|| PathBuf::from("grades")),
         format: match cli.format {
             Format::Human => ReportFormat::Human,
             Format::Json => ReportFormat::Json,
@@ -346,6 +415,7 @@ async fn run_batch(
         },
         units: cli.units.clone(),
         force: cli.force,
+        shard: cli.shard,
     };
     let progress = batch::progress_printer(std::io::stderr().is_terminal());
     let summary = batch::run(root, dir, &options, progress).await?;
@@ -354,8 +424,12 @@ async fn run_batch(
         .iter()
         .filter(|row| row.error.is_some())
         .count();
+    let shard = options
+        .shard
+        .map(|shard| format!(" (shard {shard})"))
+        .unwrap_or_default();
     println!(
-        "graded {} submissions in {:.0?} ({failed} not graded); wrote {}",
+        "graded {} submissions{shard} in {:.0?} ({failed} not graded); wrote {}",
         summary.rows.len(),
         summary.elapsed,
         options.out.join(batch::SUMMARY_CSV).display()

@@ -12,7 +12,13 @@ use crate::units::COURSE;
 /// Renders a report for a person. `details` adds every failed check's
 /// message (on for `cargo grade 01`, off for the overview of all units,
 /// where only the next unit's failures are shown).
+///
+/// What the submission controls (messages, output, compiler errors, the
+/// folder's name) is printed [`terminal_safe`](crate::sanitize::terminal_safe):
+/// no escape sequence, control character or bidirectional override of a
+/// learner's reaches the terminal or the `.txt` report.
 pub fn human(report: &Report, details: bool) -> String {
+    let report = &report.terminal_safe();
     let mut out = String::new();
     let _ = writeln!(out, "WebSocket Workbook — grading {}\n", report.submission);
     // As wide as the longest "NN Title" (titles have no wide characters).
@@ -44,6 +50,9 @@ pub fn human(report: &Report, details: bool) -> String {
         }
     }
     let _ = writeln!(out, "\n  total {}/{}", report.score, report.max_score);
+    if !report.isolation.is_empty() {
+        let _ = writeln!(out, "  sandbox: {}", report.isolation);
+    }
 
     let next = report.units.iter().find(|u| u.state != UnitState::Passed);
     let read_source = crate::learner::explain::read_learner_source(&report.submission);
@@ -287,6 +296,7 @@ mod tests {
         Report {
             schema_version: SCHEMA_VERSION,
             submission: "exercises".into(),
+            isolation: "checks run with CPU, memory and process limits".into(),
             score: unit.score,
             max_score: 10,
             units: vec![unit],
@@ -318,6 +328,34 @@ mod tests {
         );
         assert!(text.contains("Next: unit 01"), "{text}");
         assert!(!text.contains("✘ echo"), "{text}");
+    }
+
+    #[test]
+    fn a_hostile_message_reaches_the_terminal_without_its_escapes() {
+        let hostile = "expected 1000\u{1b}[2J\u{1b}]0;pwned\u{7}\rscore 100/100\u{202E}";
+        let mut failing = check("close", CheckStatus::Fail, Some(hostile));
+        failing.output =
+            "thread 'main' panicked at src/a.rs:1:1:\n\u{1b}[31mboom\u{1b}[0m\r\n".into();
+        let mut graded = report(UnitState::Failing, vec![failing]);
+        graded.submission = "students/\u{1b}[8mada".into();
+        let text = human(&graded, true);
+        assert!(text.contains("expected 1000score 100/100\n"), "{text}");
+        assert!(text.contains("boom"), "{text}");
+        assert!(text.contains("grading students/ada"), "{text}");
+        for unsafe_char in ['\u{1b}', '\u{7}', '\r', '\u{202E}'] {
+            assert!(!text.contains(unsafe_char), "{unsafe_char:?} in {text:?}");
+        }
+        assert!(!text.contains("pwned"), "{text}");
+        assert!(
+            text.contains("  sandbox: checks run with CPU, memory and process limits"),
+            "{text}"
+        );
+        // A build failure's compiler output too.
+        let mut broken = report(UnitState::BuildFailed, vec![]);
+        broken.units[0].build_output =
+            Some("\u{1b}[1m\u{1b}[31merror[E0425]\u{1b}[0m: cannot find value `x`\r\n".into());
+        let text = human(&broken, true);
+        assert!(!text.contains('\u{1b}') && !text.contains('\r'), "{text:?}");
     }
 
     #[test]

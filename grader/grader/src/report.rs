@@ -2,7 +2,8 @@
 //!
 //! The JSON form is this model serialised as is (schema version 1,
 //! documented in the book's instructors' guide). Durations are the only
-//! fields that differ between two gradings of the same submission.
+//! fields that differ between two gradings of the same submission on one
+//! machine; `isolation` says what sandbox that machine gave the checks.
 
 use serde::Serialize;
 
@@ -19,6 +20,10 @@ pub struct Report {
     pub schema_version: u32,
     /// What was graded: `exercises`, `solutions` or a folder.
     pub submission: String,
+    /// The sandbox the checks ran in, in one line
+    /// ([`Isolation::describe`](crate::sandbox::Isolation::describe)): with
+    /// or without the network and PID namespaces, and why not.
+    pub isolation: String,
     /// Points scored over all graded units.
     pub score: u32,
     /// Points available over all graded units.
@@ -102,6 +107,28 @@ impl UnitReport {
 }
 
 impl Report {
+    /// The report with every text the submission controls (the folder's
+    /// name, each check's message and output, the compiler's errors) made
+    /// [`terminal_safe`](crate::sanitize::terminal_safe): what the human
+    /// and text formats print.
+    pub fn terminal_safe(&self) -> Report {
+        use crate::sanitize::terminal_safe;
+        let mut report = self.clone();
+        report.submission = terminal_safe(&report.submission).into_owned();
+        for unit in &mut report.units {
+            if let Some(output) = &mut unit.build_output {
+                *output = terminal_safe(output).into_owned();
+            }
+            for check in &mut unit.checks {
+                if let Some(message) = &mut check.message {
+                    *message = terminal_safe(message).into_owned();
+                }
+                check.output = terminal_safe(&check.output).into_owned();
+            }
+        }
+        report
+    }
+
     /// The report as pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|error| {

@@ -16,6 +16,11 @@ use grader::units::Visibility;
 /// end, a table pipe, an ANSI colour (ESC), NUL, a tab and a CRLF.
 const NASTY: &str = "expected <Close code=\"1000\"> & 'reason' ]]> &amp; a|b \u{1b}[31mred\u{1b}[0m\u{0}\tend\r\nline 2";
 
+/// The sandbox line of the sample reports, with what XML and Markdown
+/// must escape.
+const ISOLATION: &str =
+    "checks run with limits only, NOT in a namespace (unshare: <denied> & \"why\")";
+
 fn check(
     id: &str,
     visibility: Visibility,
@@ -97,6 +102,7 @@ fn sample() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         submission: "students/ada <&>".into(),
+        isolation: ISOLATION.into(),
         score: units.iter().map(|u| u.score).sum(),
         max_score: units.iter().map(|u| u.max_score).sum(),
         units,
@@ -248,6 +254,37 @@ fn junit_has_one_suite_per_unit_and_the_right_totals() {
         .map(|c| c.attr("name"))
         .collect();
     assert_eq!(cases, ["echo", "close", "secret", "slow", "crash"]);
+    // Every suite says which sandbox its checks ran in.
+    for suite in &suites {
+        let property = suite.only("properties").only("property");
+        assert_eq!(property.attr("name"), "isolation");
+        assert_eq!(property.attr("value"), ISOLATION);
+    }
+}
+
+#[test]
+fn every_format_says_which_sandbox_the_checks_ran_in() {
+    let report = sample();
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
+    assert_eq!(json["isolation"], ISOLATION);
+    let results = gradescope::results(&report);
+    assert!(
+        results
+            .output
+            .contains(&format!("\nSandbox: {ISOLATION}\n")),
+        "{}",
+        results.output
+    );
+    let text = grader::render::human(&report, true);
+    assert!(
+        text.contains(&format!("\n  sandbox: {ISOLATION}\n")),
+        "{text}"
+    );
+    let markdown = summary::render(&report);
+    assert!(
+        markdown.contains("<sub>Sandbox: checks run with limits only, NOT in a namespace (unshare: &lt;denied&gt; &amp; \"why\")</sub>"),
+        "{markdown}"
+    );
 }
 
 #[test]
@@ -406,6 +443,7 @@ fn junit_validates_against_the_junit_schema() {
         Report {
             schema_version: SCHEMA_VERSION,
             submission: "solutions".into(),
+            isolation: ISOLATION.into(),
             score: unit.score,
             max_score: unit.max_score,
             units: vec![unit],
@@ -727,7 +765,15 @@ fn the_gradescope_bundle_holds_the_scripts() {
     assert!(run.starts_with("#!/usr/bin/env bash\n"), "{run}");
     assert!(run.contains("cp -R /autograder/submission/."), "{run}");
     assert!(
-        run.contains("cargo grade --submission \"$SUBMISSION\" --format gradescope"),
+        run.contains(
+            "cargo grade --submission \"$SUBMISSION\" --format gradescope --out \"$RESULTS/results.json\""
+        ),
+        "{run}"
+    );
+    // The report is written by --out (atomically), never by a redirect.
+    assert!(
+        !run.lines()
+            .any(|line| line.contains("cargo grade") && line.contains('>')),
         "{run}"
     );
     assert!(run.contains("/autograder/results"), "{run}");
@@ -887,4 +933,111 @@ fn cli_gradescope_bundle_writes_the_zip() {
     let files = read_zip(std::fs::read(&out).expect("the zip was written"));
     assert_eq!(files["run_autograder"].1, 0o755);
     assert_eq!(files.len(), 3);
+}
+
+#[test]
+fn cli_out_writes_the_report_to_a_file_atomically() {
+    let dir = empty_submission();
+    let path = dir.path().to_str().expect("a UTF-8 path");
+    let results = tempfile::tempdir().expect("a temporary folder");
+    let file = results.path().join("results.json");
+    std::fs::write(
+        &file,
+        "an older, longer report that must be replaced entirely\n",
+    )
+    .expect("an existing file");
+    let output = grade(
+        &[
+            "01",
+            "--submission",
+            path,
+            "--format",
+            "gradescope",
+            "--out",
+            file.to_str().expect("a UTF-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect("the report"))
+            .expect("the file is exactly one JSON document");
+    assert_eq!(json["tests"][0]["number"], "01.1");
+    assert!(
+        json["output"]
+            .as_str()
+            .is_some_and(|o| o.contains("Sandbox: ")),
+        "{json}"
+    );
+    // The terminal gets the human-readable report; the file nothing else.
+    let text = stdout(&output);
+    assert!(text.contains("WebSocket Workbook — grading"), "{text}");
+    assert!(text.contains("  sandbox: "), "{text}");
+    assert!(
+        text.contains(&format!("wrote {}", file.display())),
+        "{text}"
+    );
+    let names: Vec<String> = std::fs::read_dir(results.path())
+        .expect("list")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        ["results.json"],
+        "no temporary file is left beside it"
+    );
+    // A folder is not a report file.
+    let output = grade(
+        &[
+            "01",
+            "--submission",
+            path,
+            "--out",
+            results.path().to_str().expect("a UTF-8 path"),
+        ],
+        &[],
+    );
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is a folder"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn cli_shard_needs_batch_and_a_valid_k_of_n() {
+    let dir = empty_submission();
+    let path = dir.path().to_str().expect("a UTF-8 path");
+    for (args, says) in [
+        (
+            vec!["--batch", path, "--shard", "4/3"],
+            "there is no shard 4 of 3",
+        ),
+        (vec!["--batch", path, "--shard", "x"], "expected K/N"),
+        (vec!["--shard", "1/2"], "--batch"),
+    ] {
+        let output = grade(&args, &[]);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+    let output = grade(&["merge", path], &[]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "merge needs a shard: {output:?}"
+    );
+    let output = grade(&["merge", path, path], &[]);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("is both a shard and where the merge goes"),
+        "{output:?}"
+    );
 }

@@ -173,9 +173,14 @@ async fn the_json_report_has_the_documented_shape() {
     let json: serde_json::Value =
         serde_json::from_str(&report.to_json()).expect("the report is valid JSON");
     assert_eq!(json["schema_version"], 1);
-    for key in ["submission", "score", "max_score", "units"] {
+    for key in ["submission", "isolation", "score", "max_score", "units"] {
         assert!(json.get(key).is_some(), "missing top-level {key}");
     }
+    assert_eq!(
+        json["isolation"],
+        grader::sandbox::isolation().describe(),
+        "the report says which sandbox its checks ran in"
+    );
     let unit = &json["units"][0];
     for key in [
         "id",

@@ -209,6 +209,11 @@ fn mixed() -> Report {
     Report {
         schema_version: SCHEMA_VERSION,
         submission: "/tmp/students/ada".into(),
+        // A literal, not `Isolation::describe()`: the snapshot is about
+        // where the line goes, not the sandbox's wording.
+        isolation: "checks run with CPU, memory and process limits, in their own network \
+                    namespace (loopback only) and PID namespace"
+            .into(),
         score: units.iter().map(|u| u.score).sum(),
         max_score: units.iter().map(|u| u.max_score).sum(),
         units,

@@ -4,7 +4,8 @@
 //! Gradescope extracts the zip into `/autograder/source`, runs `setup.sh`
 //! there once (as root) when it builds the autograder's image, and runs
 //! `/autograder/run_autograder` (a copy of ours) for every submission,
-//! which must write `/autograder/results/results.json`.
+//! which must write `/autograder/results/results.json` (with
+//! `cargo grade --out`, atomically).
 //!
 //! The zip holds three files: `setup.sh`, `run_autograder` and
 //! `README.txt`. The course repository is not in it: the instructor adds
@@ -72,13 +73,9 @@ pub fn zip() -> Result<Vec<u8>, GraderError> {
     Ok(zip.finish().map_err(error)?.into_inner())
 }
 
-/// Writes the bundle to `path`.
+/// Writes the bundle to `path`, atomically.
 pub fn write(path: &Path) -> Result<(), GraderError> {
-    let bytes = zip()?;
-    std::fs::write(path, bytes).map_err(|source| GraderError::Io {
-        path: path.to_owned(),
-        source,
-    })
+    crate::files::write_atomic(path, &zip()?)
 }
 
 const SETUP: &str = r#"#!/usr/bin/env bash
@@ -145,13 +142,14 @@ if [ -d "$SUBMISSION/exercises" ]; then
 fi
 
 cd "$COURSE"
-if cargo grade --submission "$SUBMISSION" --format gradescope > "$WORK/results.json"; then
-    mv "$WORK/results.json" "$RESULTS/results.json"
-else
+# --out writes results.json atomically (a temporary file, then a rename):
+# Gradescope never reads half of it. The terminal log, which instructors
+# see, gets the human-readable report.
+if ! cargo grade --submission "$SUBMISSION" --format gradescope --out "$RESULTS/results.json"; then
     # The grader could not grade at all (its reason is on stderr, which
     # Gradescope shows to instructors). Give the learner a score of 0 and
     # a hint about the usual cause.
-    cat > "$RESULTS/results.json" <<'JSON'
+    cat > "$RESULTS/.results.json.tmp" <<'JSON'
 {
   "score": 0,
   "output": "The autograder could not grade this submission. Upload the contents of your exercises/ folder (one folder per unit, such as 01-connection/src/), or the exercises/ folder itself. If this persists, tell your instructor.",
@@ -159,6 +157,7 @@ else
   "tests": []
 }
 JSON
+    mv "$RESULTS/.results.json.tmp" "$RESULTS/results.json"
 fi
 "#;
 

@@ -3,8 +3,9 @@
 //! "Output format").
 //!
 //! * Top level: `score` (the report's total), `execution_time` (seconds,
-//!   the checks' time), `output` (the score table, and the compiler output
-//!   of a unit that does not compile), `stdout_visibility: "visible"`.
+//!   the checks' time), `output` (the score table, the sandbox the checks
+//!   ran in, and the compiler output of a unit that does not compile),
+//!   `stdout_visibility: "visible"`.
 //! * One test per check, numbered `unit.index` (`01.3` is the third check
 //!   of unit 01), named `01-connection: echo_text_round_trip`, all or
 //!   nothing: `score` is `max_score` when it passed, else 0.
@@ -99,6 +100,9 @@ fn overall(report: &Report) -> String {
             unit.score,
             unit.max_score
         );
+    }
+    if !report.isolation.is_empty() {
+        let _ = writeln!(out, "\nSandbox: {}", report.isolation);
     }
     for unit in &report.units {
         if unit.state != UnitState::BuildFailed {

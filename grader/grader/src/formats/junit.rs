@@ -4,6 +4,7 @@
 //! ```xml
 //! <testsuites name="WebSocket Workbook" tests="11" failures="1" errors="0" time="5.321">
 //!   <testsuite name="01-connection" tests="11" failures="1" errors="0" skipped="0" time="5.321">
+//!     <properties><property name="isolation" value="checks run with … limits, in their own network namespace …"/></properties>
 //!     <testcase classname="01-connection" name="echo_text_round_trip" time="0.120"/>
 //!     <testcase classname="01-connection" name="close_sends_1000_and_waits_for_the_reply" time="0.480">
 //!       <failure message="close() returned before …" type="fail">…message, hint, chapter, output…</failure>
@@ -19,6 +20,8 @@
 //! * A unit that does not compile has a testcase named `build` with an
 //!   `error` carrying the compiler output; its checks are `skipped`.
 //! * A unit not started has every check `skipped`.
+//! * Every `testsuite` starts with `<properties>` holding the property
+//!   `isolation`: the sandbox the checks ran in, in one line.
 //! * The document validates against the JUnit schema of Jenkins' xUnit
 //!   plugin (`junit-10.xsd`, which pytest also checks its output with): so
 //!   `skipped` is counted per `testsuite`, not on `testsuites`, which that
@@ -129,6 +132,7 @@ fn write(writer: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
             totals(cases),
         );
         writer.write_event(Event::Start(suite))?;
+        write_properties(writer, report)?;
         for case in cases {
             write_case(writer, &unit.slug, case)?;
         }
@@ -136,6 +140,21 @@ fn write(writer: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
     }
     writer.write_event(Event::End(BytesEnd::new("testsuites")))?;
     Ok(())
+}
+
+/// The suite's `properties`: the sandbox the checks ran in, as the property
+/// `isolation` (the schema allows properties on a `testsuite` only, so
+/// every suite carries it).
+fn write_properties(writer: &mut Writer<Vec<u8>>, report: &Report) -> io::Result<()> {
+    if report.isolation.is_empty() {
+        return Ok(());
+    }
+    writer.write_event(Event::Start(BytesStart::new("properties")))?;
+    let mut property = BytesStart::new("property");
+    property.push_attribute(("name", "isolation"));
+    property.push_attribute(("value", attribute(&report.isolation).as_ref()));
+    writer.write_event(Event::Empty(property))?;
+    writer.write_event(Event::End(BytesEnd::new("properties")))
 }
 
 fn start(

@@ -2,8 +2,8 @@
 //! named by `$GITHUB_STEP_SUMMARY` on the run's summary. `cargo grade`
 //! appends it there, whatever `--format` prints.
 //!
-//! A table of the units (unit, state, score) and a list of the failed
-//! checks with their hint and chapter section. As in the Gradescope
+//! A table of the units (unit, state, score), a list of the failed checks
+//! with their hint and chapter section, and the sandbox the checks ran in. As in the Gradescope
 //! results, a hidden check's message is not shown, only its hint: a
 //! learner may read this page.
 
@@ -67,7 +67,7 @@ pub fn render(report: &Report) -> String {
     {
         let text = crate::learner::explain::build_output_for_learner(
             &unit.slug,
-            unit.build_output.as_deref().unwrap_or(""),
+            &crate::sanitize::terminal_safe(unit.build_output.as_deref().unwrap_or("")),
         );
         let text = text.as_str();
         let fence = fence(text);
@@ -84,6 +84,9 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "…");
         }
         let _ = writeln!(out, "{fence}");
+    }
+    if !report.isolation.is_empty() {
+        let _ = writeln!(out, "\n<sub>Sandbox: {}</sub>", cell(&report.isolation));
     }
     out
 }

@@ -313,7 +313,10 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
     let mut text = String::new();
     if let Some(errors) = &visible.build_errors {
         let _ = writeln!(text, "✘ unit {} does not compile\n", unit.id);
-        text.push_str(&explain::build_failure(&unit.slug, errors));
+        text.push_str(&explain::build_failure(
+            &unit.slug,
+            &crate::sanitize::terminal_safe(errors),
+        ));
         return Ok(Evaluation {
             text,
             passed: false,
@@ -392,8 +395,15 @@ fn small_bar(done: usize, total: usize) -> String {
 }
 
 /// One failed check: id, message (short), the explanation of a panic or a
-/// timeout, the hint and the chapter section.
+/// timeout, the hint and the chapter section; without the escapes and
+/// controls of the learner's text ([`crate::sanitize::terminal_safe`]).
 fn compact_failure(check: &CheckReport) -> String {
+    let mut check = check.clone();
+    if let Some(message) = &mut check.message {
+        *message = crate::sanitize::terminal_safe(message).into_owned();
+    }
+    check.output = crate::sanitize::terminal_safe(&check.output).into_owned();
+    let check = &check;
     let mut out = String::new();
     let what = match check.status {
         CheckStatus::Timeout => "timed out",
