@@ -127,10 +127,9 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         files::mirror(&learner_src, &member.join("src"))?;
         let solution = root.join("solutions").join(&unit.slug);
         files::mirror(&solution.join("tests"), &member.join("tests"))?;
-        let hidden = crate::units::hidden_checks(root, &unit.slug);
         files::write_if_changed(
             &member.join("tests").join("hidden.rs"),
-            &files::read(&hidden)?,
+            &crate::units::hidden_text(root, &unit.slug)?,
         )?;
         files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
         slugs.push(unit.slug.clone());

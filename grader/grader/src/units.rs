@@ -173,11 +173,51 @@ impl Unit {
     }
 }
 
-/// Reads every `grader/units/*/unit.toml` under `root`, in course order.
-/// With a private test pack ([`use_tests_pack`]), a unit the pack has is
-/// read from the pack instead, and the pack's `grading.toml`, if any, sets
-/// points and visibility ([`crate::points`]).
+/// Every `grader/units/*/unit.toml` under `root`, in course order. With a
+/// private test pack ([`use_tests_pack`]), a unit the pack has is read from
+/// the pack instead, and the pack's `grading.toml`, if any, sets points and
+/// visibility ([`crate::points`]).
+///
+/// The course is read once per grader process (per root and pack): a batch
+/// grades every student against the same units, whatever happens to the
+/// files while it runs.
 pub fn load_all(root: &Path) -> Result<Vec<Unit>, GraderError> {
+    let key = (root.to_owned(), tests_pack().map(Path::to_owned));
+    let mut cache = read_once().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(units) = cache.units.get(&key) {
+        return Ok(units.clone());
+    }
+    let units = read_all(root)?;
+    cache.units.insert(key, units.clone());
+    Ok(units)
+}
+
+/// The text of a unit's hidden checks ([`hidden_checks`]), read once per
+/// grader process like [`load_all`].
+pub fn hidden_text(root: &Path, slug: &str) -> Result<std::sync::Arc<str>, GraderError> {
+    let path = hidden_checks(root, slug);
+    let mut cache = read_once().lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(text) = cache.hidden.get(&path) {
+        return Ok(text.clone());
+    }
+    let text: std::sync::Arc<str> = crate::files::read(&path)?.into();
+    cache.hidden.insert(path, text.clone());
+    Ok(text)
+}
+
+/// What [`load_all`] and [`hidden_text`] have read.
+#[derive(Default)]
+struct ReadOnce {
+    units: std::collections::BTreeMap<(PathBuf, Option<PathBuf>), Vec<Unit>>,
+    hidden: std::collections::BTreeMap<PathBuf, std::sync::Arc<str>>,
+}
+
+fn read_once() -> &'static std::sync::Mutex<ReadOnce> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<ReadOnce>> = std::sync::OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn read_all(root: &Path) -> Result<Vec<Unit>, GraderError> {
     let mut units = Vec::new();
     for (slug, _) in COURSE {
         let path = unit_dir(root, slug).join("unit.toml");
