@@ -365,10 +365,13 @@ async fn cargo(
         path: profile_dir.clone(),
         source,
     })?;
+    // Of Cargo's home, only what a build reads: its settings, never the
+    // registry tokens of `credentials.toml` or the programs of `bin/`.
     let mut read = vec![
         toolchain.sysroot.clone(),
         toolchain.cargo.clone(),
-        toolchain.cargo_home.clone(),
+        toolchain.cargo_home.join("config.toml"),
+        toolchain.cargo_home.join("config"),
         scratch.dir.join("Cargo.toml"),
         scratch.dir.join("Cargo.lock"),
     ];
