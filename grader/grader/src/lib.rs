@@ -90,7 +90,7 @@ pub enum GraderError {
     #[error(
         "--strict: this machine cannot give builds and checks the whole sandbox; missing: {0}. \
          Grade on Linux 6.2 or later with unprivileged user namespaces and Landlock enabled \
-         (see \"Exams: the sandbox\" in the instructors' guide), or drop --strict to grade \
+         (see \"Exams: `--strict`\" in the instructors' guide), or drop --strict to grade \
          with what there is"
     )]
     Strict(String),
