@@ -1053,6 +1053,44 @@ mod tests {
         assert_eq!(text, "verdict\n");
     }
 
+    /// What the capstones need: a check starts the system's `redis-server`
+    /// inside its sandbox, on its own loopback, and talks to it.
+    #[tokio::test]
+    async fn a_check_can_run_the_systems_redis_server_on_its_loopback() {
+        if !complete_or_skip() {
+            return;
+        }
+        if !Path::new("/usr/bin/redis-server").exists() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI installs redis-server (Debian's package) for this test"
+            );
+            eprintln!("skipped: no redis-server (apt-get install redis-server)");
+            return;
+        }
+        let dir = scratch("redis");
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        let policy = Policy {
+            write: vec![dir.clone()],
+            tmpfs: Some(tmp.clone()),
+            ..Policy::default()
+        };
+        // A bounded wait (at most 100 tries of 50 ms) for the server to answer.
+        let script = format!(
+            "cd {t} && redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
+               --daemonize no --logfile {t}/redis.log & \
+             i=0; until redis-cli -p 6379 ping > /dev/null 2>&1; do \
+               i=$((i+1)); [ $i -ge 100 ] && echo no-answer && exit 1; sleep 0.05; done; \
+             redis-cli -p 6379 set course workbook > /dev/null; redis-cli -p 6379 get course; \
+             redis-cli -p 6379 shutdown nosave > /dev/null 2>&1; wait",
+            t = tmp.display()
+        );
+        let out = run_with(&script, &policy, None).await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(out.trim(), "workbook", "{out}");
+    }
+
     #[test]
     fn a_missing_layer_is_named_in_the_description() {
         let isolation = Isolation {
