@@ -31,7 +31,8 @@
 //!   (`r#include!`), unless it reads only the submission itself or the
 //!   course's manifest (the course's own code does both): an `include*!`
 //!   of one plain string literal naming a file beside or below the source
-//!   file (no `..`, no root: `include_str!("default_policy.toml")`), an
+//!   file (no `..`, no root: `include_str!("default_policy.toml")`; for
+//!   `include!`, a `.rs` file, which the scan reads too), an
 //!   `env!`/`option_env!` of `CARGO_PKG_*` or `CARGO_CRATE_NAME`, which
 //!   Cargo sets from the canonical manifest;
 //! * the names `include_str`, `include_bytes` and `option_env` anywhere in
@@ -291,6 +292,9 @@ fn allowed_call(id: &str, tokens: &[TokenTree], i: usize) -> bool {
     rest_is_fine
         && match id {
             "env" | "option_env" => first.starts_with("CARGO_PKG_") || first == "CARGO_CRATE_NAME",
+            // `include!` compiles the file as code: only a `.rs` file,
+            // which this scan reads too.
+            "include" if !first.ends_with(".rs") => false,
             _ => {
                 !first.is_empty()
                     && first
@@ -505,6 +509,7 @@ mod tests {
             "include_str!(\"\\x2e\\x2e/tests/hidden.rs\")",
             "include_str!(concat!(\"..\", \"/tests/hidden.rs\"))",
             "include!(\"ok.rs\", \"extra\")",
+            "include!(\"code.txt\")",
             "env!(\"CARGO_MANIFEST_DIR\")",
             "env!(\"HOME\")",
             "option_env!(\"PATH\")",
