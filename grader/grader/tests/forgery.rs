@@ -382,7 +382,13 @@ fn no_cheat_of_unit_05_scores_leaks_or_harms_the_grader() {
                 "05".into(),
             ];
             let run = grade(&args, &token, bound);
-            eprintln!("{name} ({format}): {:?} in {:.1?}", run.code, run.elapsed);
+            let state = serde_json::from_str::<serde_json::Value>(&run.stdout)
+                .map(|json| format!("{} {}", json["units"][0]["state"], json["score"]))
+                .unwrap_or_default();
+            eprintln!(
+                "{name} ({format}): exit {:?} in {:.1?} {state}",
+                run.code, run.elapsed
+            );
             broken.extend(judge(name, format, &run, bound, &secrets, &root, &before));
             for shim in remove_shims() {
                 broken.push(format!(
