@@ -15,8 +15,9 @@
 //!   `push` (which every cheat has replaced by the stub's `todo!()`), the
 //!   environment's secret, or the terminal escapes of the repaint cheat;
 //! * no `kill` shim ran (the marker file it would leave is absent);
-//! * no check binary of `target/grade/deps` other than the ones this run
-//!   rebuilt changed (same inode, same length and modification time);
+//! * no check binary of `target/grade/deps` changed, other than the ones
+//!   this run rebuilt (same inode, length and modification time, unless
+//!   the compiler rewrote its dep-info file beside it);
 //! * in the batch, `summary.csv` and every student's report are the
 //!   grader's own, and agree;
 //! * afterwards, the grader still grades the reference solution 100/100.
@@ -213,9 +214,15 @@ fn remove_shims() -> Vec<PathBuf> {
     removed
 }
 
-/// `(inode, length, modification time)` of every check binary (an
-/// executable without extension) in `target/grade/deps`.
-fn binaries(root: &Path) -> BTreeMap<PathBuf, (u64, u64, SystemTime)> {
+/// What is compared of a check binary: inode, length and modification
+/// time of the binary, and modification time of the compiler's dep-info
+/// file beside it (`<binary>.d`), which rustc writes on every build of it.
+type Stamp = (u64, u64, SystemTime, Option<SystemTime>);
+
+/// The stamp of every check binary (an executable without extension) in
+/// `target/grade/deps`: the check binaries of every unit and submission
+/// graded in this target, and the binaries the checks run.
+fn binaries(root: &Path) -> BTreeMap<PathBuf, Stamp> {
     let deps = root.join("target/grade/deps");
     std::fs::read_dir(deps)
         .into_iter()
@@ -227,28 +234,70 @@ fn binaries(root: &Path) -> BTreeMap<PathBuf, (u64, u64, SystemTime)> {
             let executable = meta.is_file() && meta.mode() & 0o111 != 0;
             (executable && path.extension().is_none()).then(|| {
                 let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-                (path, (meta.ino(), meta.len(), modified))
+                let dep_info = std::fs::metadata(path.with_extension("d"))
+                    .and_then(|meta| meta.modified())
+                    .ok();
+                (path, (meta.ino(), meta.len(), modified, dep_info))
             })
         })
         .collect()
 }
 
-/// The binaries changed in place between two snapshots. A binary that
-/// cargo rebuilt has a new inode (the linker writes a new file); one that
-/// kept its inode but not its length or time was written into.
-fn tampered(
-    before: &BTreeMap<PathBuf, (u64, u64, SystemTime)>,
-    after: &BTreeMap<PathBuf, (u64, u64, SystemTime)>,
-) -> Vec<PathBuf> {
+/// The binaries written into between two snapshots: changed, but not
+/// rebuilt by cargo (whose build of a binary rewrites its dep-info file).
+fn tampered(before: &BTreeMap<PathBuf, Stamp>, after: &BTreeMap<PathBuf, Stamp>) -> Vec<PathBuf> {
     before
         .iter()
-        .filter(|(path, (inode, len, time))| {
+        .filter(|(path, stamp)| {
             after
                 .get(*path)
-                .is_some_and(|(i, l, t)| i == inode && (l != len || t != time))
+                .is_some_and(|now| now != *stamp && now.3 == stamp.3)
         })
         .map(|(path, _)| path.clone())
         .collect()
+}
+
+/// One line for the binaries a run changed, if any.
+fn tampered_line(who: &str, paths: &[PathBuf]) -> Option<String> {
+    let names: Vec<String> = paths
+        .iter()
+        .take(4)
+        .filter_map(|path| path.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    (!paths.is_empty()).then(|| {
+        format!(
+            "{who}: {} check binaries of target/grade/deps were changed in place ({}{})",
+            paths.len(),
+            names.join(", "),
+            if paths.len() > names.len() {
+                ", …"
+            } else {
+                ""
+            }
+        )
+    })
+}
+
+/// Removes the FIFOs a check left at result-file paths in the temporary
+/// folder (the grader, killed, could not): regular result files of other
+/// gradings running on this machine are left alone.
+fn remove_result_fifos() {
+    use std::os::unix::fs::FileTypeExt;
+    for entry in std::fs::read_dir(std::env::temp_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let fifo = entry.file_type().is_ok_and(|kind| kind.is_fifo());
+        if fifo
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("wsw-check-")
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The human report's total: `total N/M`.
@@ -267,7 +316,7 @@ fn judge(
     bound: Duration,
     secrets: &Secrets,
     root: &Path,
-    before: &BTreeMap<PathBuf, (u64, u64, SystemTime)>,
+    before: &BTreeMap<PathBuf, Stamp>,
 ) -> Vec<String> {
     let mut broken = Vec::new();
     let who = format!("{name} ({format})");
@@ -305,12 +354,7 @@ fn judge(
         broken.push(format!("{who}: a `kill` shim planted by a check ran"));
         let _ = std::fs::remove_file(shim_marker());
     }
-    for path in tampered(before, &binaries(root)) {
-        broken.push(format!(
-            "{who}: the check binary {} was changed in place",
-            path.display()
-        ));
-    }
+    broken.extend(tampered_line(&who, &tampered(before, &binaries(root))));
     broken
 }
 
@@ -399,6 +443,7 @@ fn no_cheat_of_unit_05_scores_leaks_or_harms_the_grader() {
             if run.code.is_none() {
                 hung.push(name.clone());
                 clear_scratch(dir);
+                remove_result_fifos();
                 break;
             }
         }
@@ -433,6 +478,9 @@ fn no_cheat_of_unit_05_scores_leaks_or_harms_the_grader() {
     ];
     let run = grade(&args, &token, BATCH_BOUND);
     eprintln!("batch: {:?} in {:.1?}", run.code, run.elapsed);
+    if run.code.is_none() {
+        remove_result_fifos();
+    }
     match run.code {
         Some(0) => {}
         None => broken.push(format!(
@@ -452,12 +500,7 @@ fn no_cheat_of_unit_05_scores_leaks_or_harms_the_grader() {
             shim.display()
         ));
     }
-    for path in tampered(&before, &binaries(&root)) {
-        broken.push(format!(
-            "batch: the check binary {} was changed in place",
-            path.display()
-        ));
-    }
+    broken.extend(tampered_line("batch", &tampered(&before, &binaries(&root))));
     for entry in std::fs::read_dir(&out).into_iter().flatten().flatten() {
         let text =
             String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap_or_default()).into_owned();
