@@ -766,4 +766,47 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn the_build_time_cheats_of_unit_05_are_found_and_only_they() {
+        let root = crate::repo_root();
+        let all = crate::units::load_all(&root).expect("units load");
+        let unit = crate::units::find(&all, "05").expect("unit 05");
+        let dest = tempfile::tempdir().expect("temp dir");
+        let expected: [(&str, &[Forbidden]); 5] = [
+            ("cheat_path_attribute_solution", &[Forbidden::PathAttribute]),
+            ("cheat_include_solution", &[Forbidden::Macro(String::new())]),
+            (
+                "cheat_compile_error_hidden_tests",
+                &[Forbidden::Macro(String::new())],
+            ),
+            (
+                "cheat_include_bytes_dev_zero",
+                &[Forbidden::Macro(String::new())],
+            ),
+            (
+                "cheat_build_environment",
+                &[Forbidden::Macro(String::new())],
+            ),
+        ];
+        for (name, wrong) in crate::wrong::load(&root, unit).expect("wrong submissions") {
+            let dir = crate::wrong::materialize(&root, unit, &name, &wrong, dest.path())
+                .expect("materialize");
+            let found = scan_dir(&dir.join("05-queue/src")).expect("scan");
+            match expected.iter().find(|(cheat, _)| *cheat == name) {
+                Some((_, kinds)) => {
+                    assert!(!found.is_empty(), "{name}: nothing found");
+                    for finding in &found {
+                        assert!(
+                            kinds.iter().any(|kind| std::mem::discriminant(kind)
+                                == std::mem::discriminant(&finding.what)),
+                            "{name}: {finding}"
+                        );
+                    }
+                }
+                // Run-time attacks are the sandbox's: nothing to see here.
+                None => assert!(found.is_empty(), "{name}: {found:#?}"),
+            }
+        }
+    }
 }
