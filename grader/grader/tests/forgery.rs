@@ -14,7 +14,8 @@
 //!   (`grader/units/05-queue/hidden.rs`) or of the reference solution's
 //!   `push` (which every cheat has replaced by the stub's `todo!()`), the
 //!   environment's secret, or the terminal escapes of the repaint cheat;
-//! * no `kill` shim ran (the marker file it would leave is absent);
+//! * no `kill` shim ran (the marker file it would leave is absent), and
+//!   no check wrote into the course's tree;
 //! * no check binary of `target/grade/deps` changed, other than the ones
 //!   this run rebuilt (same inode, length and modification time, unless
 //!   the compiler rewrote its dep-info file beside it);
@@ -33,7 +34,8 @@
 //! take the machine's memory), in its own process group, which is killed
 //! at the bound; a cheat that hung a single grading is left out of the
 //! batch (it would only hang it again and hide the other findings); the
-//! `kill` shims a cheat planted are removed before and after. Unix only.
+//! `kill` shims and the files a cheat planted are removed before and
+//! after. Unix only.
 #![cfg(unix)]
 
 use std::collections::BTreeMap;
@@ -67,6 +69,16 @@ fn out_dir() -> PathBuf {
 /// The file a `kill` shim leaves when it runs.
 fn shim_marker() -> PathBuf {
     std::env::temp_dir().join("wsw-forgery-kill-shim-ran")
+}
+
+/// Files a check wrote into the course's tree (the harness's source, the
+/// hidden checks' folder), removed; their paths.
+fn remove_poison(root: &Path) -> Vec<PathBuf> {
+    ["grader/checkkit/src", "grader/units/05-queue"]
+        .iter()
+        .map(|folder| root.join(folder).join("wsw-forgery-poison"))
+        .filter(|path| std::fs::remove_file(path).is_ok())
+        .collect()
 }
 
 /// The words of the shim, to find and remove it.
@@ -355,6 +367,9 @@ fn judge(
         let _ = std::fs::remove_file(shim_marker());
     }
     broken.extend(tampered_line(&who, &tampered(before, &binaries(root))));
+    for path in remove_poison(root) {
+        broken.push(format!("{who}: a check wrote {}", path.display()));
+    }
     broken
 }
 
@@ -407,6 +422,7 @@ fn no_cheat_of_unit_05_scores_leaks_or_harms_the_grader() {
         let _ = std::fs::remove_dir_all(grader::scratch::base_dir(&root).join(label));
     };
     remove_shims();
+    remove_poison(&root);
     let _ = std::fs::remove_file(shim_marker());
 
     let mut broken: Vec<String> = Vec::new();
@@ -501,6 +517,9 @@ fn no_cheat_of_unit_05_scores_leaks_or_harms_the_grader() {
         ));
     }
     broken.extend(tampered_line("batch", &tampered(&before, &binaries(&root))));
+    for path in remove_poison(&root) {
+        broken.push(format!("batch: a check wrote {}", path.display()));
+    }
     for entry in std::fs::read_dir(&out).into_iter().flatten().flatten() {
         let text =
             String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap_or_default()).into_owned();
