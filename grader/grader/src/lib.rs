@@ -12,6 +12,8 @@
 //! * [`run`]: runs every check in its own process, with a nonce and a timeout,
 //!   and reads the verdicts the submission cannot forge.
 //! * [`sandbox`]: the limits and namespaces each check process runs in.
+//! * [`scan`]: a token scanner that finds what in a learner's `src/` reads
+//!   outside it at compile time (`include!`, `env!`, `#[path]`, `extern crate`).
 //! * [`report`]: the one result model, and its JSON form.
 //! * [`render`]: the terminal table and the teaching messages.
 //! * [`sanitize`]: learner-controlled text made safe for a terminal (no escapes).
