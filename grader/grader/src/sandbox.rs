@@ -505,10 +505,30 @@ mod imp {
                 .restrict_self()
                 .map_err(|_| io::Error::other("Landlock refused the ruleset"))?;
         }
-        if let Some(fd) = prepared.verdict_fd {
-            give_fd(fd, super::VERDICT_FD)?;
-        }
+        let first_closed = match prepared.verdict_fd {
+            Some(fd) => {
+                give_fd(fd, super::VERDICT_FD)?;
+                super::VERDICT_FD + 1
+            }
+            None => 3,
+        };
+        close_from(first_closed);
         split()
+    }
+
+    /// Closes every descriptor from `first` on: the process keeps its
+    /// standard streams (and its verdict pipe), never a descriptor the
+    /// grader inherited without close-on-exec (a jobserver's pipe, say).
+    fn close_from(first: i32) {
+        let first = u32::try_from(first).unwrap_or(3);
+        // SAFETY: plain system calls on descriptors.
+        unsafe {
+            if libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32) != 0 {
+                for fd in first..1024 {
+                    libc::close(fd as i32);
+                }
+            }
+        }
     }
 
     /// Makes `fd` available as `target` across `exec`.
@@ -1089,6 +1109,49 @@ mod tests {
         let out = run_with(&script, &policy, None).await;
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(out.trim(), "workbook", "{out}");
+    }
+
+    #[tokio::test]
+    async fn only_the_standard_streams_and_the_verdict_pipe_are_inherited() {
+        let (read, write) = verdict_pipe().expect("a pipe");
+        // A descriptor of the grader without close-on-exec, as a jobserver's.
+        let (_other_read, other_write) = verdict_pipe().expect("another pipe");
+        let leaked = std::os::fd::AsRawFd::as_raw_fd(&other_write);
+        // SAFETY: clearing FD_CLOEXEC on a descriptor we own.
+        unsafe {
+            libc::fcntl(leaked, libc::F_SETFD, 0);
+        }
+        let policy = Policy {
+            read: vec!["/proc".into()],
+            verdict_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&write)),
+            ..Policy::default()
+        };
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .args(["-c", "ls /proc/self/fd >&3"])
+            .stdin(std::process::Stdio::null());
+        imp::apply(
+            &mut command,
+            Limits::for_timeout(7),
+            &policy,
+            isolation(),
+            None,
+        )
+        .expect("the sandbox applies");
+        let status = command.status().await.expect("sh runs");
+        drop(write);
+        assert!(status.success());
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(read), &mut text)
+            .expect("the pipe reads");
+        let mut fds: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        fds.sort_unstable();
+        // 0-2, 3, and the descriptor `ls` has open on /proc/self/fd.
+        assert!(
+            !fds.contains(&leaked),
+            "descriptor {leaked} leaked: {fds:?}"
+        );
+        assert_eq!(fds.iter().filter(|fd| **fd > 3).count(), 1, "{fds:?}");
     }
 
     #[test]
