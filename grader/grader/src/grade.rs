@@ -173,14 +173,18 @@ pub async fn grade_locked(
         reports.push(report);
     }
     let _ = std::fs::remove_dir_all(&binaries);
-    Ok(Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         submission: request.source.describe(),
         isolation: crate::sandbox::isolation().describe(),
         score: reports.iter().map(|u| u.score).sum(),
         max_score: reports.iter().map(|u| u.max_score).sum(),
         units: reports,
-    })
+    };
+    // What the submission controls (messages, output, compiler errors)
+    // leaves the grader without control characters, in every format: a
+    // report may end up in a terminal through any tool (`jq -r`, say).
+    Ok(report.terminal_safe())
 }
 
 /// The units with only the checks named in `checks` (all when it is

@@ -574,7 +574,7 @@ fn batch_reports(out: &Path, students: &[String]) -> Vec<String> {
         return vec!["batch: no summary.csv".to_owned()];
     };
     let mut lines = summary.lines().map(|line| line.trim_end_matches('\r'));
-    if lines.next() != Some("student,05-queue,total,max_total,error") {
+    if lines.next() != Some("student,05-queue,total,max_total,error,isolation") {
         broken.push(format!(
             "batch: summary.csv is not the grader's: {summary:?}"
         ));
