@@ -48,7 +48,7 @@ echo "warm grading of the solutions: base $b1 s, $b2 s; sandboxed $n1 s, $n2 s"
 
 batch() { # batch DIR: the batch's wall-clock seconds
   (cd "$1" && WSW_BENCH_STUDENTS=$students ./target/debug/examples/batch_bench) |
-    tee /dev/stderr | sed -n 's/^batch: .* in \([0-9.]*\) s .*/\1/p'
+    tee -a /dev/stderr | sed -n 's/^batch: .* in \([0-9.]*\) s .*/\1/p'
 }
 bb=$(batch "$base"); nb=$(batch "$root")
 

@@ -115,10 +115,9 @@ async fn run_inner(
     nonce: &str,
     private: &Path,
 ) -> Result<Parts, String> {
-    // `private/box` is writable; `private/box/tmp` is the check's tmpfs
-    // (its working folder and TMPDIR), mounted in its own mount namespace.
-    let writable = private.join("box");
-    let workdir = writable.join("tmp");
+    // `private/tmp` is the check's tmpfs (its working folder and TMPDIR),
+    // mounted in its own mount namespace, and all it may write.
+    let workdir = private.join("tmp");
     std::fs::create_dir_all(&workdir)
         .map_err(|error| format!("could not create {}: {error}", workdir.display()))?;
     let (verdict_read, verdict_write) = crate::sandbox::verdict_pipe()
@@ -145,7 +144,7 @@ async fn run_inner(
     read.extend(programs.iter().cloned());
     let policy = crate::sandbox::Policy {
         read,
-        write: vec![writable],
+        write: Vec::new(),
         tmpfs: Some(workdir.clone()),
         verdict_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&verdict_write)),
     };

@@ -160,9 +160,10 @@ pub struct Policy {
     pub read: Vec<PathBuf>,
     /// Folders it may read, write, create and remove in.
     pub write: Vec<PathBuf>,
-    /// A folder (inside one of [`Policy::write`], not one of them) on which a
-    /// private tmpfs of [`TMPFS_SIZE`] is mounted, in the process's own mount
-    /// namespace. Without namespaces it stays a plain folder.
+    /// A private folder it may write in (not one of [`Policy::write`]): with
+    /// namespaces, a fresh tmpfs of [`TMPFS_SIZE`] is mounted over it in the
+    /// process's own mount namespace, so nothing written there reaches the
+    /// disk or outlives the process; without them, the folder itself.
     pub tmpfs: Option<PathBuf>,
     /// A descriptor the process gets as [`VERDICT_FD`].
     pub verdict_fd: Option<i32>,
@@ -308,8 +309,22 @@ pub fn verdict_pipe() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::Own
     use std::os::fd::FromRawFd;
     let mut fds = [0i32; 2];
     // SAFETY: pipe2 writes two descriptors into the array on success.
+    #[cfg(target_os = "linux")]
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
         return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pipe writes two descriptors into the array on success; fcntl
+    // sets a flag on each. (No pipe2 here: another thread's fork may catch
+    // them without close-on-exec for an instant, which only delays the
+    // pipe's end.)
+    #[cfg(not(target_os = "linux"))]
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        for fd in fds {
+            libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
     }
     // SAFETY: both descriptors were just created and are owned by nobody else.
     unsafe {
@@ -335,8 +350,8 @@ mod imp {
     use std::os::unix::ffi::OsStrExt;
 
     use landlock::{
-        ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreated,
-        RulesetCreatedAttr, Scope, path_beneath_rules,
+        ABI, Access, AccessFs, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
+        RulesetCreated, RulesetCreatedAttr, Scope, path_beneath_rules,
     };
 
     use super::{DEVICES, Isolation, LANDLOCK_MIN_ABI, Limits, Policy, TMPFS_SIZE};
@@ -423,6 +438,7 @@ mod imp {
         ids: Ids,
         buffers: Option<Buffers>,
         tmpfs: Option<(CString, CString)>,
+        private: Option<CString>,
         ruleset: Option<RulesetCreated>,
         verdict_fd: Option<i32>,
     }
@@ -451,13 +467,18 @@ mod imp {
         } else {
             limits.processes.saturating_add(user_tasks(ids.uid))
         };
-        let tmpfs = match (&policy.tmpfs, namespaces) {
-            (Some(path), true) => {
-                let target = CString::new(path.as_os_str().as_bytes())
-                    .map_err(|_| format!("{} holds a NUL byte", path.display()))?;
+        let private = match &policy.tmpfs {
+            Some(path) => Some(
+                CString::new(path.as_os_str().as_bytes())
+                    .map_err(|_| format!("{} holds a NUL byte", path.display()))?,
+            ),
+            None => None,
+        };
+        let tmpfs = match (&private, namespaces) {
+            (Some(target), true) => {
                 let options = CString::new(format!("size={TMPFS_SIZE},mode=0700"))
                     .map_err(|error| error.to_string())?;
-                Some((target, options))
+                Some((target.clone(), options))
             }
             _ => None,
         };
@@ -472,6 +493,7 @@ mod imp {
             ids,
             buffers: tcp_buffers.map(Buffers::new),
             tmpfs,
+            private,
             ruleset,
             verdict_fd: policy.verdict_fd,
         };
@@ -500,10 +522,21 @@ mod imp {
         set_limit(libc::RLIMIT_NPROC, prepared.processes)?;
         set_limit(libc::RLIMIT_FSIZE, limits.file_size)?;
         set_limit(libc::RLIMIT_NOFILE, limits.open_files)?;
-        if let Some(ruleset) = prepared.ruleset.take() {
+        if let Some(mut ruleset) = prepared.ruleset.take() {
+            // The private folder's rule is made now, after its tmpfs was
+            // mounted: a rule names an inode, and the tmpfs's root is a new
+            // one (Landlock ignores the folder hidden under a mount).
+            if let Some(private) = &prepared.private {
+                ruleset = ruleset
+                    .add_rule(PathBeneath::new(
+                        open_folder(private)?,
+                        AccessFs::from_all(ABI::V3),
+                    ))
+                    .map_err(|_| io::Error::from_raw_os_error(libc::EACCES))?;
+            }
             ruleset
                 .restrict_self()
-                .map_err(|_| io::Error::other("Landlock refused the ruleset"))?;
+                .map_err(|_| io::Error::from_raw_os_error(libc::EACCES))?;
         }
         let first_closed = match prepared.verdict_fd {
             Some(fd) => {
@@ -528,6 +561,21 @@ mod imp {
                     libc::close(fd as i32);
                 }
             }
+        }
+    }
+
+    /// An `O_PATH` descriptor of a folder, for a Landlock rule.
+    fn open_folder(path: &CString) -> io::Result<std::os::fd::OwnedFd> {
+        // SAFETY: a NUL-terminated path; the descriptor returned is ours.
+        unsafe {
+            let fd = libc::open(
+                path.as_ptr(),
+                libc::O_PATH | libc::O_DIRECTORY | libc::O_CLOEXEC,
+            );
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(std::os::fd::FromRawFd::from_raw_fd(fd))
         }
     }
 
@@ -1021,20 +1069,25 @@ mod tests {
         let tmp = dir.join("tmp");
         std::fs::create_dir_all(&tmp).expect("tmp");
         let policy = Policy {
-            write: vec![dir.clone()],
             tmpfs: Some(tmp.clone()),
             ..Policy::default()
         };
         let script = format!(
             "cd {t} && stat -f -c %T . && echo x > small && echo small-written; \
+             echo x > {d}/beside || echo beside-denied; \
              dd if=/dev/zero of=big bs=1M count=400 2>&1 | tail -1",
-            t = tmp.display()
+            t = tmp.display(),
+            d = dir.display()
         );
         let out = run_with(&script, &policy, None).await;
         let left: Vec<_> = std::fs::read_dir(&tmp).expect("tmp").flatten().collect();
         let _ = std::fs::remove_dir_all(&dir);
         assert!(out.starts_with("tmpfs\n"), "{out}");
         assert!(out.contains("small-written"), "{out}");
+        assert!(
+            out.contains("beside-denied"),
+            "only the tmpfs is writable: {out}"
+        );
         assert!(
             !out.contains("419430400 bytes"),
             "400 MB fitted in the tmpfs: {out}"
@@ -1092,7 +1145,6 @@ mod tests {
         let tmp = dir.join("tmp");
         std::fs::create_dir_all(&tmp).expect("tmp");
         let policy = Policy {
-            write: vec![dir.clone()],
             tmpfs: Some(tmp.clone()),
             ..Policy::default()
         };

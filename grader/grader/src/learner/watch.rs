@@ -293,8 +293,9 @@ impl Drop for RawTerminal {
 
 fn stty(args: &[&str]) {
     // stty acts on its standard input, which must be the terminal. If it is
-    // missing, keys still work after Enter.
-    let _ = std::process::Command::new("stty")
+    // missing, keys still work after Enter. It is started by its absolute
+    // path, never looked up on PATH once checks have run.
+    let _ = std::process::Command::new("/bin/stty")
         .args(args)
         .stdin(std::process::Stdio::inherit())
         .status();
