@@ -1098,16 +1098,17 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn the_verdict_pipe_is_descriptor_3() {
+    /// Runs `script` with a verdict pipe (and `policy`) and returns what it
+    /// wrote there.
+    async fn verdict_of(script: &str, policy: Policy) -> String {
         let (read, write) = verdict_pipe().expect("a pipe");
         let policy = Policy {
             verdict_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&write)),
-            ..Policy::default()
+            ..policy
         };
         let mut command = tokio::process::Command::new("sh");
         command
-            .args(["-c", "echo verdict >&3"])
+            .args(["-c", script])
             .stdin(std::process::Stdio::null());
         imp::apply(
             &mut command,
@@ -1123,7 +1124,15 @@ mod tests {
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::fs::File::from(read), &mut text)
             .expect("the pipe reads");
-        assert_eq!(text, "verdict\n");
+        text
+    }
+
+    #[tokio::test]
+    async fn the_verdict_pipe_is_descriptor_3() {
+        assert_eq!(
+            verdict_of("echo verdict >&3", Policy::default()).await,
+            "verdict\n"
+        );
     }
 
     /// What the capstones need: a check starts the system's `redis-server`
@@ -1165,7 +1174,6 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_standard_streams_and_the_verdict_pipe_are_inherited() {
-        let (read, write) = verdict_pipe().expect("a pipe");
         // A descriptor of the grader without close-on-exec, as a jobserver's.
         let (_other_read, other_write) = verdict_pipe().expect("another pipe");
         let leaked = std::os::fd::AsRawFd::as_raw_fd(&other_write);
@@ -1175,27 +1183,9 @@ mod tests {
         }
         let policy = Policy {
             read: vec!["/proc".into()],
-            verdict_fd: Some(std::os::fd::AsRawFd::as_raw_fd(&write)),
             ..Policy::default()
         };
-        let mut command = tokio::process::Command::new("sh");
-        command
-            .args(["-c", "ls /proc/self/fd >&3"])
-            .stdin(std::process::Stdio::null());
-        imp::apply(
-            &mut command,
-            Limits::for_timeout(7),
-            &policy,
-            isolation(),
-            None,
-        )
-        .expect("the sandbox applies");
-        let status = command.status().await.expect("sh runs");
-        drop(write);
-        assert!(status.success());
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut std::fs::File::from(read), &mut text)
-            .expect("the pipe reads");
+        let text = verdict_of("ls /proc/self/fd >&3", policy).await;
         let mut fds: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
         fds.sort_unstable();
         // 0-2, 3, and the descriptor `ls` has open on /proc/self/fd.
