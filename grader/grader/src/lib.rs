@@ -36,6 +36,7 @@ pub mod formats;
 pub mod grade;
 pub mod learner;
 pub mod merge;
+pub mod mutants;
 pub mod pack;
 pub mod points;
 pub mod render;

@@ -24,6 +24,7 @@
 //! cargo grade reset NN [--force]   the unit's stub back, your code in a backup
 //! cargo grade serve [--port 8000]  the book and the testkit server
 //! cargo grade sync-stubs [--check] regenerate exercises/ from solutions/ (maintainers)
+//! cargo grade mutants [NN]         mutation-test the checks with cargo-mutants (maintainers)
 //! ```
 
 use std::io::IsTerminal;
@@ -177,6 +178,21 @@ enum Command {
         #[arg(long = "check", value_name = "ID")]
         checks: Vec<String>,
     },
+    /// Mutation-test the units' checks with cargo-mutants and print the
+    /// per-unit table (maintainers; `cargo install --locked cargo-mutants`).
+    Mutants {
+        /// Units to mutate; all when none is given.
+        units: Vec<String>,
+        /// Only cargo-mutants' shard K/N of each unit's mutants (K from 0).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+        /// Where cargo-mutants' results go (one folder per unit).
+        #[arg(long, value_name = "DIR", default_value = "target/mutants")]
+        results: PathBuf,
+        /// Do not run cargo-mutants: read the results already in --results.
+        #[arg(long)]
+        read_only: bool,
+    },
     /// Regenerate exercises/ from solutions/ (maintainers).
     SyncStubs {
         /// Only report differences; exit 1 if there are any.
@@ -259,6 +275,14 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
         }
         Some(Command::Serve { port }) => return serve(&root, port).await,
         Some(Command::SyncStubs { check }) => return sync_stubs(&root, check),
+        Some(Command::Mutants {
+            units: wanted,
+            shard,
+            results,
+            read_only,
+        }) => {
+            return mutation_table(&root, &wanted, shard.as_deref(), &results, read_only);
+        }
         Some(Command::Wrong {
             units: wanted,
             checks,
@@ -456,6 +480,68 @@ fn progress_printer(enabled: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
         };
         // Rewrite one status line in place; an empty line clears it.
         eprint!("\r\x1b[2K{line}");
+    })
+}
+
+fn mutation_table(
+    root: &std::path::Path,
+    wanted: &[String],
+    shard: Option<&str>,
+    results: &std::path::Path,
+    read_only: bool,
+) -> Result<ExitCode, GraderError> {
+    use grader::mutants::{self, Row, Tally};
+    let all = units::load_all(root)?;
+    let chosen: Vec<&units::Unit> = if wanted.is_empty() {
+        all.iter().collect()
+    } else {
+        wanted
+            .iter()
+            .map(|u| units::find(&all, u).ok_or_else(|| GraderError::UnknownUnit(u.clone())))
+            .collect::<Result<_, _>>()?
+    };
+    let results = root.join(results);
+    let mut rows = Vec::new();
+    for unit in chosen {
+        let dir = results.join(&unit.slug);
+        let row = if read_only {
+            let tally = Tally::read(&dir, &format!("solutions/{}/", unit.slug))?;
+            Row::new(&unit.id, &tally, &mutants::equivalents(root, unit)?)
+        } else {
+            mutants::run(root, unit, &dir, shard)?
+        };
+        rows.push(row);
+    }
+    print!("{}", mutants::table(&rows));
+    let mut passes = true;
+    for row in &rows {
+        for survivor in &row.survivors {
+            println!("survived, unit {}: {survivor}", row.unit);
+        }
+        for stale in &row.stale {
+            println!(
+                "recorded as equivalent but did not survive, unit {}: {stale}",
+                row.unit
+            );
+        }
+        if !row.passes() {
+            passes = false;
+            println!(
+                "unit {}: {:.0} % killed, {} unexplained survivor(s); the goal is {} % and none \
+                 (kill each with a sharper check, or record it in grader/units/{}-*/{} with a reason)",
+                row.unit,
+                row.percent(),
+                row.survivors.len(),
+                mutants::GOAL_PERCENT,
+                row.unit,
+                mutants::FILE
+            );
+        }
+    }
+    Ok(if passes {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     })
 }
 
