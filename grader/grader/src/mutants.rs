@@ -301,6 +301,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_units_equivalent_mutants_file_reads() {
+        let root = crate::repo_root();
+        for unit in crate::units::load_all(&root).expect("units load") {
+            let equivalents = equivalents(&root, &unit)
+                .unwrap_or_else(|error| panic!("{}: {error}", unit.slug));
+            for equivalent in equivalents {
+                assert!(
+                    root.join("solutions")
+                        .join(&unit.slug)
+                        .join(&equivalent.file)
+                        .is_file(),
+                    "{}: {} names no file of the solution",
+                    unit.slug,
+                    equivalent.file
+                );
+            }
+        }
+    }
+
+    #[test]
     fn lines_of_cargo_mutants_parse_without_their_place() {
         let mutant = Mutant::parse(
             "solutions/05-queue/src/core.rs:85:9: replace > with >= in MessageQueue::push\n",

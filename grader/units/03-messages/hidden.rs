@@ -16,8 +16,8 @@ use futures_util::{SinkExt, StreamExt};
 use messages::{
     Action, Body, ChatMessage, DecodeError, Dispatcher, EARLIEST_TIMESTAMP_MS, Envelope,
     HandlerError, Heartbeat, Id, Incoming, InvalidId, Level, MAX_CLOCK_SKEW, MAX_MESSAGE_SIZE,
-    MessageKind, NewMessage, Outcome, ReadReceipt, Sender, SystemNotice, SystemNotification,
-    TimestampProblem, TypingIndicator, TypingStatus, decode_at,
+    MessageKind, NewMessage, Outcome, Payload, ReadReceipt, Sender, SystemNotice,
+    SystemNotification, TimestampProblem, TypingIndicator, TypingStatus, decode_at,
 };
 use serde_json::{Value, json};
 use testkit::TestServer;
@@ -555,9 +555,26 @@ async fn absurd_timestamps_are_rejected() {
              (chapter 03, \"Task 3: The decoder\")"
         );
     }
+    // The chapter's five minutes, in plain numbers: a constant changed to
+    // anything else moves these too.
+    let six_minutes_ahead = text_with(|m| m["timestamp"] = json!(NOW + 6 * 60 * 1000));
+    assert!(
+        matches!(
+            decode_value(&six_minutes_ahead),
+            Err(DecodeError::InvalidTimestamp(
+                TimestampProblem::InTheFuture { .. }
+            ))
+        ),
+        "a timestamp six minutes ahead is beyond the five minutes of clock skew the chapter \
+         allows (MAX_CLOCK_SKEW) and must be InTheFuture (chapter 03, \"Task 3: The decoder\")"
+    );
     for (timestamp, what) in [
         (EARLIEST_TIMESTAMP_MS, "EARLIEST_TIMESTAMP_MS itself"),
         (NOW + skew, "exactly the clock skew ahead"),
+        (
+            NOW + 4 * 60 * 1000 + 59_000,
+            "four minutes and 59 seconds ahead, within the five minutes of skew",
+        ),
         (NOW - 3_600_000, "an hour ago"),
     ] {
         let result = decode_value(&text_with(|m| m["timestamp"] = json!(timestamp)));
@@ -1017,6 +1034,32 @@ async fn wrong_kind_never_reaches_a_handler() {
          (chapter 03, \"Task 4: Typed handlers\")",
         lines(&seen)
     );
+    // Every payload type gives a body of another type back, unchanged.
+    let text = Body::Text(chat("not a heartbeat"));
+    let typing = Body::Typing(TypingIndicator {
+        conversation_id: id("c-1"),
+        is_typing: true,
+    });
+    for (payload, result) in [
+        ("Heartbeat", Heartbeat::from_body(text.clone()).err()),
+        (
+            "TypingIndicator",
+            TypingIndicator::from_body(text.clone()).err(),
+        ),
+        ("ChatMessage", ChatMessage::from_body(typing.clone()).err()),
+    ] {
+        let expected = if payload == "ChatMessage" {
+            &typing
+        } else {
+            &text
+        };
+        assert_eq!(
+            result.as_ref(),
+            Some(expected),
+            "{payload}::from_body of a body of another type must give it back as Err(body) \
+             (chapter 03, \"Task 4: Typed handlers\")"
+        );
+    }
 }
 
 async fn failing_handler_is_reported_and_dispatch_goes_on() {
@@ -1053,6 +1096,21 @@ async fn failing_handler_is_reported_and_dispatch_goes_on() {
         "a handler that returns Err must give Outcome::Failed with its error, got {:?} \
          (chapter 03, \"Task 5: Dispatching\")",
         outcomes[1]
+    );
+    if let Outcome::Failed { error, .. } = &outcomes[1] {
+        assert_eq!(
+            error.to_string(),
+            "the database is down",
+            "a HandlerError displays as its message (it is what the log shows) \
+             (chapter 03, \"Task 5: Dispatching\")"
+        );
+    }
+    let is_ok: Vec<bool> = outcomes.iter().map(Outcome::is_ok).collect();
+    assert_eq!(
+        is_ok,
+        [true, false, true, false, true],
+        "Outcome::is_ok is true for Handled (and Fallback) and false for Failed, for the \
+         outcomes {outcomes:?} (chapter 03, \"Task 5: Dispatching\")"
     );
     assert!(
         matches!(&outcomes[3], Outcome::Failed { error, .. } if error.message().contains("invalid digit")),
@@ -1308,4 +1366,22 @@ async fn frames_from_a_real_socket_are_dispatched() {
     assert_eq!(lines(&seen), ["one", "two"]);
     let _ = socket.close(None).await;
     server.shutdown().await;
+
+    // The chapter's 64 KiB, in plain numbers: a long text just under it is
+    // a message like any other, one just over it is TooLarge.
+    let long = text_with(|m| m["content"] = json!("x".repeat(60 * 1024)));
+    assert!(
+        decode_value(&long).is_ok(),
+        "a valid message of about 60 KiB is under the 64 KiB limit and must be accepted \
+         (chapter 03, \"Message size limits\")"
+    );
+    let over = text_with(|m| m["content"] = json!("x".repeat(64 * 1024)));
+    assert!(
+        matches!(
+            decode_value(&over),
+            Err(DecodeError::TooLarge { limit: 65_536, .. })
+        ),
+        "a valid message with 64 KiB of text is over the 64 KiB limit and must be \
+         DecodeError::TooLarge with limit 65536 (chapter 03, \"Message size limits\")"
+    );
 }
