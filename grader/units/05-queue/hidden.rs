@@ -514,6 +514,49 @@ async fn clear_removes_what_waits_and_counts_it() {
         "clear() empties the queue, not the memory of ids: a resend is still a duplicate \
          (chapter 05, \"Task 3: Outcomes\")"
     );
+
+    // A full queue has no room for a retry: the message is dead-lettered.
+    let mut full = MessageQueue::new(QueueConfig {
+        max_size: 3,
+        ..QueueConfig::default()
+    });
+    assert_eq!(
+        full.config().max_size,
+        3,
+        "config() returns the queue's own configuration (chapter 05, \"Task 1\")"
+    );
+    full.push(text(100), start);
+    let taken = full.take_batch(start);
+    for id in 101..104 {
+        full.push(text(id), start);
+    }
+    for item in taken {
+        full.finish(item, Err(HandleError::Failed("busy".to_owned())), start);
+    }
+    let dead: Vec<u64> = full.dead_letters().iter().map(|l| l.message.id).collect();
+    assert_eq!(
+        (full.stats().length, dead),
+        (3, vec![100]),
+        "(length, dead letters) when message 100 fails while 3 others fill a queue of 3: if \
+         the queue is full when a retry should go back, the message is dead-lettered, and the \
+         queue never holds more than max_size (chapter 05, \"Task 3: Outcomes\")"
+    );
+
+    // The worker's clear() gives back what it removed, like the queue's.
+    let handler = Recorder::new(|_, _| (ms(5), Ok(())));
+    let worker = Queue::start(QueueConfig::default(), handler);
+    for id in 0..30 {
+        worker.push(text(id));
+    }
+    let cleared = worker.clear();
+    assert!(
+        cleared.len() >= 20 && cleared.iter().all(|message| message.id < 30),
+        "Queue::clear() right after 30 pushes removes and returns every message not yet taken \
+         (at least 20, as a batch takes 10), got {} (chapter 05, \"Task 4: The worker\")",
+        cleared.len()
+    );
+    idle(&worker, "the worker to finish its batch").await;
+    let _ = within(VIRTUAL_LIMIT, "the worker to shut down", worker.shutdown()).await;
 }
 
 async fn one_batch_at_a_time_with_bounded_parallelism() {
