@@ -304,8 +304,8 @@ mod tests {
     fn every_units_equivalent_mutants_file_reads() {
         let root = crate::repo_root();
         for unit in crate::units::load_all(&root).expect("units load") {
-            let equivalents = equivalents(&root, &unit)
-                .unwrap_or_else(|error| panic!("{}: {error}", unit.slug));
+            let equivalents =
+                equivalents(&root, &unit).unwrap_or_else(|error| panic!("{}: {error}", unit.slug));
             for equivalent in equivalents {
                 assert!(
                     root.join("solutions")
