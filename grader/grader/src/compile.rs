@@ -269,8 +269,9 @@ pub async fn build(
     Ok(results)
 }
 
-/// A unit's package name, from the canonical manifest the grader wrote.
-fn package_name(member: &Path) -> Result<String, GraderError> {
+/// The package name in the `Cargo.toml` of the crate folder `member` (a
+/// scratch crate's canonical manifest, or a solution's).
+pub(crate) fn package_name(member: &Path) -> Result<String, GraderError> {
     let path = member.join("Cargo.toml");
     let manifest: toml::Table = files::read(&path)?
         .parse()

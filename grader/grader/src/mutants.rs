@@ -24,7 +24,7 @@
 //! non-equivalent mutants killed and no unexplained survivor.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 
@@ -251,7 +251,7 @@ pub fn table(rows: &[Row]) -> String {
 /// returns its row. `shard` is cargo-mutants' `K/N` (0-based K).
 pub fn run(root: &Path, unit: &Unit, out: &Path, shard: Option<&str>) -> Result<Row, GraderError> {
     let solution = root.join("solutions").join(&unit.slug);
-    let package = package_name(&solution)?;
+    let package = crate::compile::package_name(&solution)?;
     std::fs::create_dir_all(out).map_err(|source| GraderError::Io {
         path: out.to_owned(),
         source,
@@ -281,19 +281,6 @@ pub fn run(root: &Path, unit: &Unit, out: &Path, shard: Option<&str>) -> Result<
     }
     let tally = Tally::read(out, &format!("solutions/{}/", unit.slug))?;
     Ok(Row::new(&unit.id, &tally, &equivalents(root, unit)?))
-}
-
-fn package_name(solution: &Path) -> Result<String, GraderError> {
-    let path: PathBuf = solution.join("Cargo.toml");
-    let manifest: toml::Table = crate::files::read(&path)?
-        .parse()
-        .map_err(|error| GraderError::Manifest(format!("{}: {error}", path.display())))?;
-    manifest
-        .get("package")
-        .and_then(|package| package.get("name"))
-        .and_then(toml::Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| GraderError::Manifest(format!("{}: no package name", path.display())))
 }
 
 #[cfg(test)]
