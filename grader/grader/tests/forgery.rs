@@ -177,21 +177,26 @@ fn grade(args: &[OsString], token: &str, bound: Duration) -> Run {
     };
     let stdout = pipe(Box::new(child.stdout.take().expect("stdout")));
     let stderr = pipe(Box::new(child.stderr.take().expect("stderr")));
-    let code = loop {
-        if let Some(status) = child.try_wait().expect("wait for the grader") {
-            break Some(status.code().unwrap_or(-1));
-        }
-        if started.elapsed() > bound {
+    // The grader's end is awaited on a thread of its own, so that the test
+    // waits for that event (or its bound), never polls.
+    let pid = child.id();
+    let (ended, end) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait().ok();
+        let _ = ended.send(status.map(|status| status.code().unwrap_or(-1)));
+    });
+    let code = match end.recv_timeout(bound.saturating_sub(started.elapsed())) {
+        Ok(code) => code,
+        Err(_) => {
             // Absolute path: a cheat may have put a `kill` of its own first
             // in PATH.
             let _ = Command::new("/bin/kill")
-                .args(["-s", "KILL", "--", &format!("-{}", child.id())])
+                .args(["-s", "KILL", "--", &format!("-{pid}")])
                 .status();
-            let _ = child.wait();
-            break None;
+            None
         }
-        std::thread::sleep(Duration::from_millis(50));
     };
+    let _ = waiter.join();
     let collect = |receiver: mpsc::Receiver<String>| {
         receiver
             .recv_timeout(Duration::from_secs(5))
