@@ -1013,6 +1013,19 @@ mod tests {
         dir
     }
 
+    /// A scratch folder, its `tmp` folder, and a policy that makes that the
+    /// process's private tmpfs, as a check's.
+    fn with_private_tmp(name: &str) -> (PathBuf, PathBuf, Policy) {
+        let dir = scratch(name);
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        let policy = Policy {
+            tmpfs: Some(tmp.clone()),
+            ..Policy::default()
+        };
+        (dir, tmp, policy)
+    }
+
     #[tokio::test]
     async fn landlock_lets_a_process_touch_its_policy_and_nothing_else() {
         if !complete_or_skip() {
@@ -1065,13 +1078,7 @@ mod tests {
         if !complete_or_skip() {
             return;
         }
-        let dir = scratch("tmpfs");
-        let tmp = dir.join("tmp");
-        std::fs::create_dir_all(&tmp).expect("tmp");
-        let policy = Policy {
-            tmpfs: Some(tmp.clone()),
-            ..Policy::default()
-        };
+        let (dir, tmp, policy) = with_private_tmp("tmpfs");
         let script = format!(
             "cd {t} && stat -f -c %T . && echo x > small && echo small-written; \
              echo x > {d}/beside || echo beside-denied; \
@@ -1150,13 +1157,7 @@ mod tests {
             eprintln!("skipped: no redis-server (apt-get install redis-server)");
             return;
         }
-        let dir = scratch("redis");
-        let tmp = dir.join("tmp");
-        std::fs::create_dir_all(&tmp).expect("tmp");
-        let policy = Policy {
-            tmpfs: Some(tmp.clone()),
-            ..Policy::default()
-        };
+        let (dir, tmp, policy) = with_private_tmp("redis");
         // A bounded wait (at most 100 tries of 50 ms) for the server to answer.
         let script = format!(
             "cd {t} && redis-server --port 6379 --bind 127.0.0.1 --save '' --appendonly no \
