@@ -5,14 +5,19 @@
 //! Run against the reference solution by `cargo test -p connection --test
 //! hidden`; the grader runs them against a learner's `src/`.
 
+use std::future::Future;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use checkkit::within;
 use connection::terminal::{self, Options};
-use connection::{CloseError, ConnectError, Connection, Event, SendError};
+use connection::{CloseError, ConnectError, Connection, Event, MAX_CLOSE_REASON, SendError};
+use futures_util::{SinkExt, StreamExt};
 use testkit::{ConnectionRecord, Ending, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
 checkkit::checks! {
     send_after_own_close_is_an_error,
@@ -20,6 +25,8 @@ checkkit::checks! {
     server_close_gets_exactly_one_close_back,
     close_sends_1000_and_waits_for_the_reply,
     close_rejects_codes_that_must_not_be_sent,
+    close_forwards_data_that_arrives_before_the_reply,
+    a_lost_connection_ends_with_an_error_and_1006,
     pings_are_answered_for_a_send_only_client,
     errors_carry_their_cause,
     dropping_the_handle_closes_the_connection,
@@ -94,6 +101,39 @@ async fn record_when(
     }
 }
 
+/// A peer for one connection that does what the testkit server never does
+/// (send data after the client's Close, end TCP without a Close, send a
+/// Close without a code): it accepts the opening handshake on a fresh
+/// loopback port, then runs `script` with its side of the socket. Returns
+/// the URL to connect to.
+async fn scripted_peer<Script, Done>(script: Script) -> String
+where
+    Script: FnOnce(WebSocketStream<TcpStream>) -> Done + Send + 'static,
+    Done: Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the scripted peer");
+    let address = listener.local_addr().expect("the scripted peer's address");
+    tokio::spawn(async move {
+        if let Ok((tcp, _)) = listener.accept().await
+            && let Ok(socket) = tokio_tungstenite::accept_async(tcp).await
+        {
+            script(socket).await;
+        }
+    });
+    format!("ws://{address}/ws")
+}
+
+/// Every event until the end of the stream (each within [`EVENT_WAIT`]).
+async fn remaining_events(connection: &mut Connection, what: &str) -> Vec<Event> {
+    let mut events = Vec::new();
+    while let Some(event) = within(EVENT_WAIT, what, connection.next_event()).await {
+        events.push(event);
+    }
+    events
+}
+
 // ------------------------------------------------------- closing and sends
 
 async fn send_after_own_close_is_an_error() {
@@ -146,19 +186,37 @@ async fn send_after_own_close_is_an_error() {
 
 async fn server_close_surfaces_code_and_reason() {
     let server = start_server().await;
-    let mut connection = open(&server.ws_url("/ws/close?code=4000&reason=bye")).await;
+    // Several codes and reasons, so that no fixed code can pass by chance.
+    for (code, reason, query) in [
+        (4000, "bye", "code=4000&reason=bye"),
+        (1001, "going away", "code=1001&reason=going%20away"),
+        (4999, "", "code=4999"),
+        (1000, "done", "code=1000&reason=done"),
+    ] {
+        let mut connection = open(&server.ws_url(&format!("/ws/close?{query}"))).await;
+        expect_opened(&mut connection).await;
+        let events = remaining_events(&mut connection, "the events after the server's Close").await;
+        assert!(
+            matches!(events.as_slice(), [Event::Closed { code: got, reason: said }]
+                if *got == code && said == reason),
+            "the server closed with code {code} and reason {reason:?}; after Opened the events \
+             must be exactly [Event::Closed {{ code: {code}, reason: {reason:?} }}], then \
+             next_event() returns None; got {events:?} (chapter 01, \"Task 2: The I/O task\")"
+        );
+    }
+    // A Close frame without a code is reported as 1005.
+    let url = scripted_peer(|mut socket| async move {
+        let _ = socket.send(Message::Close(None)).await;
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+    let mut connection = open(&url).await;
     expect_opened(&mut connection).await;
-    let event = next_event(&mut connection, "the server's Close(4000, \"bye\")").await;
+    let events = remaining_events(&mut connection, "the events after a Close without a code").await;
     assert!(
-        matches!(&event, Event::Closed { code: 4000, reason } if reason == "bye"),
-        "the server closed with code 4000 and reason \"bye\"; expected \
-         Event::Closed {{ code: 4000, reason: \"bye\" }}, got {event:?} \
-         (chapter 01, \"Task 2: The I/O task\")"
-    );
-    let after = within(EVENT_WAIT, "the end of the events", connection.next_event()).await;
-    assert!(
-        after.is_none(),
-        "Event::Closed must be the last event, then next_event() returns None; got {after:?} \
+        matches!(events.as_slice(), [Event::Closed { code: 1005, .. }]),
+        "the peer sent a Close frame without a code; after Opened the events must be exactly \
+         [Event::Closed {{ code: 1005, .. }}] (closed_event does this), got {events:?} \
          (chapter 01, \"Task 2: The I/O task\")"
     );
 }
@@ -269,6 +327,20 @@ async fn close_rejects_codes_that_must_not_be_sent() {
              anything (RFC 6455 §7.4), got {result:?} (chapter 01, \"Task 4: Closing properly\")"
         );
     }
+    let too_long = "x".repeat(MAX_CLOSE_REASON + 1);
+    let result = within(
+        EVENT_WAIT,
+        "close() with a reason that is too long",
+        connection.close(1000, &too_long),
+    )
+    .await;
+    assert!(
+        matches!(result, Err(CloseError::ReasonTooLong { .. })),
+        "close(1000, <{} bytes>) must return Err(CloseError::ReasonTooLong {{ .. }}) without \
+         sending anything: a Close frame has room for {MAX_CLOSE_REASON} bytes of reason; got \
+         {result:?} (chapter 01, \"Task 4: Closing properly\")",
+        too_long.len()
+    );
     let sent = within(
         EVENT_WAIT,
         "send_text after a rejected close",
@@ -280,15 +352,18 @@ async fn close_rejects_codes_that_must_not_be_sent() {
         "a rejected close() must leave the connection open; send_text then returned {sent:?} \
          (chapter 01, \"Task 4: Closing properly\")"
     );
+    // The longest reason that fits is allowed.
+    let reason = format!("done{}", ".".repeat(MAX_CLOSE_REASON - 4));
     let closed = within(
         EVENT_WAIT,
-        "close(4001, \"done\")",
-        connection.close(4001, "done"),
+        "close(4001, <a reason of MAX_CLOSE_REASON bytes>)",
+        connection.close(4001, &reason),
     )
     .await;
     assert!(
         closed.is_ok(),
-        "close(4001, \"done\") returned {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+        "close(4001, <a reason of exactly {MAX_CLOSE_REASON} bytes>) returned {closed:?}; \
+         {MAX_CLOSE_REASON} bytes fit in a Close frame (chapter 01, \"Task 4: Closing properly\")"
     );
     let record = record_when(&server, "the client's Close", |record| {
         record.close_received.is_some()
@@ -299,8 +374,72 @@ async fn close_rejects_codes_that_must_not_be_sent() {
         .map(|close| (close.code, close.reason));
     assert_eq!(
         close,
-        Some((4001, "done".to_owned())),
-        "close(4001, \"done\") must send exactly that code and reason (chapter 01, \"Task 4: Closing properly\")"
+        Some((4001, reason)),
+        "close(4001, reason) must send exactly that code and reason (chapter 01, \"Task 4: Closing properly\")"
+    );
+}
+
+async fn close_forwards_data_that_arrives_before_the_reply() {
+    // The peer answers "x" late: the client's Close is already on its way, so
+    // the answer arrives while close() waits for the peer's Close.
+    let url = scripted_peer(|mut socket| async move {
+        if let Some(Ok(Message::Text(_))) = socket.next().await {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = socket.send(Message::text("last words")).await;
+            while let Some(Ok(_)) = socket.next().await {}
+        }
+    })
+    .await;
+    let mut connection = open(&url).await;
+    expect_opened(&mut connection).await;
+    let sent = within(EVENT_WAIT, "send_text(\"x\")", connection.send_text("x")).await;
+    assert!(
+        sent.is_ok(),
+        "send_text on an open connection returned {sent:?} (chapter 01, \"Task 3: Sending\")"
+    );
+    let closed = within(EVENT_WAIT, "close(1000, \"\")", connection.close(1000, "")).await;
+    assert!(
+        closed.is_ok(),
+        "close(1000) returned {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let events = remaining_events(&mut connection, "the events after close()").await;
+    assert!(
+        matches!(events.as_slice(), [Event::Text(text), Event::Closed { .. }]
+            if text == "last words"),
+        "the peer sent Text(\"last words\") after the client's Close had left and before its own \
+         Close: close_handshake must forward it, so the events are [Text(\"last words\"), \
+         Closed {{ .. }}]; got {events:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+}
+
+async fn a_lost_connection_ends_with_an_error_and_1006() {
+    // The peer ends TCP without a Close frame: tungstenite reports a read error.
+    let url = scripted_peer(|socket| async move {
+        drop(socket);
+    })
+    .await;
+    let mut connection = open(&url).await;
+    expect_opened(&mut connection).await;
+    let events = remaining_events(&mut connection, "the events after the peer vanished").await;
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::Error(_), Event::Closed { code: 1006, .. }]
+        ),
+        "the peer ended TCP without a Close frame, which tungstenite reports as a read error: the \
+         events must be [Event::Error(..), Event::Closed {{ code: 1006, .. }}] and then None; \
+         got {events:?} (chapter 01, \"Task 2: The I/O task\")"
+    );
+    let sent = within(
+        EVENT_WAIT,
+        "send_text after the connection was lost",
+        connection.send_text("anyone?"),
+    )
+    .await;
+    assert!(
+        matches!(sent, Err(SendError::Closed)),
+        "after the connection was lost the I/O task has ended; send_text must return \
+         Err(SendError::Closed), got {sent:?} (chapter 01, \"Task 3: Sending\")"
     );
 }
 
@@ -416,12 +555,12 @@ async fn dropping_the_handle_closes_the_connection() {
         |record| record.ending.is_some(),
     )
     .await;
+    let code = record.close_received.as_ref().map(|close| close.code);
     assert!(
-        record.close_received.is_some() && record.ending == Some(Ending::Clean),
-        "dropping the Connection must close it with a handshake (the I/O task sees the command \
-         channel end and closes with 1001) and end the task; the server saw close {:?}, ending {:?} \
-         (chapter 01, \"Why one I/O task\")",
-        record.close_received,
+        code == Some(1001) && record.ending == Some(Ending::Clean),
+        "dropping the Connection must close it with a handshake with code 1001, \"going away\" \
+         (the I/O task sees the command channel end and closes with 1001) and end the task; the \
+         server saw close code {code:?}, ending {:?} (chapter 01, \"Why one I/O task\")",
         record.ending
     );
 }
@@ -564,6 +703,18 @@ async fn terminal_logs_sent_and_received() {
             line == "< hello"
         })
         .await;
+    terminal.type_line("//etc/hosts").await;
+    terminal
+        .expect_line(
+            "\"> /etc/hosts\" for the line \"//etc/hosts\" (\"//\" sends the rest with one \"/\")",
+            |line| line == "> /etc/hosts",
+        )
+        .await;
+    terminal
+        .expect_line("\"< /etc/hosts\" for its echo", |line| {
+            line == "< /etc/hosts"
+        })
+        .await;
     terminal.type_line("/disconnect").await;
     terminal
         .expect_line("\"* closed 1000\" after /disconnect", |line| {
@@ -581,8 +732,12 @@ async fn terminal_logs_sent_and_received() {
     .await;
     assert_eq!(
         record.received,
-        vec![testkit::Frame::Text("hello".to_owned())],
-        "the typed line must be sent as one text message (chapter 01, \"Task 5: The terminal client\")"
+        vec![
+            testkit::Frame::Text("hello".to_owned()),
+            testkit::Frame::Text("/etc/hosts".to_owned()),
+        ],
+        "each typed line must be sent as one text message, \"//etc/hosts\" as \"/etc/hosts\" \
+         (chapter 01, \"Task 5: The terminal client\")"
     );
 }
 
@@ -628,6 +783,42 @@ async fn terminal_refuses_to_send_while_disconnected() {
          (chapter 01, \"Task 5: The terminal client\")",
         terminal.seen
     );
+    // A close the server starts: the terminal logs it, forgets the
+    // connection, and accepts /connect again.
+    terminal.type_line("/disconnect").await;
+    terminal
+        .expect_line("\"* status: disconnected\" after /disconnect", |line| {
+            line == "* status: disconnected"
+        })
+        .await;
+    let closing = server.ws_url("/ws/close?code=4000&reason=bye&after_ms=100");
+    terminal.type_line(&format!("/connect {closing}")).await;
+    terminal
+        .expect_line("\"* closed 4000 ...\" when the server closes", |line| {
+            line.starts_with("* closed 4000")
+        })
+        .await;
+    terminal
+        .expect_line(
+            "\"* status: disconnected\" after the server's Close",
+            |line| line == "* status: disconnected",
+        )
+        .await;
+    terminal.type_line("after").await;
+    terminal
+        .expect_line(
+            "a line starting with \"! \" refusing to send after the server closed",
+            |line| line.starts_with("! "),
+        )
+        .await;
+    terminal.type_line("/connect").await;
+    terminal
+        .expect_line(
+            "\"* status: connected\" after /connect, once the server had closed the last \
+             connection (after Event::Closed the connection is forgotten)",
+            |line| line == "* status: connected",
+        )
+        .await;
 }
 
 async fn terminal_refuses_commands_in_the_wrong_state() {
@@ -659,6 +850,22 @@ async fn terminal_refuses_commands_in_the_wrong_state() {
             line == "* status: connected"
         })
         .await;
+    for unknown in ["/conect", "/foo bar"] {
+        terminal.type_line(unknown).await;
+        terminal
+            .expect_line(
+                &format!("a line starting with \"! \" refusing the unknown command {unknown:?}"),
+                |line| line.starts_with("! "),
+            )
+            .await;
+    }
+    terminal.type_line("/status").await;
+    terminal
+        .expect_line(
+            "\"* status: connected\" after /status (an unknown command changes nothing)",
+            |line| line == "* status: connected",
+        )
+        .await;
     let total = server.stats().connections_total;
     assert_eq!(
         total, 1,
@@ -678,6 +885,17 @@ async fn terminal_refuses_commands_in_the_wrong_state() {
             |line| line.starts_with("! "),
         )
         .await;
+    let record = record_when(&server, "the end of the connection", |record| {
+        record.ending.is_some()
+    })
+    .await;
+    assert!(
+        record.received.is_empty(),
+        "only commands were typed (known ones and the unknown \"/conect\" and \"/foo bar\"); \
+         none of them may be sent to the server, which received {:?} \
+         (chapter 01, \"Task 5: The terminal client\")",
+        record.received
+    );
 }
 
 async fn terminal_binary_reads_stdin() {
