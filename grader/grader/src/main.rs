@@ -192,6 +192,14 @@ enum Command {
         /// Do not run cargo-mutants: read the results already in --results.
         #[arg(long)]
         read_only: bool,
+        /// Test again only what the last run in --results did not kill
+        /// (after a sharper check); the table still counts every mutant.
+        #[arg(long, conflicts_with = "read_only")]
+        iterate: bool,
+        /// Only the units whose solution or checks changed since this git
+        /// revision (`solutions/NN-*/`, `grader/units/NN-*/`).
+        #[arg(long, value_name = "REV", conflicts_with = "units")]
+        changed_since: Option<String>,
     },
     /// Regenerate exercises/ from solutions/ (maintainers).
     SyncStubs {
@@ -280,8 +288,25 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
             shard,
             results,
             read_only,
+            iterate,
+            changed_since,
         }) => {
-            return mutation_table(&root, &wanted, shard.as_deref(), &results, read_only);
+            let options = grader::mutants::Options {
+                shard: shard.as_deref(),
+                iterate,
+            };
+            let wanted = match changed_since {
+                Some(rev) => {
+                    let changed = grader::mutants::changed_units(&root, &rev)?;
+                    if changed.is_empty() {
+                        println!("no unit's solution or checks changed since {rev}");
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    changed
+                }
+                None => wanted,
+            };
+            return mutation_table(&root, &wanted, options, &results, read_only);
         }
         Some(Command::Wrong {
             units: wanted,
@@ -486,7 +511,7 @@ fn progress_printer(enabled: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
 fn mutation_table(
     root: &std::path::Path,
     wanted: &[String],
-    shard: Option<&str>,
+    options: grader::mutants::Options<'_>,
     results: &std::path::Path,
     read_only: bool,
 ) -> Result<ExitCode, GraderError> {
@@ -506,9 +531,9 @@ fn mutation_table(
         let dir = results.join(&unit.slug);
         let row = if read_only {
             let tally = Tally::read(&dir, &format!("solutions/{}/", unit.slug))?;
-            Row::new(&unit.id, &tally, &mutants::equivalents(root, unit)?)
+            Row::new(&unit.id, &tally, &mutants::explained(root, unit)?)
         } else {
-            mutants::run(root, unit, &dir, shard)?
+            mutants::run(root, unit, &dir, options)?
         };
         rows.push(row);
     }

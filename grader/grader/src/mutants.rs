@@ -69,6 +69,15 @@ impl Mutant {
     }
 }
 
+impl Mutant {
+    /// The same mutant: the same file, place and change.
+    fn same_as(&self, other: &Mutant) -> bool {
+        self.file == other.file
+            && self.place == other.place
+            && self.description == other.description
+    }
+}
+
 impl std::fmt::Display for Mutant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}: {}", self.file, self.place, self.description)
@@ -87,36 +96,47 @@ pub struct Equivalent {
     pub reason: String,
 }
 
+/// A unit's `mutants.toml`: the survivors it explains.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EquivalentsFile {
+pub struct Explained {
+    /// Survivors whose behaviour is the same as the solution's.
     #[serde(default)]
-    equivalent: Vec<Equivalent>,
+    pub equivalent: Vec<Equivalent>,
+    /// Survivors that do change behaviour, but in something the chapter
+    /// asks nothing of (a `Debug` format, a log line): no graded check looks
+    /// at it, on purpose. They count as survivors in the killed share.
+    #[serde(default)]
+    pub unchecked: Vec<Equivalent>,
 }
 
-/// The equivalent mutants recorded for `unit` (none when it has no file).
-pub fn equivalents(root: &Path, unit: &Unit) -> Result<Vec<Equivalent>, GraderError> {
+impl Explained {
+    fn names(list: &[Equivalent], mutant: &Mutant) -> bool {
+        list.iter()
+            .any(|e| e.file == mutant.file && e.mutant == mutant.description)
+    }
+}
+
+/// The survivors `unit`'s `mutants.toml` explains (none when it has no file).
+pub fn explained(root: &Path, unit: &Unit) -> Result<Explained, GraderError> {
     let path = crate::units::unit_dir(root, &unit.slug).join(FILE);
     if !path.exists() {
-        return Ok(Vec::new());
+        return Ok(Explained::default());
     }
-    let parsed: EquivalentsFile =
+    let parsed: Explained =
         toml::from_str(&crate::files::read(&path)?).map_err(|error| GraderError::UnitToml {
             path: path.clone(),
             message: error.to_string(),
         })?;
-    for equivalent in &parsed.equivalent {
-        if equivalent.reason.trim().is_empty() {
+    for record in parsed.equivalent.iter().chain(&parsed.unchecked) {
+        if record.reason.trim().is_empty() {
             return Err(GraderError::UnitToml {
                 path: path.clone(),
-                message: format!(
-                    "the equivalent mutant {:?} has no reason",
-                    equivalent.mutant
-                ),
+                message: format!("the surviving mutant {:?} has no reason", record.mutant),
             });
         }
     }
-    Ok(parsed.equivalent)
+    Ok(parsed)
 }
 
 /// What cargo-mutants found for one unit.
@@ -146,11 +166,20 @@ impl Tally {
                 .filter_map(|line| Mutant::parse(line, prefix))
                 .collect())
         };
+        // `--iterate` does not test again what earlier runs killed or could
+        // not build, and lists both in `previously_caught.txt`; [`run`]
+        // keeps `unviable.txt` whole, so the unviable ones are told apart.
+        let unviable = list("unviable.txt")?;
+        let mut caught = list("caught.txt")?;
+        caught.extend(list("previously_caught.txt")?);
+        caught.retain(|mutant| !unviable.iter().any(|u| u.same_as(mutant)));
+        caught.sort();
+        caught.dedup();
         Ok(Tally {
-            caught: list("caught.txt")?,
+            caught,
             missed: list("missed.txt")?,
             timeouts: list("timeout.txt")?,
-            unviable: list("unviable.txt")?,
+            unviable,
         })
     }
 }
@@ -168,6 +197,8 @@ pub struct Row {
     pub timeouts: usize,
     /// Survived and recorded as equivalent.
     pub equivalent: usize,
+    /// Survived and recorded as unchecked on purpose (counted as survived).
+    pub unchecked: usize,
     /// Survived without an explanation.
     pub survivors: Vec<Mutant>,
     /// Recorded equivalents that no longer survive (or no longer exist).
@@ -175,17 +206,28 @@ pub struct Row {
 }
 
 impl Row {
-    /// Builds the row of `unit` from its tally and recorded equivalents.
-    pub fn new(unit: &str, tally: &Tally, equivalents: &[Equivalent]) -> Row {
-        let is_equivalent = |mutant: &Mutant| {
-            equivalents
-                .iter()
-                .any(|e| e.file == mutant.file && e.mutant == mutant.description)
-        };
+    /// Builds the row of `unit` from its tally and recorded survivors.
+    pub fn new(unit: &str, tally: &Tally, explained: &Explained) -> Row {
+        let equivalent = tally
+            .missed
+            .iter()
+            .filter(|m| Explained::names(&explained.equivalent, m))
+            .count();
+        let unchecked = tally
+            .missed
+            .iter()
+            .filter(|m| {
+                !Explained::names(&explained.equivalent, m)
+                    && Explained::names(&explained.unchecked, m)
+            })
+            .count();
         let survivors: Vec<Mutant> = tally
             .missed
             .iter()
-            .filter(|m| !is_equivalent(m))
+            .filter(|m| {
+                !Explained::names(&explained.equivalent, m)
+                    && !Explained::names(&explained.unchecked, m)
+            })
             .cloned()
             .collect();
         let missed: BTreeSet<(&str, &str)> = tally
@@ -193,8 +235,10 @@ impl Row {
             .iter()
             .map(|m| (m.file.as_str(), m.description.as_str()))
             .collect();
-        let stale = equivalents
+        let stale = explained
+            .equivalent
             .iter()
+            .chain(&explained.unchecked)
             .filter(|e| !missed.contains(&(e.file.as_str(), e.mutant.as_str())))
             .map(|e| format!("{}: {}", e.file, e.mutant))
             .collect();
@@ -203,14 +247,16 @@ impl Row {
             viable: tally.caught.len() + tally.missed.len() + tally.timeouts.len(),
             killed: tally.caught.len(),
             timeouts: tally.timeouts.len(),
-            equivalent: tally.missed.len() - survivors.len(),
+            equivalent,
+            unchecked,
             survivors,
             stale,
         }
     }
 
     /// Killed (by a check or a timeout) out of the viable, non-equivalent
-    /// mutants, in percent (100 when there are none).
+    /// mutants, in percent (100 when there are none); unchecked survivors
+    /// count against it.
     pub fn percent(&self) -> f64 {
         let counted = self.viable - self.equivalent;
         if counted == 0 {
@@ -229,17 +275,18 @@ impl Row {
 /// The table, as the maintainers' chapter shows it (Markdown).
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| unit | viable mutants | killed | timeouts | equivalent | survived | killed % |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
+        "| unit | viable mutants | killed | timeouts | equivalent | unchecked | survived | killed % |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {:.0} % |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} % |\n",
             row.unit,
             row.viable,
             row.killed,
             row.timeouts,
             row.equivalent,
+            row.unchecked,
             row.survivors.len(),
             row.percent()
         ));
@@ -247,9 +294,19 @@ pub fn table(rows: &[Row]) -> String {
     out
 }
 
+/// How [`run`] runs cargo-mutants.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// cargo-mutants' shard `K/N` (0-based K): a deterministic slice.
+    pub shard: Option<&'a str>,
+    /// Test only the mutants no earlier run in the same folder killed
+    /// (cargo-mutants' `--iterate`); the table still counts them all.
+    pub iterate: bool,
+}
+
 /// Runs cargo-mutants on `unit`'s solution, its results in `out`, and
-/// returns its row. `shard` is cargo-mutants' `K/N` (0-based K).
-pub fn run(root: &Path, unit: &Unit, out: &Path, shard: Option<&str>) -> Result<Row, GraderError> {
+/// returns its row.
+pub fn run(root: &Path, unit: &Unit, out: &Path, options: Options<'_>) -> Result<Row, GraderError> {
     let solution = root.join("solutions").join(&unit.slug);
     let package = crate::compile::package_name(&solution)?;
     std::fs::create_dir_all(out).map_err(|source| GraderError::Io {
@@ -264,9 +321,14 @@ pub fn run(root: &Path, unit: &Unit, out: &Path, shard: Option<&str>) -> Result<
         .arg(&package)
         .arg("--output")
         .arg(out);
-    if let Some(shard) = shard {
+    if let Some(shard) = options.shard {
         command.args(["--shard", shard]);
     }
+    if options.iterate {
+        command.arg("--iterate");
+    }
+    let prefix = format!("solutions/{}/", unit.slug);
+    let before = Tally::read(out, &prefix)?;
     let status = command
         .status()
         .map_err(|error| GraderError::Process(format!("could not run cargo mutants: {error}")))?;
@@ -279,21 +341,79 @@ pub fn run(root: &Path, unit: &Unit, out: &Path, shard: Option<&str>) -> Result<
             unit.slug
         )));
     }
-    let tally = Tally::read(out, &format!("solutions/{}/", unit.slug))?;
-    Ok(Row::new(&unit.id, &tally, &equivalents(root, unit)?))
+    if options.iterate {
+        // cargo-mutants' new `unviable.txt` lists only this run's; put the
+        // earlier runs' back so that the next read tells them from killed.
+        let mut unviable = Tally::read(out, &prefix)?.unviable;
+        unviable.extend(before.unviable);
+        unviable.sort();
+        unviable.dedup();
+        let lines: String = unviable
+            .iter()
+            .map(|mutant| format!("{prefix}{mutant}\n"))
+            .collect();
+        let path = out.join("mutants.out").join("unviable.txt");
+        std::fs::write(&path, lines).map_err(|source| GraderError::Io { path, source })?;
+    }
+    let tally = Tally::read(out, &prefix)?;
+    Ok(Row::new(&unit.id, &tally, &explained(root, unit)?))
+}
+
+/// The slugs of the units whose solution or checks differ between `rev`
+/// and the working tree (`git diff --name-only`), in order. Paths of
+/// folders that are not (yet) graded units are left out.
+pub fn changed_units(root: &Path, rev: &str) -> Result<Vec<String>, GraderError> {
+    let output = std::process::Command::new("git")
+        .current_dir(root)
+        .args(["diff", "--name-only", rev, "--"])
+        .output()
+        .map_err(|error| GraderError::Process(format!("could not run git diff: {error}")))?;
+    if !output.status.success() {
+        return Err(GraderError::Process(format!(
+            "git diff --name-only {rev} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let units = crate::units::load_all(root)?;
+    Ok(units_of_paths(&String::from_utf8_lossy(&output.stdout))
+        .into_iter()
+        .filter(|slug| units.iter().any(|unit| &unit.slug == slug))
+        .collect())
+}
+
+/// The unit slugs named by changed paths (one per line).
+fn units_of_paths(paths: &str) -> Vec<String> {
+    let mut slugs = BTreeSet::new();
+    for path in paths.lines() {
+        let rest = path
+            .strip_prefix("solutions/")
+            .or_else(|| path.strip_prefix("grader/units/"));
+        if let Some((slug, _)) = rest.and_then(|rest| rest.split_once('/')) {
+            slugs.insert(slug.to_owned());
+        }
+    }
+    slugs.into_iter().collect()
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn changed_paths_name_their_units_once() {
+        let paths = "solutions/05-queue/src/core.rs\ngrader/units/05-queue/hidden.rs\n\
+                     grader/units/02-page-policy/mutants.toml\nbook/05-queue.md\n\
+                     grader/grader/src/main.rs\nsolutions/Cargo.toml\n";
+        assert_eq!(super::units_of_paths(paths), ["02-page-policy", "05-queue"]);
+    }
+
     use super::*;
 
     #[test]
     fn every_units_equivalent_mutants_file_reads() {
         let root = crate::repo_root();
         for unit in crate::units::load_all(&root).expect("units load") {
-            let equivalents =
-                equivalents(&root, &unit).unwrap_or_else(|error| panic!("{}: {error}", unit.slug));
-            for equivalent in equivalents {
+            let explained =
+                explained(&root, &unit).unwrap_or_else(|error| panic!("{}: {error}", unit.slug));
+            for equivalent in explained.equivalent.iter().chain(&explained.unchecked) {
                 assert!(
                     root.join("solutions")
                         .join(&unit.slug)
@@ -341,19 +461,16 @@ mod tests {
             timeouts: vec![mutant("src/a.rs", "t")],
             unviable: vec![mutant("src/a.rs", "u")],
         };
-        let equivalents = [
-            Equivalent {
-                file: "src/a.rs".into(),
-                mutant: "same".into(),
-                reason: "r".into(),
-            },
-            Equivalent {
-                file: "src/a.rs".into(),
-                mutant: "gone".into(),
-                reason: "r".into(),
-            },
-        ];
-        let row = Row::new("05", &tally, &equivalents);
+        let record = |mutant: &str| Equivalent {
+            file: "src/a.rs".into(),
+            mutant: mutant.into(),
+            reason: "r".into(),
+        };
+        let mut explained = Explained {
+            equivalent: vec![record("same"), record("gone")],
+            unchecked: Vec::new(),
+        };
+        let row = Row::new("05", &tally, &explained);
         assert_eq!(row.viable, 20);
         assert_eq!(row.equivalent, 1);
         assert_eq!(row.survivors, [mutant("src/a.rs", "gap")]);
@@ -361,6 +478,15 @@ mod tests {
         // 17 caught + 1 timeout out of 19 counted.
         assert!((row.percent() - 100.0 * 18.0 / 19.0).abs() < 1e-9);
         assert!(!row.passes(), "an unexplained survivor fails the unit");
-        assert!(table(&[row]).contains("| 05 | 20 | 17 | 1 | 1 | 1 | 95 % |"));
+        assert!(table(&[row]).contains("| 05 | 20 | 17 | 1 | 1 | 0 | 1 | 95 % |"));
+
+        // Recorded as unchecked, the survivor is explained but still not
+        // killed: it counts against the share.
+        explained.unchecked.push(record("gap"));
+        let row = Row::new("05", &tally, &explained);
+        assert_eq!((row.equivalent, row.unchecked), (1, 1));
+        assert!(row.survivors.is_empty());
+        assert!((row.percent() - 100.0 * 18.0 / 19.0).abs() < 1e-9);
+        assert!(row.passes());
     }
 }

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use checkkit::within;
 use page_policy::{
     Action, Auth, ConnectionType, Driver, DriverError, DriverEvent, EndReason, Endpoints,
-    PatternError, Policy, PolicyTable, RoutePattern, TableError,
+    PatternError, Policy, PolicyTable, RoutePattern, Segment, TableError,
 };
 use testkit::{ConnectionRecord, Ending, TestServer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 checkkit::checks! {
     unknown_key_is_reported_with_its_line,
@@ -293,6 +294,21 @@ async fn duplicate_route_is_reported_with_both_lines() {
         ),
         "the same route twice is a duplicate (chapter 02, \"Task 4: Loading the table\")"
     );
+    let text = "[[page]]\nroute = \"/docs/*\"\n[[page]]\nroute = \"/docs/:page\"\n\
+                [[page]]\nroute = \"/docs/*\"\n";
+    assert!(
+        matches!(
+            load_error(text),
+            TableError::DuplicateRoute {
+                line: 6,
+                first_line: 2,
+                ..
+            }
+        ),
+        "\"/docs/*\" twice is a duplicate (line 6 repeats line 2; \"/docs/:page\" on line 4 is \
+         not one), got {:?} (chapter 02, \"Task 4: Loading the table\")",
+        load_error(text)
+    );
 }
 
 async fn other_table_errors_have_lines() {
@@ -350,6 +366,37 @@ async fn params_and_wildcards_from_toml() {
             "{route:?} is the page \"/admin/*\" with * = {rest:?} (chapter 02, \"Task 1: Route patterns\")"
         );
     }
+    assert_eq!(
+        table
+            .pages()
+            .iter()
+            .map(|page| (page.pattern.as_str(), page.line))
+            .collect::<Vec<_>>(),
+        [
+            ("/chat", 3),
+            ("/chat/:room", 11),
+            ("/admin/*", 19),
+            ("/news", 27),
+            ("/login", 33)
+        ],
+        "PolicyTable::pages lists the rows in the order written, each with the line of its \
+         route (chapter 02, \"Task 4: Loading the table\")"
+    );
+    let pattern = RoutePattern::parse("/chat/:room/*").expect("\"/chat/:room/*\" parses");
+    assert_eq!(
+        pattern.segments(),
+        [
+            Segment::Literal("chat".to_owned()),
+            Segment::Param("room".to_owned()),
+            Segment::Wildcard
+        ],
+        "the segments of \"/chat/:room/*\" (chapter 02, \"Task 1: Route patterns\")"
+    );
+    assert_eq!(
+        room.config.connection_type.to_string(),
+        "chat",
+        "a connection type is shown as its name (chapter 02, \"The table\")"
+    );
     let unknown = table.lookup("/chat/rust/history");
     assert!(
         unknown.pattern.is_none()
@@ -663,6 +710,44 @@ async fn bad_token_is_reported_as_unauthorized() {
         Some(1000),
         "signed in with the right token, the second connection is accepted (chapter 02, \"{section}\")"
     );
+
+    // Any other code the server closes with is not "unauthorized": it is
+    // EndReason::Closed with the code and reason.
+    for (code, reason) in [
+        (1001, "going away"),
+        (4000, "maintenance"),
+        (4403, "forbidden"),
+    ] {
+        let endpoints = Endpoints::new().with(
+            "chat",
+            server.ws_url(&format!(
+                "/ws/close?code={code}&reason={}",
+                reason.replace(' ', "%20")
+            )),
+        );
+        let mut driver = Driver::new(Policy::new(load(APP_TABLE)), endpoints);
+        go(
+            &mut driver,
+            "/chat",
+            &user(),
+            Action::Connect(ConnectionType::new("chat")),
+            section,
+        )
+        .await;
+        let event = within(
+            WAIT,
+            &format!("the event for the server's Close {code}"),
+            driver.next_event(),
+        )
+        .await;
+        let DriverEvent::Ended { reason: got, .. } = event;
+        assert!(
+            matches!(&got, EndReason::Closed { code: c, reason: r } if *c == code && r == reason),
+            "the server closed with {code} {reason:?}: that is EndReason::Closed {{ code: {code}, \
+             reason: {reason:?} }}, got {got:?}; only {} is Unauthorized (chapter 02, \"{section}\")",
+            page_policy::UNAUTHORIZED_CLOSE_CODE
+        );
+    }
     server.shutdown().await;
 }
 
@@ -694,6 +779,71 @@ async fn network_failure_is_not_unauthorized() {
         "after a failed connect there is no connection, and the policy forgets it so the next \
          change tries again (chapter 02, \"{section}\")"
     );
+
+    // A server that refuses in the handshake: 401 is unauthorized, any
+    // other refusal is a network failure.
+    for status in ["401 Unauthorized", "403 Forbidden", "404 Not Found"] {
+        let addr = answer_handshake_with(status).await;
+        let endpoints = Endpoints::new().with("chat", format!("ws://{addr}/ws/auth"));
+        let mut driver = Driver::new(Policy::new(load(APP_TABLE)), endpoints);
+        let result = within(
+            WAIT,
+            &format!("navigate to a chat page whose server answers {status}"),
+            driver.navigate("/chat", &user()),
+        )
+        .await;
+        let right = if status.starts_with("401") {
+            matches!(result, Err(DriverError::Unauthorized { .. }))
+        } else {
+            matches!(result, Err(DriverError::Network { .. }))
+        };
+        assert!(
+            right,
+            "the server answered the handshake with HTTP {status}: that is {}, got {result:?} \
+             (chapter 02, \"{section}\")",
+            if status.starts_with("401") {
+                "Err(DriverError::Unauthorized)"
+            } else {
+                "Err(DriverError::Network): only a 401 means unauthorized"
+            }
+        );
+        assert_eq!(
+            (driver.connected(), driver.policy().current()),
+            (None, None),
+            "after a refused handshake ({status}) there is no connection, and the policy \
+             forgets it (chapter 02, \"{section}\")"
+        );
+    }
+}
+
+/// A one-shot HTTP server on the loopback that reads a request's head and
+/// answers `status` with an empty body.
+async fn answer_handshake_with(status: &'static str) -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("the listener's address");
+    tokio::spawn(async move {
+        let answer = async {
+            let (mut stream, _) = listener.accept().await?;
+            let mut head = Vec::new();
+            let mut buffer = [0_u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+                let read = stream.read(&mut buffer).await?;
+                if read == 0 {
+                    break;
+                }
+                head.extend_from_slice(&buffer[..read]);
+            }
+            let response =
+                format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            stream.write_all(response.as_bytes()).await?;
+            stream.shutdown().await
+        };
+        // Bounded: the check gives up on it after WAIT anyway.
+        let _ = tokio::time::timeout(WAIT, answer).await;
+    });
+    addr
 }
 
 async fn the_connection_is_real() {
@@ -721,6 +871,19 @@ async fn the_connection_is_real() {
         "after Connect the driver holds the connection (chapter 02, \"{section}\")"
     );
     within(WAIT + WAIT, "Driver::shutdown", driver.shutdown()).await;
+    // The server reads our Close before it answers it, and shutdown waits
+    // for that answer: so when shutdown returns, the server has our Close.
+    let close = server
+        .connections()
+        .first()
+        .and_then(|r| r.close_received.clone());
+    assert_eq!(
+        close.as_ref().map(|c| c.code),
+        Some(1000),
+        "when Driver::shutdown returns, the server already has the Close(1000): shutdown closes \
+         the link and waits for its task, it does not leave it to the runtime (chapter 02, \
+         \"{section}\")"
+    );
     let records = wait_for(&server, "shutdown to close the socket", |r| {
         r.len() == 1 && r[0].ending.is_some()
     })
