@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use checkkit::within;
 use page_policy::{
-    Action, Auth, ConnectionType, Driver, DriverError, DriverEvent, EndReason, Endpoints,
-    PatternError, Policy, PolicyTable, RoutePattern, Segment, TableError,
+    Action, Auth, CONNECT_TIMEOUT, ConnectionType, Driver, DriverError, DriverEvent, EndReason,
+    Endpoints, PatternError, Policy, PolicyTable, RoutePattern, Segment, TableError,
 };
 use testkit::{ConnectionRecord, Ending, TestServer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -814,6 +814,47 @@ async fn network_failure_is_not_unauthorized() {
              forgets it (chapter 02, \"{section}\")"
         );
     }
+
+    // A server that takes the connection and never answers the handshake:
+    // after CONNECT_TIMEOUT (on the paused clock), a Timeout, not a hang.
+    tokio::time::pause();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = silent.local_addr().expect("the listener's address");
+    let holder = tokio::spawn(async move {
+        // Holds the accepted socket open, unanswered, until the check ends.
+        let accepted = silent.accept().await;
+        std::future::pending::<()>().await;
+        drop(accepted);
+    });
+    let endpoints = Endpoints::new().with("chat", format!("ws://{addr}/ws/auth"));
+    let mut driver = Driver::new(Policy::new(load(APP_TABLE)), endpoints);
+    let started = tokio::time::Instant::now();
+    let result = within(
+        CONNECT_TIMEOUT + WAIT,
+        "navigate to a chat page whose server never answers the handshake",
+        driver.navigate("/chat", &user()),
+    )
+    .await;
+    let waited = started.elapsed();
+    holder.abort();
+    assert!(
+        matches!(result, Err(DriverError::Timeout { after, .. }) if after == CONNECT_TIMEOUT)
+            && waited >= CONNECT_TIMEOUT
+            && waited < CONNECT_TIMEOUT + Duration::from_secs(1),
+        "the server took the connection and never answered: after CONNECT_TIMEOUT ({:?}) \
+         navigate gives Err(DriverError::Timeout {{ after: {:?}, .. }}); it gave {result:?} \
+         after {waited:?} (chapter 02, \"{section}\")",
+        CONNECT_TIMEOUT,
+        CONNECT_TIMEOUT
+    );
+    assert_eq!(
+        (driver.connected(), driver.policy().current()),
+        (None, None),
+        "after a timed-out connect there is no connection, and the policy forgets it \
+         (chapter 02, \"{section}\")"
+    );
 }
 
 /// A one-shot HTTP server on the loopback that reads a request's head and
