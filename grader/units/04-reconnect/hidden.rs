@@ -35,6 +35,7 @@ checkkit::checks! {
     driver_manual_reconnect_starts_over,
     driver_resets_after_a_stable_connection,
     recovers_when_the_server_closes_after_n_messages,
+    driver_closes_with_1000_on_disconnect_and_1001_when_dropped,
 }
 
 /// With the paused clock, waiting costs no real time: a day of backoff
@@ -49,9 +50,11 @@ const TICK: Duration = Duration::from_millis(2);
 
 // ------------------------------------------------------------ pure checks
 
+/// Its reason differs from the one `sample` stores, so a transition that
+/// keeps the old error instead of the new reason is seen.
 fn refused() -> Event {
     Event::ConnectFailed {
-        reason: "connection refused".to_owned(),
+        reason: "connection refused by 127.0.0.1:9".to_owned(),
     }
 }
 
@@ -64,31 +67,43 @@ fn lost() -> Event {
 /// A representative state for each status: reconnecting at attempt 3, the
 /// error state after all 15.
 fn sample(status: Status, now: Instant) -> ConnectionState {
+    let attempts = match status {
+        Status::Reconnecting => 3,
+        Status::Error => MAX_RECONNECT_ATTEMPTS,
+        _ => 0,
+    };
+    sample_at(status, attempts, now)
+}
+
+/// A state with `status` and `attempts`, whose times are both `then`.
+fn sample_at(status: Status, attempts: u32, then: Instant) -> ConnectionState {
     ConnectionState {
         status,
-        last_connected: None,
-        last_disconnected: None,
-        reconnect_attempts: match status {
-            Status::Reconnecting => 3,
-            Status::Error => MAX_RECONNECT_ATTEMPTS,
-            _ => 0,
-        },
+        last_connected: Some(then),
+        last_disconnected: Some(then),
+        reconnect_attempts: attempts,
         error: match status {
             Status::Reconnecting | Status::Error => Some("connection refused".to_owned()),
             _ => None,
         },
     }
-    .with_time(now)
 }
 
-trait WithTime {
-    fn with_time(self, now: Instant) -> Self;
+/// The attempt counts each status is tried at: reconnecting at the first,
+/// a middle, the last but one and the last attempt.
+fn attempt_counts(status: Status) -> Vec<u32> {
+    match status {
+        Status::Reconnecting => vec![1, 3, MAX_RECONNECT_ATTEMPTS - 1, MAX_RECONNECT_ATTEMPTS],
+        Status::Error => vec![MAX_RECONNECT_ATTEMPTS],
+        _ => vec![0],
+    }
 }
 
-impl WithTime for ConnectionState {
-    fn with_time(mut self, now: Instant) -> Self {
-        self.last_connected = Some(now);
-        self
+/// The reason an event carries, if it carries one.
+fn reason_of(event: &Event) -> Option<&str> {
+    match event {
+        Event::ConnectFailed { reason } | Event::Lost { reason } => Some(reason),
+        _ => None,
     }
 }
 
@@ -106,14 +121,9 @@ fn all_events() -> Vec<Event> {
 
 /// The chapter's table: for each (status, event), `None` if illegal, else
 /// the new status, the attempt count and the effects.
-fn expected(status: Status, event: &Event) -> Option<(Status, u32, Vec<Effect>)> {
+fn expected(status: Status, attempts: u32, event: &Event) -> Option<(Status, u32, Vec<Effect>)> {
     use Effect::*;
     use Status::*;
-    let attempts = match status {
-        Reconnecting => 3,
-        Error => MAX_RECONNECT_ATTEMPTS,
-        _ => 0,
-    };
     match (status, event) {
         (Disconnected, Event::Connect) => Some((Connecting, 0, vec![OpenSocket])),
         (Disconnected | Error, Event::Reconnect) => Some((Connecting, 0, vec![OpenSocket])),
@@ -121,6 +131,9 @@ fn expected(status: Status, event: &Event) -> Option<(Status, u32, Vec<Effect>)>
         (Connecting | Reconnecting, Event::Opened) => Some((Connected, 0, vec![])),
         (Connecting, Event::ConnectFailed { .. }) => {
             Some((Reconnecting, 1, vec![ScheduleRetry { attempt: 1 }]))
+        }
+        (Reconnecting, Event::ConnectFailed { .. }) if attempts >= MAX_RECONNECT_ATTEMPTS => {
+            Some((Error, attempts, vec![]))
         }
         (Reconnecting, Event::ConnectFailed { .. }) => Some((
             Reconnecting,
@@ -142,13 +155,17 @@ fn expected(status: Status, event: &Event) -> Option<(Status, u32, Vec<Effect>)>
 }
 
 async fn every_transition_matches_the_table() {
-    let now = Instant::now();
+    let then = Instant::now();
+    let now = then + Duration::from_secs(10);
     for status in Status::ALL {
-        for event in all_events() {
-            let state = sample(status, now);
+        for (attempts, event) in attempt_counts(status)
+            .into_iter()
+            .flat_map(|attempts| all_events().into_iter().map(move |event| (attempts, event)))
+        {
+            let state = sample_at(status, attempts, then);
             let name = event.name();
             let result = state.apply(event.clone(), now);
-            match (expected(status, &event), result) {
+            match (expected(status, attempts, &event), result) {
                 (None, Err(error)) => assert_eq!(
                     error,
                     IllegalTransition {
@@ -182,9 +199,81 @@ async fn every_transition_matches_the_table() {
                          {attempts} (chapter 04, \"The transition table\")",
                         state.reconnect_attempts
                     );
+                    check_fields(&state, &event, to, &transition.state, now);
                 }
             }
         }
+    }
+}
+
+/// The chapter's rules for the fields ("And the fields:" under the table):
+/// which times are recorded and what `error` says after `event`.
+fn check_fields(
+    before: &ConnectionState,
+    event: &Event,
+    to: Status,
+    after: &ConnectionState,
+    now: Instant,
+) {
+    let name = event.name();
+    let from = before.status;
+    let at = format!(
+        "after {name} while {from} (attempt {})",
+        before.reconnect_attempts
+    );
+    let opened = matches!(event, Event::Opened);
+    assert_eq!(
+        after.last_connected,
+        if opened {
+            Some(now)
+        } else {
+            before.last_connected
+        },
+        "{at}, last_connected must be {}: only Opened records it \
+         (chapter 04, \"The transition table\")",
+        if opened {
+            "the time given to apply()"
+        } else {
+            "unchanged"
+        }
+    );
+    let disconnected = matches!(
+        (from, event),
+        (Status::Connected, Event::Lost { .. } | Event::Disconnect)
+    );
+    if disconnected || matches!(event, Event::Opened | Event::ConnectFailed { .. }) {
+        assert_eq!(
+            after.last_disconnected,
+            if disconnected {
+                Some(now)
+            } else {
+                before.last_disconnected
+            },
+            "{at}, last_disconnected must be {}: Lost and Disconnect from connected record it \
+             (chapter 04, \"The transition table\")",
+            if disconnected {
+                "the time given to apply()"
+            } else {
+                "unchanged"
+            }
+        );
+    }
+    let error = match (event, to) {
+        (Event::Opened | Event::Reconnect, _) => Some(None),
+        (_, Status::Error) => reason_of(event).map(|reason| {
+            Some(format!(
+                "gave up after {MAX_RECONNECT_ATTEMPTS} attempts: {reason}"
+            ))
+        }),
+        _ => reason_of(event).map(|reason| Some(reason.to_owned())),
+    };
+    if let Some(error) = error {
+        assert_eq!(
+            after.error, error,
+            "{at}, error must be {error:?}: Opened and Reconnect clear it, ConnectFailed and \
+             Lost keep their reason, giving up stores \"gave up after 15 attempts: <reason>\" \
+             (chapter 04, \"The transition table\")"
+        );
     }
 }
 
@@ -229,9 +318,12 @@ async fn gives_up_after_15_attempts() {
         "giving up schedules nothing, got {:?} (chapter 04, \"Giving up after 15\")",
         last.effects
     );
-    assert!(
-        last.state.error.is_some(),
-        "the error state says why in `error` (chapter 04, \"Giving up after 15\")"
+    let reason = reason_of(&refused()).unwrap_or_default().to_owned();
+    assert_eq!(
+        last.state.error,
+        Some(format!("gave up after 15 attempts: {reason}")),
+        "the error state says why in `error`: \"gave up after 15 attempts: <reason>\" with the \
+         last failure's reason (chapter 04, \"Giving up after 15\")"
     );
     assert!(
         last.state.apply(Event::RetryDue, now).is_err(),
@@ -297,6 +389,17 @@ async fn jitter_stays_within_bounds() {
                  (chapter 04, \"Task 2: Backoff and jitter\")"
             );
             seen.push(delay);
+        }
+        for fraction in [0.1, 0.5, 0.9, random.fraction()] {
+            let delay = policy.delay(attempt, fraction);
+            let wanted = base.mul_f64(1.0 - JITTER * fraction);
+            let off = delay.abs_diff(wanted);
+            assert!(
+                off <= Duration::from_micros(1),
+                "delay({attempt}, {fraction}) = {delay:?}, but base × (1 − JITTER × fraction) = \
+                 {base:?} × (1 − {JITTER} × {fraction}) = {wanted:?} \
+                 (chapter 04, \"Backoff with jitter\")"
+            );
         }
         assert_eq!(
             policy.delay(attempt, 0.0),
@@ -850,5 +953,94 @@ async fn recovers_when_the_server_closes_after_n_messages() {
         "the client ends connected with the count reset (chapter 04, \"Task 4: The driver\")"
     );
     drop(client);
+    server.shutdown().await;
+}
+
+async fn driver_closes_with_1000_on_disconnect_and_1001_when_dropped() {
+    let server = TestServer::start()
+        .await
+        .expect("the testkit server should start");
+    let client = Client::connect(&server.ws_url("/ws"), ClientOptions::seeded(6));
+    let mut watch = client.watch();
+    let connected = within(
+        Duration::from_secs(5),
+        "the client to connect",
+        watch.wait_for(|state| state.status == Status::Connected),
+    )
+    .await
+    .is_ok();
+    assert!(
+        connected,
+        "the client's driver task ended before it connected (chapter 04, \"Task 4: The driver\")"
+    );
+    let answer = within(Duration::from_secs(5), "disconnect()", client.disconnect()).await;
+    assert_eq!(
+        answer,
+        Ok(()),
+        "disconnect() while connected must be accepted (chapter 04, \"The transition table\")"
+    );
+    let ended = server
+        .wait_until(Duration::from_secs(5), |server| {
+            server
+                .connections()
+                .first()
+                .is_some_and(|record| record.ending.is_some())
+        })
+        .await;
+    let record = server.connections().into_iter().next();
+    let code = record
+        .as_ref()
+        .and_then(|record| record.close_received.as_ref())
+        .map(|close| close.code);
+    assert!(
+        ended.is_ok() && code == Some(1000),
+        "the user's disconnect() must close the socket with code 1000, a normal close (1001 \
+         \"going away\" is for a dropped handle); the server saw close code {code:?} and \
+         the record {record:?} (chapter 04, \"Task 4: The driver\")"
+    );
+    let state = client.state();
+    assert_eq!(
+        state.status,
+        Status::Disconnected,
+        "after disconnect() the client is disconnected (chapter 04, \"The transition table\")"
+    );
+    // The reconnect button, then the handle goes away.
+    let answer = within(Duration::from_secs(5), "reconnect()", client.reconnect()).await;
+    assert_eq!(
+        answer,
+        Ok(()),
+        "reconnect() while disconnected is the \"reconnect\" button and must be accepted \
+         (chapter 04, \"The manual reconnect\")"
+    );
+    let connected = within(
+        Duration::from_secs(5),
+        "the client to connect again after reconnect()",
+        watch.wait_for(|state| state.status == Status::Connected),
+    )
+    .await
+    .is_ok();
+    assert!(
+        connected && server.stats().connections_total == 2,
+        "after reconnect() the client opens a second connection (chapter 04, \"The manual reconnect\")"
+    );
+    drop(client);
+    let ended = server
+        .wait_until(Duration::from_secs(5), |server| {
+            server
+                .connections()
+                .get(1)
+                .is_some_and(|record| record.ending.is_some())
+        })
+        .await;
+    let record = server.connections().into_iter().nth(1);
+    let code = record
+        .as_ref()
+        .and_then(|record| record.close_received.as_ref())
+        .map(|close| close.code);
+    assert!(
+        ended.is_ok() && code == Some(1001),
+        "dropping the Client must close its socket with code 1001, \"going away\"; the server \
+         saw close code {code:?} and the record {record:?} (chapter 04, \"Task 4: The driver\")"
+    );
     server.shutdown().await;
 }
