@@ -480,6 +480,35 @@ async fn stats_are_exact_with_per_kind_times() {
 }
 
 async fn clear_removes_what_waits_and_counts_it() {
+    // The course's numbers, as the chapter states them (the constants are
+    // given, but a changed one would grade other numbers than the book's).
+    let course = QueueConfig::default();
+    assert_eq!(
+        (
+            (MAX_SIZE, BATCH_SIZE, BATCH_TIMEOUT),
+            (DEDUP_WINDOW, STARVATION_LIMIT, MAX_ATTEMPTS, MAX_PARALLEL)
+        ),
+        ((100, 10, ms(100)), (Duration::from_secs(30), ms(500), 3, 4)),
+        "the course's numbers: at most 100 waiting, batches of 10 or after 100 ms, ids \
+         remembered 30 s, a low lane served within 500 ms, 3 attempts, 4 at a time \
+         (chapter 05, \"Task 1\")"
+    );
+    assert_eq!(
+        (
+            (course.max_size, course.batch_size, course.batch_timeout),
+            (
+                course.dedup_window,
+                course.starvation_limit,
+                course.max_attempts,
+                course.max_parallel
+            )
+        ),
+        (
+            (MAX_SIZE, BATCH_SIZE, BATCH_TIMEOUT),
+            (DEDUP_WINDOW, STARVATION_LIMIT, MAX_ATTEMPTS, MAX_PARALLEL)
+        ),
+        "QueueConfig::default() is the course's numbers (chapter 05, \"Task 1\")"
+    );
     let start = Instant::now();
     let mut queue = MessageQueue::new(QueueConfig::default());
     for id in 0..15 {
