@@ -8,8 +8,8 @@ use std::time::Duration;
 use checkkit::within;
 use futures_util::{SinkExt, StreamExt};
 use offline::{
-    AppState, Client, ClientFrame, ClientOptions, Conditions, Network, Reaction, RelayServer,
-    ServerFrame, Strategy,
+    AppState, Client, ClientFrame, ClientOptions, Conditions, Network, OUTBOX_FILE, Outbox,
+    OutboxError, Reaction, RelayServer, ServerFrame, Strategy,
 };
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_tungstenite::tungstenite::Message;
@@ -23,10 +23,16 @@ checkkit::checks! {
     duplicate_ids_are_ignored,
     offline_recipient_gets_a_push_record,
     server_shutdown_closes_with_going_away,
+    running_client_follows_the_strategy,
+    outbox_drops_a_torn_tail_and_reports_corruption,
 }
 
 /// Generous for anything on loopback.
 const WAIT: Duration = Duration::from_secs(5);
+/// The step of the paused clock in `running_client_follows_the_strategy`:
+/// far below the client's shortest timer (1 s), so that the clock never
+/// jumps past one of them while a frame is on its way.
+const TICK: Duration = Duration::from_millis(50);
 
 fn secs(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
@@ -117,6 +123,84 @@ async fn strategy_reacts_to_network_and_app_changes() {
         strategy.on_failure(),
         Some(secs(2)),
         "a network change forgets earlier failures: cellular starts at 2 s (chapter 12, \"Task 1: The strategy\")"
+    );
+
+    // Each connecting policy doubles from its own first delay to its own cap.
+    for (start, delays) in [
+        (conditions(Cellular, Foreground), [2, 4, 8, 16, 32, 60, 60]),
+        (
+            conditions(Wifi, Background),
+            [30, 60, 120, 240, 300, 300, 300],
+        ),
+    ] {
+        let mut strategy = Strategy::new(start);
+        let got: Vec<_> = (0..7).map(|_| strategy.on_failure()).collect();
+        let expected: Vec<_> = delays.map(|s| Some(secs(s))).to_vec();
+        assert_eq!(
+            got, expected,
+            "under {start:?} reconnect delays double from the policy's reconnect_first up to its reconnect_max (chapter 12, \"The strategy\" and \"Task 1: The strategy\")"
+        );
+    }
+    for start in [
+        conditions(Cellular, Background),
+        conditions(Offline, Foreground),
+        conditions(Offline, Background),
+    ] {
+        assert_eq!(
+            Strategy::new(start).on_failure(),
+            None,
+            "under {start:?} the policy holds no socket, so on_failure must say None: no attempts (chapter 12, \"Task 1: The strategy\")"
+        );
+    }
+
+    // Opening the app on cellular: the same network, but no socket before.
+    let mut strategy = Strategy::new(conditions(Cellular, Background));
+    let steps = [
+        (
+            conditions(Offline, Background),
+            Reaction::Keep,
+            "no socket before and none after: nothing to do",
+        ),
+        (
+            conditions(Cellular, Background),
+            Reaction::Keep,
+            "no socket before and none after: nothing to do",
+        ),
+        (
+            conditions(Cellular, Foreground),
+            Reaction::ReconnectNow,
+            "a socket after none before asks for a connection now, on the same network too",
+        ),
+    ];
+    for (next, expected, why) in steps {
+        let before = strategy.conditions();
+        let got = strategy.on_conditions(next);
+        assert_eq!(
+            got, expected,
+            "from {before:?} to {next:?}: {why} (chapter 12, \"Task 1: The strategy\")"
+        );
+    }
+    let delays: Vec<_> = (0..3).map(|_| strategy.on_failure()).collect();
+    assert_eq!(
+        delays,
+        [2, 4, 8].map(|s| Some(secs(s))).to_vec(),
+        "on cellular in the foreground reconnect delays start at 2 s and double (chapter 12, \"Task 1: The strategy\")"
+    );
+    assert_eq!(
+        strategy.on_conditions(conditions(Cellular, Foreground)),
+        Reaction::Keep,
+        "the same conditions again change nothing (chapter 12, \"Task 1: The strategy\")"
+    );
+    assert_eq!(
+        strategy.on_failure(),
+        Some(secs(16)),
+        "conditions that change nothing keep the failures: after 2, 4 and 8 s comes 16 s (chapter 12, \"Task 1: The strategy\")"
+    );
+    strategy.on_conditions(conditions(Wifi, Foreground));
+    assert_eq!(
+        strategy.on_conditions(conditions(Wifi, Background)),
+        Reaction::Retune,
+        "from Wi-Fi in the foreground to the background: the same socket with the 120 s heartbeat, a Retune (chapter 12, \"Task 1: The strategy\")"
     );
 }
 
@@ -608,5 +692,528 @@ async fn server_shutdown_closes_with_going_away() {
         code,
         Some(1001),
         "on shutdown the server closes every connection with 1001, going away (chapter 12, \"Task 4: The relay server\")"
+    );
+}
+
+/// What the check's own WebSocket server saw from the client, with the
+/// time on the (paused) clock.
+#[derive(Debug, Clone, PartialEq)]
+enum Seen {
+    /// Connection `n` was opened (numbered from 0).
+    Connected(usize),
+    /// A Ping frame on connection `n`.
+    Ping(usize),
+    /// The client's Close frame on connection `n`, with its code.
+    Closed(usize, Option<u16>),
+    /// A Text frame (the hello, a send) on connection `n`.
+    Text(usize),
+}
+
+/// A plain WebSocket server that answers pings (tungstenite does that while
+/// it reads) and writes down what the client does, to check the *running*
+/// client's heartbeat, closes and reconnects rather than the strategy alone.
+struct Probe {
+    url: String,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<(tokio::time::Instant, Seen)>>>,
+    changed: tokio::sync::watch::Receiver<usize>,
+}
+
+impl Probe {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("the check's server binds a loopback port");
+        let url = format!(
+            "ws://{}/",
+            listener
+                .local_addr()
+                .expect("the check's server has an address")
+        );
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (count, changed) = tokio::sync::watch::channel(0);
+        let count = std::sync::Arc::new(count);
+        let record = {
+            let seen = std::sync::Arc::clone(&seen);
+            move |event: Seen| {
+                let mut seen = seen.lock().expect("the log of the check's server");
+                seen.push((tokio::time::Instant::now(), event));
+                count.send_replace(seen.len());
+            }
+        };
+        tokio::spawn(async move {
+            for connection in 0.. {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let record = record.clone();
+                tokio::spawn(async move {
+                    // Our frames go out at once, not after a real-time
+                    // delayed ACK (Nagle), which the paused clock would
+                    // turn into minutes.
+                    let _ = stream.set_nodelay(true);
+                    let Ok(mut socket) = tokio_tungstenite::accept_async(stream).await else {
+                        return;
+                    };
+                    record(Seen::Connected(connection));
+                    // Reading on answers pings, and after a Close sends
+                    // tungstenite's reply.
+                    while let Some(Ok(message)) = socket.next().await {
+                        match message {
+                            Message::Ping(_) => record(Seen::Ping(connection)),
+                            Message::Close(frame) => record(Seen::Closed(
+                                connection,
+                                frame.map(|frame| u16::from(frame.code)),
+                            )),
+                            // Answered with an unsolicited Pong (RFC 6455,
+                            // 5.5.3), which carries the TCP acknowledgement:
+                            // the client's next small frame is not held
+                            // back by Nagle's algorithm until a delayed ACK
+                            // comes, some 40 ms of real time, which on the
+                            // paused clock could be any number of seconds.
+                            message => {
+                                if message.is_text() {
+                                    record(Seen::Text(connection));
+                                }
+                                if socket.send(Message::Pong(Vec::new().into())).await.is_err() {
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Self { url, seen, changed }
+    }
+
+    fn seen_since(&self, since: tokio::time::Instant) -> Vec<(Duration, Seen)> {
+        self.seen
+            .lock()
+            .expect("the log of the check's server")
+            .iter()
+            .filter(|(at, _)| *at >= since)
+            .map(|(at, event)| (*at - since, event.clone()))
+            .collect()
+    }
+
+    /// Waits (on the paused clock, at most `limit`) until `event` was seen
+    /// at or after `since`; how long after `since` it came.
+    async fn wait_for(
+        &mut self,
+        since: tokio::time::Instant,
+        limit: Duration,
+        event: impl Fn(&Seen) -> bool,
+    ) -> Option<Duration> {
+        let found = tokio::time::timeout(limit, async {
+            loop {
+                if let Some((after, _)) = self
+                    .seen_since(since)
+                    .into_iter()
+                    .find(|(_, seen)| event(seen))
+                {
+                    return after;
+                }
+                if self.changed.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        });
+        found.await.ok()
+    }
+
+    fn connections(&self) -> usize {
+        self.seen
+            .lock()
+            .expect("the log of the check's server")
+            .iter()
+            .filter(|(_, seen)| matches!(seen, Seen::Connected(_)))
+            .count()
+    }
+}
+
+/// The times (after `since`) of the Ping frames seen on each connection.
+fn pings_since(probe: &Probe, since: tokio::time::Instant) -> Vec<(usize, Duration)> {
+    probe
+        .seen_since(since)
+        .into_iter()
+        .filter_map(|(after, seen)| match seen {
+            Seen::Ping(connection) => Some((connection, after)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The shortest gap between two pings of the same connection.
+fn shortest_gap(pings: &[(usize, Duration)]) -> Option<Duration> {
+    pings
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0)
+        .map(|pair| pair[1].1 - pair[0].1)
+        .min()
+}
+
+/// Lets `span` pass on the paused clock and returns the pings seen in it.
+async fn pings_during(probe: &Probe, span: Duration) -> Vec<(usize, Duration)> {
+    let since = tokio::time::Instant::now();
+    tokio::time::sleep(span).await;
+    pings_since(probe, since)
+}
+
+fn seconds(pings: &[(usize, Duration)]) -> Vec<u64> {
+    pings.iter().map(|(_, after)| after.as_secs()).collect()
+}
+
+/// Changes the conditions of a connected client and expects it to close its
+/// connection `connection` with 1001 (going away).
+async fn expect_going_away(
+    probe: &mut Probe,
+    client: &Client,
+    connection: usize,
+    next: Conditions,
+    why: &str,
+) {
+    let since = tokio::time::Instant::now();
+    client.set_conditions(next);
+    let closed = probe
+        .wait_for(
+            since,
+            Duration::from_secs(60),
+            |seen| matches!(seen, Seen::Closed(n, _) if *n == connection),
+        )
+        .await;
+    assert!(
+        closed.is_some(),
+        "{why}: the client must close its connection with Close(1001), going away, but it sent no Close frame (chapter 12, \"Going away (1001)\" and \"Task 3: The client\")"
+    );
+    let code = probe
+        .seen_since(since)
+        .into_iter()
+        .find_map(|(_, seen)| match seen {
+            Seen::Closed(n, code) if n == connection => Some(code),
+            _ => None,
+        });
+    assert_eq!(
+        code,
+        Some(Some(1001)),
+        "{why}: the client must close with code 1001, going away; its Close carried {code:?} (chapter 12, \"Going away (1001)\")"
+    );
+}
+
+async fn running_client_follows_the_strategy() {
+    use AppState::{Background, Foreground};
+    use Network::{Cellular, Offline, Wifi};
+    // Heartbeats of 25 s and 120 s, observed over minutes: on tokio's paused
+    // clock, which jumps to the next timer whenever every task waits, also
+    // while a frame is on its way through loopback. A ticker keeps the next
+    // timer close, so each such jump is at most TICK: a ping and its pong
+    // take a fraction of a second on the clock, not the client's whole
+    // silence deadline.
+    tokio::time::pause();
+    tokio::spawn(async {
+        let mut ticker = tokio::time::interval(TICK);
+        loop {
+            ticker.tick().await;
+        }
+    });
+    let mut probe = Probe::start().await;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let start = tokio::time::Instant::now();
+    let client = within(
+        WAIT,
+        "Client::start",
+        Client::start(ClientOptions {
+            url: probe.url.clone(),
+            client: "alice".to_owned(),
+            outbox_dir: dir.path().to_owned(),
+            conditions: conditions(Wifi, Foreground),
+            resume_from: 0,
+        }),
+    )
+    .await
+    .expect("the client starts (chapter 12, \"Task 3: The client\")");
+    let minute = Duration::from_secs(60);
+    assert!(
+        probe
+            .wait_for(start, minute, |seen| *seen == Seen::Connected(0))
+            .await
+            .is_some(),
+        "on Wi-Fi in the foreground the client connects (chapter 12, \"Task 3: The client\")"
+    );
+
+    // The foreground heartbeat: 25 s.
+    let pings = pings_during(&probe, Duration::from_secs(150)).await;
+    let gap = shortest_gap(&pings);
+    assert!(
+        pings.len() >= 4 && gap.is_none_or(|gap| gap >= Duration::from_secs(20)),
+        "on Wi-Fi in the foreground the heartbeat is 25 s, so in 150 s the client should ping about 6 times; it pinged at {:?} s (chapter 12, \"The strategy\" and \"Task 3: The client\")",
+        seconds(&pings)
+    );
+
+    // To the background on Wi-Fi: the same socket, pinged every 120 s.
+    client.set_conditions(conditions(Wifi, Background));
+    let pings = pings_during(&probe, Duration::from_secs(600)).await;
+    let gap = shortest_gap(&pings);
+    assert!(
+        pings.len() >= 2 && gap.is_some_and(|gap| gap >= Duration::from_secs(100)),
+        "after going to the background on Wi-Fi the heartbeat is 120 s (a Retune: the running connection must ping at the new policy's heartbeat), so in 600 s the client should ping about 5 times; it pinged at {:?} s (chapter 12, \"The strategy\" and \"Task 3: The client\")",
+        seconds(&pings)
+    );
+
+    // Back to the foreground: 25 s again.
+    client.set_conditions(conditions(Wifi, Foreground));
+    let pings = pings_during(&probe, Duration::from_secs(150)).await;
+    let gap = shortest_gap(&pings);
+    assert!(
+        pings.len() >= 4 && gap.is_none_or(|gap| gap >= Duration::from_secs(20)),
+        "back in the foreground on Wi-Fi the heartbeat is 25 s again, so in 150 s the client should ping about 6 times; it pinged at {:?} s (chapter 12, \"The strategy\" and \"Task 3: The client\")",
+        seconds(&pings)
+    );
+
+    // Offline: Close(1001), then no attempts at all.
+    let connection = probe.connections() - 1;
+    expect_going_away(
+        &mut probe,
+        &client,
+        connection,
+        conditions(Offline, Foreground),
+        "when the network goes away",
+    )
+    .await;
+    let connections = probe.connections();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(
+        probe.connections(),
+        connections,
+        "offline, the client must not try to connect (chapter 12, \"The strategy\": \"Offline, do not try\")"
+    );
+
+    // A network comes back, in the background: connect at once, and the new
+    // connection pings at the background heartbeat from the start.
+    let since = tokio::time::Instant::now();
+    client.set_conditions(conditions(Wifi, Background));
+    let connected = probe
+        .wait_for(since, minute, |seen| *seen == Seen::Connected(connections))
+        .await;
+    assert!(
+        connected.is_some_and(|after| after < Duration::from_secs(1)),
+        "when a network comes back the client connects at once, without a backoff delay; it connected {connected:?} later (chapter 12, \"The strategy\": \"A new network resets the backoff\")"
+    );
+    let pings = pings_during(&probe, Duration::from_secs(600)).await;
+    let gap = shortest_gap(&pings);
+    assert!(
+        pings.len() >= 2
+            && pings[0].1 >= Duration::from_secs(100)
+            && gap.is_some_and(|gap| gap >= Duration::from_secs(100)),
+        "a connection opened in the background on Wi-Fi pings every 120 s from the start, so in 600 s about 5 times; it pinged at {:?} s (chapter 12, \"The strategy\" and \"Task 3: The client\")",
+        seconds(&pings)
+    );
+
+    // A new network while connected: Close(1001) and a new connection now.
+    let connection = probe.connections() - 1;
+    let since = tokio::time::Instant::now();
+    expect_going_away(
+        &mut probe,
+        &client,
+        connection,
+        conditions(Cellular, Foreground),
+        "when the phone changes networks",
+    )
+    .await;
+    let next = connection + 1;
+    let connected = probe
+        .wait_for(since, minute, |seen| *seen == Seen::Connected(next))
+        .await;
+    assert!(
+        connected.is_some_and(|after| after < Duration::from_secs(1)),
+        "on a new network the client reconnects at once (a ReconnectNow); it connected {connected:?} later (chapter 12, \"The strategy\": \"A new network resets the backoff\")"
+    );
+
+    assert!(
+        probe
+            .wait_for(since, minute, |seen| *seen == Seen::Text(next))
+            .await
+            .is_some(),
+        "after reconnecting the client says hello (chapter 12, \"Task 3: The client\")"
+    );
+
+    // Cellular in the background: Close(1001), push takes over.
+    expect_going_away(
+        &mut probe,
+        &client,
+        next,
+        conditions(Cellular, Background),
+        "in the background on cellular",
+    )
+    .await;
+    let connections = probe.connections();
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert_eq!(
+        probe.connections(),
+        connections,
+        "in the background on cellular the client holds no socket and makes no attempts (chapter 12, \"The strategy\")"
+    );
+
+    // Shutdown closes the open connection with 1001 too.
+    let since = tokio::time::Instant::now();
+    client.set_conditions(conditions(Cellular, Foreground));
+    let last = connections;
+    assert!(
+        probe
+            .wait_for(since, minute, |seen| *seen == Seen::Text(last))
+            .await
+            .is_some(),
+        "back in the foreground on cellular the client connects and says hello (chapter 12, \"The strategy\" and \"Task 3: The client\")"
+    );
+    let since = tokio::time::Instant::now();
+    within(minute, "Client::shutdown", client.shutdown()).await;
+    let code = probe
+        .seen_since(since)
+        .into_iter()
+        .find_map(|(_, seen)| match seen {
+            Seen::Closed(n, code) if n == last => Some(code),
+            _ => None,
+        });
+    assert_eq!(
+        code,
+        Some(Some(1001)),
+        "Client::shutdown closes the connection with Close(1001), going away; the server saw {code:?} (None: no Close at all) (chapter 12, \"Going away (1001)\")"
+    );
+}
+
+fn pending_bodies(outbox: &Outbox) -> Vec<String> {
+    outbox.pending().map(|entry| entry.body.clone()).collect()
+}
+
+fn accept_all(outbox: &mut Outbox, bodies: &[&str]) {
+    for body in bodies {
+        outbox
+            .accept("bob", body)
+            .expect("accept succeeds (chapter 12, \"Task 2: The outbox\")");
+    }
+}
+
+async fn outbox_drops_a_torn_tail_and_reports_corruption() {
+    // Both shapes of a torn last line: an append cut before its newline,
+    // and half a record that does end the file with a newline.
+    for torn in [
+        &b"{\"accepted\":{\"seq\":3,\"id\":\"al"[..],
+        &b"{\"accepted\":{\"se\n"[..],
+    ] {
+        let shown = String::from_utf8_lossy(torn);
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let log = dir.path().join(OUTBOX_FILE);
+        {
+            let mut outbox = Outbox::open(dir.path(), "alice")
+                .expect("a new outbox opens (chapter 12, \"Task 2: The outbox\")");
+            accept_all(&mut outbox, &["one", "two"]);
+        }
+        let mut bytes = std::fs::read(&log).expect("the outbox log exists after accept");
+        bytes.extend_from_slice(torn);
+        std::fs::write(&log, &bytes).expect("the check appends a torn record");
+        let mut outbox = Outbox::open(dir.path(), "alice").unwrap_or_else(|error| {
+            panic!("a torn last line ({shown:?}) is what a crash leaves: open must drop it, not fail with {error} (chapter 12, \"An append-only log and its torn tail\")")
+        });
+        assert_eq!(
+            pending_bodies(&outbox),
+            ["one", "two"],
+            "after dropping a torn last line ({shown:?}) the whole records before it are pending (chapter 12, \"An append-only log and its torn tail\")"
+        );
+        let third = outbox
+            .accept("bob", "three")
+            .expect("accept succeeds after a torn tail (chapter 12, \"Task 2: The outbox\")");
+        assert_eq!(
+            third.seq, 3,
+            "the torn record was never accepted, so the next message is number 3 (chapter 12, \"Task 2: The outbox\")"
+        );
+        drop(outbox);
+        let outbox = Outbox::open(dir.path(), "alice").unwrap_or_else(|error| {
+            panic!("after a torn tail was dropped and one more message accepted, the outbox must open again, it failed with {error}: open must cut the torn bytes off (compact) so the next record does not land behind them (chapter 12, \"An append-only log and its torn tail\")")
+        });
+        assert_eq!(
+            pending_bodies(&outbox),
+            ["one", "two", "three"],
+            "the message accepted after a torn tail survives the next reopen (chapter 12, \"An append-only log and its torn tail\")"
+        );
+    }
+
+    // A bad line anywhere but last is not a crash artefact.
+    for bad_line in [1, 2, 3] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let log = dir.path().join(OUTBOX_FILE);
+        {
+            let mut outbox = Outbox::open(dir.path(), "alice")
+                .expect("a new outbox opens (chapter 12, \"Task 2: The outbox\")");
+            accept_all(&mut outbox, &["one", "two", "three", "four"]);
+        }
+        let text = std::fs::read_to_string(&log).expect("the outbox log is text");
+        let mut lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines.len() > bad_line,
+            "four accepted messages leave at least four records in {OUTBOX_FILE}, one a line, found {} lines (chapter 12, \"An append-only log and its torn tail\")",
+            lines.len()
+        );
+        lines[bad_line - 1] = "not a record";
+        std::fs::write(&log, lines.join("\n") + "\n").expect("the check damages a line");
+        match Outbox::open(dir.path(), "alice") {
+            Err(OutboxError::Corrupt { line, .. }) => assert_eq!(
+                line, bad_line,
+                "OutboxError::Corrupt names the 1-based number of the bad line (chapter 12, \"An append-only log and its torn tail\")"
+            ),
+            Err(other) => panic!(
+                "a bad line {bad_line} before the last is OutboxError::Corrupt, not {other} (chapter 12, \"An append-only log and its torn tail\")"
+            ),
+            Ok(outbox) => panic!(
+                "a bad line {bad_line} before the last is damage, not a torn tail: open must fail with OutboxError::Corrupt, it opened with {:?} pending (chapter 12, \"An append-only log and its torn tail\")",
+                pending_bodies(&outbox)
+            ),
+        }
+    }
+
+    // Sequence numbers continue when everything was acknowledged, and the
+    // compacted log keeps only what is pending and the watermark.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let log = dir.path().join(OUTBOX_FILE);
+    let mut next = 1;
+    for round in 1..=3 {
+        let mut outbox = Outbox::open(dir.path(), "alice")
+            .expect("the outbox opens again (chapter 12, \"Task 2: The outbox\")");
+        for _ in 0..5 {
+            let entry = outbox
+                .accept("bob", &format!("message {next}"))
+                .expect("accept succeeds (chapter 12, \"Task 2: The outbox\")");
+            assert_eq!(
+                (entry.seq, entry.id.as_str()),
+                (next, format!("alice-{next}").as_str()),
+                "in round {round}, after every earlier message was acknowledged and the outbox reopened, sequence numbers continue: they are never reused, or the server would drop the new message as a duplicate (chapter 12, \"Task 2: The outbox\")"
+            );
+            next += 1;
+        }
+        outbox
+            .ack_up_to(next - 1)
+            .expect("ack_up_to succeeds (chapter 12, \"Task 2: The outbox\")");
+        drop(outbox);
+        // Opened once more without a new message: the log now holds only
+        // what the compaction kept.
+        Outbox::open(dir.path(), "alice")
+            .expect("the outbox opens again (chapter 12, \"Task 2: The outbox\")");
+    }
+    let outbox = Outbox::open(dir.path(), "alice")
+        .expect("the outbox opens again (chapter 12, \"Task 2: The outbox\")");
+    assert_eq!(
+        outbox.pending().count(),
+        0,
+        "everything was acknowledged: nothing is pending (chapter 12, \"Task 2: The outbox\")"
+    );
+    let lines = std::fs::read_to_string(&log)
+        .expect("the outbox log is text")
+        .lines()
+        .count();
+    assert!(
+        lines <= 1,
+        "open compacts the log: with nothing pending it keeps at most the acknowledged watermark, one line, but {OUTBOX_FILE} has {lines} lines after 15 messages were acknowledged (chapter 12, \"An append-only log and its torn tail\")"
+    );
+    assert!(
+        !dir.path().join(format!("{OUTBOX_FILE}.tmp")).exists(),
+        "the compacted log is written to {OUTBOX_FILE}.tmp and renamed over the log; none may be left behind (chapter 12, \"An append-only log and its torn tail\")"
     );
 }
