@@ -536,6 +536,15 @@ fn mutation_table(
     for unit in chosen {
         let dir = results.join(&unit.slug);
         let row = if read_only {
+            if !dir.join("mutants.out").is_dir() {
+                println!(
+                    "unit {}: no results in {} (run `cargo grade mutants {}` first)",
+                    unit.id,
+                    dir.display(),
+                    unit.id
+                );
+                continue;
+            }
             let tally = Tally::read(&dir, &format!("solutions/{}/", unit.slug))?;
             Row::new(&unit.id, &tally, &mutants::explained(root, unit)?)
         } else {
