@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use checkkit::within;
 use quality::{
-    EWMA_ALPHA, Echo, LOSS_WINDOW, MonitorConfig, PolicyChange, Quality, QualityClient,
-    QualityMonitor, RTT_WINDOW, Report, STEP_DOWN_AFTER, STEP_UP_AFTER,
+    AdaptivePolicy, EWMA_ALPHA, Echo, LOSS_WINDOW, MonitorConfig, MonitorError, PolicyChange,
+    Quality, QualityClient, QualityMonitor, RTT_WINDOW, Report, STEP_DOWN_AFTER, STEP_UP_AFTER,
 };
 use testkit::{Ending, Frame, TestServer};
 use tokio::time::Instant;
@@ -356,6 +356,89 @@ async fn policy_reaction_on_a_replayed_link_takes_the_stated_samples() {
          down after {STEP_DOWN_AFTER} Poor in a row and up after {STEP_UP_AFTER} Good \
          (chapter 11, \"Task 2: The adaptive policy\")"
     );
+
+    // The judgement's loss thresholds, on both sides: Good needs a recent
+    // loss *below* 2 %, Poor starts *at* 10 %.
+    for (smoothed, loss, expected) in [
+        (Some(ms(20)), 0.0, Quality::Good),
+        (Some(ms(20)), 0.019, Quality::Good),
+        (Some(ms(20)), 0.02, Quality::Fair),
+        (Some(ms(150)), 0.099, Quality::Fair),
+        (Some(ms(20)), 0.099, Quality::Fair),
+        (Some(ms(300)), 0.1, Quality::Poor),
+        (Some(ms(400)), 0.0, Quality::Poor),
+        (None, 0.099, Quality::Fair),
+    ] {
+        assert_eq!(
+            Quality::judge(smoothed, loss),
+            expected,
+            "a link with smoothed RTT {smoothed:?} and recent loss {loss} is {expected:?}: \
+             Good needs at most 150 ms and a loss below 2 %, Poor is above 300 ms or a loss \
+             of at least 10 % (chapter 11, \"Judging the link\")"
+        );
+    }
+
+    // Streaks are "in a row": any other judgement ends them.
+    let mut policy = AdaptivePolicy::new();
+    for quality in [Quality::Poor; 3] {
+        policy.observe(quality);
+    }
+    assert_eq!(policy.level(), 1, "three Poor in a row step down to rung 1");
+    let mut changes = Vec::new();
+    let qualities = std::iter::repeat_n(Quality::Good, 9)
+        .chain([Quality::Fair])
+        .chain(std::iter::repeat_n(Quality::Good, 9))
+        .chain([Quality::Poor])
+        .chain(std::iter::repeat_n(Quality::Good, 9))
+        .chain([Quality::Poor, Quality::Poor, Quality::Good, Quality::Poor]);
+    for quality in qualities {
+        changes.extend(policy.observe(quality));
+    }
+    assert_eq!(
+        (changes, policy.level()),
+        (Vec::new(), 1),
+        "9 Good, a Fair, 9 Good, a Poor, 9 Good, then Poor, Poor, Good, Poor: no ten Good \
+         and no three Poor in a row, so the policy stays on rung 1; a Fair ends both \
+         streaks, a Poor ends the Good one and a Good the Poor one \
+         (chapter 11, \"An adaptive policy with hysteresis\")"
+    );
+    let changes: Vec<_> = (0..STEP_UP_AFTER)
+        .filter_map(|_| policy.observe(Quality::Good))
+        .collect();
+    assert_eq!(
+        changes,
+        [(1, 0)],
+        "ten Good in a row step up from rung 1 to 0, at the tenth \
+         (chapter 11, \"An adaptive policy with hysteresis\")"
+    );
+
+    // A change's `sample` counts every settled heartbeat, the lost ones too:
+    // six heartbeats never echoed, missed by one tick, are six Poor
+    // judgements (no RTT, all lost) and two steps down.
+    let config = MonitorConfig {
+        heartbeat_interval: ms(100),
+        heartbeat_timeout: ms(1000),
+    };
+    let t0 = Instant::now();
+    let mut monitor = QualityMonitor::new(config, t0);
+    for i in 0..6 {
+        monitor.heartbeat(t0 + ms(100 * i));
+    }
+    monitor.on_tick(t0 + ms(5000));
+    let changes: Vec<(u64, usize, usize)> = monitor
+        .report()
+        .changes
+        .into_iter()
+        .map(|change| (change.sample, change.from, change.to))
+        .collect();
+    assert_eq!(
+        changes,
+        [(3, 0, 1), (6, 1, 2)],
+        "six missed heartbeats are six Poor judgements in a row: the policy steps down after \
+         the 3rd and the 6th settled heartbeat; a PolicyChange's sample is the number of \
+         heartbeats settled so far, lost ones included (chapter 11, \"Task 3: Heartbeats in, \
+         samples out\")"
+    );
 }
 
 // --------------------------------------------------------- network checks
@@ -551,6 +634,19 @@ async fn policy_steps_down_on_a_slow_link_and_recovers() {
 }
 
 async fn stop_closes_with_1000_and_the_wire_carries_numbered_heartbeats() {
+    // sent_ms is the monitor's clock: milliseconds since it started.
+    let t0 = Instant::now();
+    let mut monitor = QualityMonitor::new(FAST, t0);
+    for (seq, after) in [(1, 0), (2, 250), (3, 6000), (4, 61_234)] {
+        let heartbeat = monitor.heartbeat(t0 + ms(after));
+        assert_eq!(
+            (heartbeat.seq, heartbeat.sent_ms),
+            (seq, after),
+            "a heartbeat sent {after} ms after the monitor started carries seq {seq} and \
+             sent_ms {after} (chapter 11, \"Heartbeats on the wire\")"
+        );
+    }
+
     let server = start_server().await;
     let client = connect(&server.ws_url("/ws"), FAST).await;
     wait_report(&client, "5 heartbeats echoed", |report| {
@@ -610,6 +706,29 @@ async fn stop_closes_with_1000_and_the_wire_carries_numbered_heartbeats() {
         "the server received exactly the heartbeats the report counts as sent"
     );
 
+    // A Close from the server ends the task with ClosedByServer and its code.
+    for code in [4001, 1001] {
+        let client = connect(
+            &server.ws_url(&format!("/ws?close_after=3&code={code}")),
+            FAST,
+        )
+        .await;
+        let mut reports = client.reports();
+        let ended = within(
+            WAIT,
+            "the monitoring task to end after the server's Close",
+            async { while reports.changed().await.is_ok() {} },
+        );
+        ended.await;
+        let result = within(ms(5000), "QualityClient::stop", client.stop()).await;
+        assert!(
+            matches!(result, Err(MonitorError::ClosedByServer { code: got }) if got == code),
+            "the server closed the connection with {code} after 3 heartbeats: the task must \
+             end, and stop() return Err(MonitorError::ClosedByServer {{ code: {code} }}), \
+             got {result:?} (chapter 11, \"Task 4: The client\")"
+        );
+    }
+
     // Dropping a client ends its task and its connection: nothing left running.
     let client = connect(&server.ws_url("/ws"), FAST).await;
     wait_report(&client, "a heartbeat echoed", |report| report.received >= 1).await;
@@ -618,7 +737,7 @@ async fn stop_closes_with_1000_and_the_wire_carries_numbered_heartbeats() {
         .wait_until(ms(5000), |server| {
             server
                 .connections()
-                .get(1)
+                .get(3)
                 .is_some_and(|record| record.ending.is_some())
         })
         .await
