@@ -14,8 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use checkkit::within;
 use recovery::{
-    AppError, ErrorReport, MAX_RESTARTS, MAX_RETRIES, POST_TIMEOUT, PostError, RETRY_DELAY,
-    ReportContext, Reporter, USER_AGENT, iso8601, post_json, retry, supervise,
+    AlertChange, AppError, ErrorRateMonitor, ErrorReport, MAX_RESTARTS, MAX_RETRIES, POST_TIMEOUT,
+    PostError, RETRY_DELAY, ReportContext, Reporter, USER_AGENT, iso8601, post_json, retry,
+    supervise,
 };
 use testkit::{SilentListener, TestServer, refused_addr};
 use tokio::time::Instant;
@@ -29,6 +30,7 @@ checkkit::checks! {
     a_burst_is_reported_once_with_a_count,
     a_failing_endpoint_never_hurts_the_caller,
     a_resetting_collector_leaves_the_cpu_idle,
+    alert_uses_the_given_threshold_and_window,
 }
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -71,6 +73,60 @@ async fn retryable_errors_are_retried_fatal_ones_not() {
         start.elapsed()
     );
 
+    // Other budgets and another delay: retry() uses the ones it is given.
+    let delay = Duration::from_millis(70);
+    for max_retries in [0, 1, 5] {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&attempts);
+        let start = Instant::now();
+        let result: Result<(), AppError> = retry(max_retries, delay, |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { Err(AppError::ConnectionRefused) }
+        })
+        .await;
+        let took = start.elapsed();
+        assert_eq!(
+            (result, attempts.load(Ordering::SeqCst)),
+            (Err(AppError::ConnectionRefused), 1 + max_retries),
+            "retry({max_retries}, {delay:?}, …) with a network error every time must make \
+             1 + {max_retries} attempts and return the last error (chapter 07, \"Task 2: Retrying\")"
+        );
+        assert!(
+            took >= delay * max_retries && took <= (delay + Duration::from_millis(2)) * max_retries,
+            "retry({max_retries}, {delay:?}, …) must wait {delay:?} before each of its \
+             {max_retries} retries and not otherwise, {:?} in all; it took {took:?} \
+             (chapter 07, \"Task 2: Retrying\")",
+            delay * max_retries
+        );
+    }
+
+    // Every retryable kind is retried: network errors and server errors.
+    for retryable in [
+        AppError::ConnectionReset,
+        AppError::Timeout(Duration::from_secs(5)),
+        AppError::ServerStatus(500),
+        AppError::ServerStatus(502),
+        AppError::ServerClose(1011),
+        AppError::ServerClose(1013),
+    ] {
+        let attempts = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&attempts);
+        let error = retryable.clone();
+        let _: Result<(), AppError> = retry(2, delay, |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let error = error.clone();
+            async move { Err(error) }
+        })
+        .await;
+        assert_eq!(
+            attempts.load(Ordering::SeqCst),
+            3,
+            "{retryable:?} is a {:?} error, which is retryable: retry(2, …) must try it 3 times \
+             (chapter 07, \"Five kinds of error\")",
+            retryable.kind()
+        );
+    }
+
     // Fatal errors: one attempt only.
     for fatal in [
         AppError::Unauthorized,
@@ -80,12 +136,19 @@ async fn retryable_errors_are_retried_fatal_ones_not() {
         let attempts = Arc::new(AtomicU32::new(0));
         let counter = Arc::clone(&attempts);
         let error = fatal.clone();
+        let start = Instant::now();
         let result: Result<(), AppError> = retry(MAX_RETRIES, RETRY_DELAY, |_| {
             counter.fetch_add(1, Ordering::SeqCst);
             let error = error.clone();
             async move { Err(error) }
         })
         .await;
+        assert!(
+            start.elapsed() < RETRY_DELAY,
+            "{fatal:?} is not retryable: retry() returns it at once, without waiting; it took \
+             {:?} (chapter 07, \"Task 2: Retrying\")",
+            start.elapsed()
+        );
         assert_eq!(
             result,
             Err(fatal.clone()),
@@ -112,6 +175,27 @@ async fn retryable_errors_are_retried_fatal_ones_not() {
         result,
         Ok(3),
         "a 503 twice and then success: retry() returns the success of attempt 3 \
+         (chapter 07, \"Task 2: Retrying\")"
+    );
+
+    // A retryable error, then a fatal one: the fatal one ends it.
+    let attempts = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&attempts);
+    let result: Result<(), AppError> = retry(MAX_RETRIES, RETRY_DELAY, |attempt| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            if attempt == 1 {
+                Err(AppError::ServerStatus(503))
+            } else {
+                Err(AppError::Forbidden)
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        (result, attempts.load(Ordering::SeqCst)),
+        (Err(AppError::Forbidden), 2),
+        "a 503 and then Forbidden: the fatal error ends the retries at attempt 2 and is returned \
          (chapter 07, \"Task 2: Retrying\")"
     );
 }
@@ -154,6 +238,42 @@ async fn a_panicking_task_is_restarted_three_times_then_escalated() {
                  (chapter 07, \"Task 3: The supervisor\")"
             );
         }
+    }
+    // Other budgets, and a formatted panic message (a String payload, where
+    // panic!("literal") gives a &'static str).
+    for budget in [0, 1, 5] {
+        let runs = Arc::new(AtomicU32::new(0));
+        let counter = Arc::clone(&runs);
+        let result = within(Duration::from_secs(5), "supervise() to escalate", async {
+            supervise(budget, |run| {
+                let counter = Arc::clone(&counter);
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    panic!("reader crashed on run {run}");
+                }
+            })
+            .await
+        })
+        .await;
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1 + budget,
+            "supervise({budget}, …) with a task that always panics runs it once and restarts it \
+             {budget} times: the budget is the argument (chapter 07, \"Task 3: The supervisor\")"
+        );
+        let escalation = result
+            .err()
+            .map(|escalation| (escalation.restarts, escalation.last_error));
+        assert_eq!(
+            escalation,
+            Some((
+                budget,
+                AppError::Panic(format!("reader crashed on run {budget}"))
+            )),
+            "supervise({budget}, …) escalates with its {budget} restarts and the last panic's \
+             message; panic!(\"{{x}}\") carries a String, panic!(\"literal\") a &str, and both are \
+             messages (chapter 07, \"The Rust error boundary\")"
+        );
     }
 }
 
@@ -293,6 +413,28 @@ async fn post_by_hand_returns_the_status() {
         "the server must have recorded the body, got {reports:?} \
          (chapter 07, \"Task 5: POST by hand\")"
     );
+    // Content-Length counts bytes: "é" is 2 of them, "☕" 3.
+    let accented = within(
+        LIMIT,
+        "post_json() with a body that is not ASCII",
+        post_json(
+            &endpoint,
+            r#"{"error": {"message": "café ☕ über"}}"#,
+            POST_TIMEOUT,
+        ),
+    )
+    .await;
+    let recorded = server.error_reports();
+    assert!(
+        matches!(accented, Ok(201))
+            && recorded
+                .get(1)
+                .and_then(|report| report.pointer("/error/message"))
+                == Some(&serde_json::json!("café ☕ über")),
+        "a body with \"café ☕ über\" must arrive whole: Content-Length is body.len() in bytes, \
+         not a count of characters; post_json returned {accented:?} and the server recorded \
+         {recorded:?} (chapter 07, \"HTTP by hand\")"
+    );
     let rejected = within(
         LIMIT,
         "post_json()",
@@ -416,6 +558,79 @@ async fn a_burst_is_reported_once_with_a_count() {
         Some(&serde_json::json!(5)),
         "the merged report carries count 5 (chapter 07, \"Task 6: The reporter\")"
     );
+
+    // The fingerprint is name, message and component: the same name with
+    // another message, or in another component, is another report.
+    for (error, component) in [
+        (AppError::Protocol("frame 1".into()), "feed"),
+        (AppError::Protocol("frame 1".into()), "feed"),
+        (AppError::Protocol("frame 2".into()), "feed"),
+        (AppError::Protocol("frame 1".into()), "chat"),
+    ] {
+        reporter.report(ErrorReport::from_error(
+            &error,
+            component,
+            ReportContext::now(&url),
+        ));
+    }
+    let summary = within(LIMIT, "flush()", reporter.flush()).await;
+    let reports = server.error_reports();
+    let mut merged: Vec<(String, String, u64)> = reports[3..]
+        .iter()
+        .map(|report| {
+            let text = |pointer: &str| {
+                report
+                    .pointer(pointer)
+                    .and_then(|value| value.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let count = report
+                .get("count")
+                .and_then(|count| count.as_u64())
+                .unwrap_or_default();
+            (
+                text("/error/message"),
+                text("/errorInfo/componentStack"),
+                count,
+            )
+        })
+        .collect();
+    merged.sort();
+    let message = |frame: &str| AppError::Protocol(frame.into()).to_string();
+    assert_eq!(
+        merged,
+        vec![
+            (message("frame 1"), "chat".to_owned(), 1),
+            (message("frame 1"), "feed".to_owned(), 2),
+            (message("frame 2"), "feed".to_owned(), 1),
+        ],
+        "reports merge only when name, message and component are all the same: two identical \
+         ones (count 2), one with another message, one from another component; flush() said \
+         {summary:?} (chapter 07, \"Bursts, rate limits and a failing collector\")"
+    );
+
+    // Dropping the last handle: what is pending is posted, without waiting
+    // for the window to close.
+    let patient = Reporter::start(&endpoint, Duration::from_secs(60));
+    patient.report(ErrorReport::from_error(
+        &AppError::ConnectionReset,
+        "feed",
+        ReportContext::now(&url),
+    ));
+    drop(patient);
+    let posted = server
+        .wait_until(Duration::from_secs(5), |server| {
+            server.error_reports().len() >= 7
+        })
+        .await;
+    assert!(
+        posted.is_ok(),
+        "when every Reporter handle is gone the task posts what is pending before it ends \
+         (here a report whose window of 60 s had not closed); the server has {} reports, \
+         expected 7 (chapter 07, \"Task 6: The reporter\")",
+        server.error_reports().len()
+    );
 }
 
 async fn a_failing_endpoint_never_hurts_the_caller() {
@@ -533,5 +748,41 @@ async fn a_resetting_collector_leaves_the_cpu_idle() {
          be read again and again {section}",
         checkkit::cpu::QUIET,
         share * 100.0
+    );
+}
+
+async fn alert_uses_the_given_threshold_and_window() {
+    let start = Instant::now();
+    let second = Duration::from_secs(1);
+    // Not the course's numbers: the monitor uses the ones it is given.
+    let mut monitor = ErrorRateMonitor::new(3, second * 10);
+    assert_eq!(
+        (monitor.record(start), monitor.record(start + second)),
+        (None, None),
+        "with a threshold of 3, two errors raise nothing (chapter 07, \"Task 7: Alerting\")"
+    );
+    assert_eq!(
+        monitor.record(start + second * 2),
+        Some(AlertChange::Raised { errors: 3 }),
+        "ErrorRateMonitor::new(3, 10 s): the third error within 10 s raises the alert with \
+         errors: 3 (chapter 07, \"Task 7: Alerting\")"
+    );
+    assert_eq!(
+        monitor.check(start + second * 10 - Duration::from_millis(1)),
+        None,
+        "just before 10 s all three errors are within the window of 10 s \
+         (chapter 07, \"Task 7: Alerting\")"
+    );
+    assert_eq!(
+        monitor.check(start + second * 10),
+        Some(AlertChange::Cleared),
+        "at 10 s the error of 0 s is exactly one window old and has left it; two remain, below \
+         the threshold of 3: the alert clears (chapter 07, \"Task 7: Alerting\")"
+    );
+    assert_eq!(
+        monitor.record(start + second * 10 + Duration::from_millis(500)),
+        Some(AlertChange::Raised { errors: 3 }),
+        "a new error at 10.5 s makes three within the window again (1 s, 2 s, 10.5 s): raised again \
+         (chapter 07, \"Task 7: Alerting\")"
     );
 }
