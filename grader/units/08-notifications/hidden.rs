@@ -194,6 +194,58 @@ async fn mapping_defaults_and_unknown_values() {
         "a text message without conversationId only focuses the window {section}"
     );
 
+    // data.priority when it names one, for every type; otherwise the default.
+    for (kind, data, priority) in [
+        (
+            MessageKind::Text,
+            json!({ "priority": "high" }),
+            Priority::High,
+        ),
+        (
+            MessageKind::Text,
+            json!({ "priority": "urgent" }),
+            Priority::Urgent,
+        ),
+        (
+            MessageKind::Text,
+            json!({ "priority": "bogus" }),
+            Priority::Normal,
+        ),
+        (
+            MessageKind::System,
+            json!({ "level": "warning" }),
+            Priority::High,
+        ),
+        (
+            MessageKind::System,
+            json!({ "level": "warning", "priority": "bogus" }),
+            Priority::High,
+        ),
+        (
+            MessageKind::System,
+            json!({ "level": "error", "priority": "bogus" }),
+            Priority::Urgent,
+        ),
+        (
+            MessageKind::System,
+            json!({ "level": "success" }),
+            Priority::Normal,
+        ),
+        (
+            MessageKind::System,
+            json!({ "level": "error", "priority": "low" }),
+            Priority::Low,
+        ),
+    ] {
+        let n = map(&message("p-1", kind, data.clone()));
+        assert_eq!(
+            n.priority, priority,
+            "a {kind:?} message with data {data} must have priority {priority:?}: data.priority \
+             when it names one, else urgent for an error, high for a warning, normal otherwise \
+             {section}"
+        );
+    }
+
     let beat = message("h-1", MessageKind::Heartbeat, json!({}));
     assert_eq!(
         Notification::from_message(&beat),
@@ -222,15 +274,44 @@ async fn higher_priority_shown_first() {
         ["e", "d", "c", "b", "a"],
         "the history is in order of arrival, newest first, whatever the priority {section}"
     );
+
+    // Many mixes of priorities, from a fixed seed: the order is always
+    // priority first, then newest first.
+    let mut seed: u64 = 0x0808_2026;
+    for round in 0..20 {
+        let mut centre = NotificationCentre::new();
+        let mut arrived = Vec::new();
+        for n in 0..12 {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let (name, rank) = [("urgent", 0), ("high", 1), ("normal", 2), ("low", 3)]
+                [usize::try_from(seed >> 62).unwrap_or(0)];
+            let id = format!("r{round}-{n}");
+            centre.notify(system(&id, json!({ "priority": name })));
+            arrived.push((rank, n, id));
+        }
+        arrived.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let expected: Vec<String> = arrived.into_iter().map(|(_, _, id)| id).collect();
+        assert_eq!(
+            ids(&centre.toasts()),
+            expected,
+            "toasts are ordered by priority (urgent, high, normal, low), newest first among \
+             equals; the notifications arrived in the order of their numbers {section}"
+        );
+    }
 }
 
 async fn duplicate_tags_collapse() {
     let section = "(chapter 08, \"Task 3: The centre\")";
+    tokio::time::pause();
+    let start = tokio::time::Instant::now();
     let mut centre = NotificationCentre::new();
     let (sink, seen) = recorder();
     centre.add_sink(sink);
     let first = centre.notify(system("u-1", json!({ "tag": "upload", "content": "10%" })));
     let other = centre.notify(system("x-1", json!({ "content": "unrelated" })));
+    tokio::time::advance(Duration::from_secs(3)).await;
     let second = centre.notify(system("u-2", json!({ "tag": "upload", "content": "60%" })));
     assert_eq!(
         first,
@@ -262,6 +343,32 @@ async fn duplicate_tags_collapse() {
         take(&seen),
         ["u-1", "x-1", "u-2"],
         "every sink gets the replacing notification too {section}"
+    );
+    // The replacing toast counts as new: its 5 s start when it replaced.
+    tokio::time::advance(Duration::from_secs(2)).await;
+    let gone: Vec<String> = centre.expire().into_iter().map(|n| n.id).collect();
+    assert_eq!(
+        (gone, ids(&centre.toasts())),
+        (vec!["x-1".to_owned()], vec!["u-2".to_owned()]),
+        "at 5 s the toast shown at 0 s expires, but the one that replaced the tag at 3 s stays: \
+         a replacement counts as new and its timer restarts {section}"
+    );
+    assert_eq!(
+        centre.next_expiry(),
+        Some(start + Duration::from_secs(3) + TOAST_DURATION),
+        "the replacing toast is due 5 s after it replaced the old one, at 8 s {section}"
+    );
+    tokio::time::advance(Duration::from_millis(2_999)).await;
+    assert!(
+        centre.expire().is_empty(),
+        "at 7.999 s the replacing toast (shown at 3 s) is still up {section}"
+    );
+    tokio::time::advance(Duration::from_millis(1)).await;
+    let gone: Vec<String> = centre.expire().into_iter().map(|n| n.id).collect();
+    assert_eq!(
+        gone,
+        ["u-2"],
+        "at 8 s, 5 s after it replaced the old one, the replacing toast expires {section}"
     );
 }
 
@@ -496,11 +603,17 @@ async fn history_is_bounded_and_searchable() {
         centre.search("dinner").is_empty(),
         "a search without a match is empty {section}"
     );
-    assert_eq!(
-        ids(&centre.category(NotificationType::System)),
-        ["s-1"],
-        "category() filters by type {section}"
-    );
+    for (kind, expected) in [
+        (NotificationType::System, ["s-1"]),
+        (NotificationType::Error, ["s-2"]),
+        (NotificationType::Message, ["m-1"]),
+    ] {
+        assert_eq!(
+            ids(&centre.category(kind)),
+            expected,
+            "category({kind:?}) filters by type {section}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- sinks
@@ -605,6 +718,34 @@ async fn desktop_sound_and_terminal_sinks() {
         take(&sounds),
         [Sound::Chime, Sound::Alert],
         "a chime for a message, an alert for an error {section}"
+    );
+    for (level, sound) in [
+        (Level::Info, Sound::Chime),
+        (Level::Success, Sound::Chime),
+        (Level::Warning, Sound::Alert),
+        (Level::Error, Sound::Alert),
+    ] {
+        assert_eq!(
+            Sound::for_level(level),
+            sound,
+            "the sound for {level:?}: an alert for warnings and errors, a chime otherwise {section}"
+        );
+    }
+    let tagged = system(
+        "w-1",
+        json!({ "title": "Upload", "content": "60%", "tag": "upload", "level": "warning" }),
+    );
+    assert_eq!(
+        DesktopNotification::for_notification(&tagged),
+        DesktopNotification {
+            title: "⚠️ Upload".to_owned(),
+            body: "60%".to_owned(),
+            tag: "upload".to_owned(),
+            require_interaction: false,
+        },
+        "the desktop notification's tag is the notification's tag (data.tag, here \"upload\"), \
+         so that the OS replaces it too; a warning does not require interaction, only an error \
+         {section}"
     );
     let written = String::from_utf8(take(&screen.0)).unwrap_or_default();
     assert_eq!(
