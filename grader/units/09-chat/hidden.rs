@@ -7,9 +7,9 @@
 use std::time::Duration;
 
 use chat::{
-    ATTACHMENT_LIMIT, AttachmentInfo, ChatClient, ChatMessage, Config, Conversation, Event,
-    MessageKind, QUICK_REPLIES, Server, ServerMessage, Status, TYPING_TIMEOUT, TypingTracker,
-    UploadHeader, encode_binary, expand_shortcodes, quick_reply,
+    ATTACHMENT_LIMIT, AttachmentInfo, ChatClient, ChatMessage, Config, Conversation, Draft, Event,
+    MessageKind, QUICK_REPLIES, Server, ServerMessage, Status, Store, TYPING_TIMEOUT,
+    TypingTracker, UploadHeader, encode_binary, expand_shortcodes, quick_reply,
 };
 use checkkit::within;
 use futures_util::{SinkExt, StreamExt};
@@ -537,8 +537,12 @@ async fn receipts_flow_back_to_the_sender() {
     let (server, _dir) = start().await;
     let mut alice = connect(&server, "alice").await;
     let mut bob = connect(&server, "bob").await;
+    // Alice on a second device: receipts go to every connection of the
+    // author in the room.
+    let mut alice_phone = connect(&server, "alice").await;
     join(&mut alice, "lobby").await;
     join(&mut bob, "lobby").await;
+    join(&mut alice_phone, "lobby").await;
     let client_id = within(
         WAIT,
         "sending",
@@ -577,6 +581,21 @@ async fn receipts_flow_back_to_the_sender() {
             status: Status::Delivered
         }),
         "when another member's client has the message, the author gets a delivered receipt {section}"
+    );
+    let on_phone = until(
+        &mut alice_phone,
+        "the receipt on alice's second connection in the room (receipts go to every connection of the author there)",
+        |e| matches!(e, Event::Server(ServerMessage::Receipt { .. })),
+    )
+    .await;
+    assert_eq!(
+        on_phone,
+        Event::Server(ServerMessage::Receipt {
+            id,
+            room: "lobby".into(),
+            status: Status::Delivered
+        }),
+        "the author's other connection in the room gets the receipt too: receipts go to every connection of the author in that room {section}"
     );
     within(WAIT, "read", bob.mark_read(id))
         .await
@@ -631,6 +650,131 @@ async fn receipts_flow_back_to_the_sender() {
         "the status is stored: history shows it {section}"
     );
     server.shutdown().await;
+    store_advances_only_forward_for_members_other_than_the_author().await;
+}
+
+/// `Store::advance`, case by case: who may move a status, and which way.
+async fn store_advances_only_forward_for_members_other_than_the_author() {
+    let section = "(chapter 09, \"Receipts\" and \"Task 4: History in SQLite\")";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let store = within(
+        WAIT,
+        "Store::open",
+        Store::open(&dir.path().join("receipts.db")),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("Store::open must create the database: {error} {section}"));
+    let mut ids = Vec::new();
+    for (room, text) in [("lobby", "one"), ("kitchen", "two")] {
+        let draft = Draft {
+            room: room.into(),
+            user: "alice".into(),
+            kind: MessageKind::Text,
+            text: text.into(),
+            attachment: None,
+        };
+        let stored = within(WAIT, "Store::insert", store.insert(draft))
+            .await
+            .unwrap_or_else(|error| panic!("Store::insert stores a message: {error} {section}"));
+        ids.push(stored.id);
+    }
+    let (one, two) = (ids[0], ids[1]);
+    let lobby = ["lobby".to_owned()];
+    let kitchen = ["kitchen".to_owned()];
+    let both = ["kitchen".to_owned(), "lobby".to_owned()];
+    let moved = |status| Some(("lobby".to_owned(), "alice".to_owned(), status));
+    let steps: [(i64, Status, &str, &[String], _, &str); 9] = [
+        (
+            one,
+            Status::Read,
+            "alice",
+            &lobby,
+            None,
+            "the author's own receipt changes nothing",
+        ),
+        (
+            one,
+            Status::Read,
+            "carol",
+            &kitchen,
+            None,
+            "carol is not in the message's room",
+        ),
+        (one, Status::Read, "carol", &[], None, "carol is in no room"),
+        (
+            one + two + 100,
+            Status::Read,
+            "bob",
+            &both,
+            None,
+            "no message has this id",
+        ),
+        (
+            one,
+            Status::Delivered,
+            "bob",
+            &both,
+            moved(Status::Delivered),
+            "a member delivers it: sent → delivered",
+        ),
+        (
+            one,
+            Status::Delivered,
+            "carol",
+            &lobby,
+            None,
+            "already delivered: a status moves once",
+        ),
+        (
+            one,
+            Status::Read,
+            "bob",
+            &lobby,
+            moved(Status::Read),
+            "a member reads it: delivered → read",
+        ),
+        (
+            one,
+            Status::Delivered,
+            "carol",
+            &lobby,
+            None,
+            "read is further than delivered: a status never goes back",
+        ),
+        (one, Status::Read, "carol", &lobby, None, "already read"),
+    ];
+    for (id, status, by, rooms, expected, why) in steps {
+        let got = within(WAIT, "Store::advance", store.advance(id, status, by, rooms))
+            .await
+            .unwrap_or_else(|error| panic!("Store::advance works: {error} {section}"))
+            .map(|advanced| (advanced.room, advanced.author, advanced.status));
+        assert_eq!(
+            got, expected,
+            "advance(message {id}, {status:?}, by {by:?}, rooms {rooms:?}): {why} {section}"
+        );
+    }
+    let got = within(
+        WAIT,
+        "Store::advance",
+        store.advance(two, Status::Read, "bob", &both),
+    )
+    .await
+    .unwrap_or_else(|error| panic!("Store::advance works: {error} {section}"))
+    .map(|advanced| (advanced.room, advanced.author, advanced.status));
+    assert_eq!(
+        got,
+        Some(("kitchen".to_owned(), "alice".to_owned(), Status::Read)),
+        "a member reads the kitchen's message: sent → read, and the answer names its room {section}"
+    );
+    let statuses = |history: Vec<ChatMessage>| history.iter().map(|m| m.status).collect::<Vec<_>>();
+    let lobby_history = within(WAIT, "Store::history", store.history("lobby", 10))
+        .await
+        .unwrap_or_else(|error| panic!("Store::history works: {error} {section}"));
+    assert_eq!(
+        statuses(lobby_history),
+        [Status::Read],
+        "the stored status of the lobby's message is read {section}"
+    );
 }
 
 async fn attachment_whole_and_in_fragments() {
