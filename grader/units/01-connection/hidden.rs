@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use checkkit::within;
 use connection::terminal::{self, Options};
-use connection::{CloseError, ConnectError, Connection, Event, MAX_CLOSE_REASON, SendError};
+use connection::{
+    CLOSE_TIMEOUT, CloseError, ConnectError, Connection, Event, MAX_CLOSE_REASON, SendError,
+};
 use futures_util::{SinkExt, StreamExt};
 use testkit::{ConnectionRecord, Ending, TestServer};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
@@ -26,6 +28,7 @@ checkkit::checks! {
     close_sends_1000_and_waits_for_the_reply,
     close_rejects_codes_that_must_not_be_sent,
     close_forwards_data_that_arrives_before_the_reply,
+    close_reports_a_missing_reply,
     a_lost_connection_ends_with_an_error_and_1006,
     pings_are_answered_for_a_send_only_client,
     errors_carry_their_cause,
@@ -409,6 +412,69 @@ async fn close_forwards_data_that_arrives_before_the_reply() {
         "the peer sent Text(\"last words\") after the client's Close had left and before its own \
          Close: close_handshake must forward it, so the events are [Text(\"last words\"), \
          Closed {{ .. }}]; got {events:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+}
+
+async fn close_reports_a_missing_reply() {
+    // The peer reads the client's Close and ends TCP without answering:
+    // tungstenite only sends its queued reply on the next read or write.
+    // tungstenite reports that end as a read error
+    // (ResetWithoutClosingHandshake), so Failed is as right as NoReply.
+    let url = scripted_peer(|mut socket| async move {
+        while let Some(Ok(message)) = socket.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+        drop(socket);
+    })
+    .await;
+    let mut connection = open(&url).await;
+    expect_opened(&mut connection).await;
+    let closed = within(EVENT_WAIT, "close(1000, \"\")", connection.close(1000, "")).await;
+    assert!(
+        matches!(closed, Err(CloseError::NoReply | CloseError::Failed(_))),
+        "the peer ended the connection without answering the client's Close: close() must return \
+         Err(CloseError::NoReply) (or Err(CloseError::Failed(..)) for the read error tungstenite \
+         reports), never Ok; got {closed:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let events = remaining_events(&mut connection, "the events after close()").await;
+    assert!(
+        matches!(events.as_slice(), [Event::Closed { code: 1006, .. }]),
+        "a close handshake that failed ends the events with Event::Closed {{ code: 1006, .. }}, \
+         got {events:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+
+    // A peer that never answers and keeps TCP open: CLOSE_TIMEOUT.
+    let url = scripted_peer(|socket| async move {
+        // Holds the socket without reading, so no reply is ever written;
+        // the check's runtime ends this task when the check ends.
+        tokio::time::sleep(CLOSE_TIMEOUT * 4).await;
+        drop(socket);
+    })
+    .await;
+    let mut connection = open(&url).await;
+    expect_opened(&mut connection).await;
+    let started = Instant::now();
+    let closed = within(
+        CLOSE_TIMEOUT + EVENT_WAIT,
+        "close() to a peer that never answers",
+        connection.close(1000, ""),
+    )
+    .await;
+    let took = started.elapsed();
+    assert!(
+        matches!(closed, Err(CloseError::Timeout { after }) if after == CLOSE_TIMEOUT)
+            && took >= CLOSE_TIMEOUT,
+        "the peer never answers the client's Close: close() must give up after CLOSE_TIMEOUT \
+         ({CLOSE_TIMEOUT:?}) with Err(CloseError::Timeout {{ after: CLOSE_TIMEOUT }}); it returned \
+         {closed:?} after {took:?} (chapter 01, \"Task 4: Closing properly\")"
+    );
+    let events = remaining_events(&mut connection, "the events after close()").await;
+    assert!(
+        matches!(events.as_slice(), [Event::Closed { code: 1006, .. }]),
+        "a close handshake that timed out ends the events with Event::Closed {{ code: 1006, .. }}, \
+         got {events:?} (chapter 01, \"Task 4: Closing properly\")"
     );
 }
 
