@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use checkkit::within;
 use collab::{
-    Client, ClientMessage, ClientState, Document, Operation, Selection, Server, ServerError,
-    Session, Snapshot, char_len,
+    Client, ClientMessage, ClientState, Document, Hub, Operation, Peer, Selection, Server,
+    ServerError, ServerMessage, Session, Snapshot, char_len,
 };
 use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 checkkit::checks! {
@@ -240,6 +241,102 @@ async fn the_server_refuses_what_does_not_fit() {
         moved,
         Ok(Selection::new(4, 5)),
         "a selection at revision 1 moves through the three inserts (chapter 10, \"Task 4: The server\")"
+    );
+    the_hub_answers_the_author_and_forwards_to_the_others();
+}
+
+/// Everything waiting in an outbox, without waiting.
+fn drain(inbox: &mut mpsc::Receiver<ServerMessage>) -> Vec<ServerMessage> {
+    let mut got = Vec::new();
+    while let Ok(message) = inbox.try_recv() {
+        got.push(message);
+    }
+    got
+}
+
+fn peer(client: u64, name: &str, selection: Option<Selection>) -> Peer {
+    Peer {
+        client,
+        name: name.to_owned(),
+        selection,
+    }
+}
+
+/// `Hub::edit` and `Hub::select` with outboxes the check reads directly.
+fn the_hub_answers_the_author_and_forwards_to_the_others() {
+    let section = "(chapter 10, \"Task 4: The server\")";
+    let mut hub = Hub::new(Document::new("abc"));
+    let mut inboxes = Vec::new();
+    let mut ids = Vec::new();
+    for name in ["ann", "bob", "cat"] {
+        let (outbox, inbox) = mpsc::channel(64);
+        ids.push(hub.join(name, outbox));
+        inboxes.push(inbox);
+    }
+    for inbox in &mut inboxes {
+        drain(inbox);
+    }
+    // Bob and cat edit on revision 0 at once; bob's arrives first.
+    let bob_op = Operation::new().insert("x").retain(3);
+    let cat_op = Operation::new().retain(3).insert("y");
+    for (who, op) in [(1, bob_op.clone()), (2, cat_op)] {
+        let edited = hub.edit(ids[who], 0, op);
+        assert!(
+            edited.is_ok(),
+            "a fitting edit is accepted, got {edited:?} {section}"
+        );
+    }
+    let cat_applied = Operation::new().retain(4).insert("y");
+    let got: Vec<Vec<ServerMessage>> = inboxes.iter_mut().map(drain).collect();
+    let expected = vec![
+        vec![
+            ServerMessage::Op {
+                client: ids[1],
+                revision: 1,
+                op: bob_op.clone(),
+            },
+            ServerMessage::Op {
+                client: ids[2],
+                revision: 2,
+                op: cat_applied.clone(),
+            },
+        ],
+        vec![
+            ServerMessage::Ack { revision: 1 },
+            ServerMessage::Op {
+                client: ids[2],
+                revision: 2,
+                op: cat_applied,
+            },
+        ],
+        vec![
+            ServerMessage::Op {
+                client: ids[1],
+                revision: 1,
+                op: bob_op,
+            },
+            ServerMessage::Ack { revision: 2 },
+        ],
+    ];
+    assert_eq!(
+        got, expected,
+        "after bob's and cat's edits (both on revision 0), the outboxes of ann, bob and cat: the author gets Ack with the new revision, everybody else the operation as the document applied it (cat's transformed past bob's), once each {section}"
+    );
+    // Ann selects "b" on revision 1; the others get it at revision 2.
+    let selected = hub.select(ids[0], 1, Selection::new(2, 3));
+    assert!(
+        selected.is_ok(),
+        "a selection on a known revision is accepted, got {selected:?} {section}"
+    );
+    let got: Vec<Vec<ServerMessage>> = inboxes.iter_mut().map(drain).collect();
+    let moved = ServerMessage::Selection {
+        client: ids[0],
+        selection: Selection::new(2, 3),
+    };
+    assert_eq!(
+        got,
+        vec![vec![], vec![moved.clone()], vec![moved]],
+        "a selection goes to everybody but its owner, moved to the current revision {section}"
     );
 }
 
@@ -545,6 +642,81 @@ async fn presence_joins_and_leaves() {
     );
     drop((ann, cat));
     within(WAIT, "server shutdown", server.shutdown()).await;
+    the_hub_tells_each_change_once();
+}
+
+/// `Hub::join` and `Hub::leave` with outboxes the check reads directly.
+fn the_hub_tells_each_change_once() {
+    let section = "(chapter 10, \"Task 5: Presence\")";
+    let mut hub = Hub::new(Document::new("héllo"));
+    let (ann_outbox, mut ann) = mpsc::channel(64);
+    let ann_id = hub.join("ann", ann_outbox);
+    let (bob_outbox, mut bob) = mpsc::channel(64);
+    let bob_id = hub.join("bob", bob_outbox);
+    assert_ne!(ann_id, bob_id, "every client gets its own id {section}");
+    assert_eq!(
+        drain(&mut ann),
+        [
+            ServerMessage::Welcome {
+                client: ann_id,
+                revision: 0,
+                text: "héllo".into(),
+                peers: vec![]
+            },
+            ServerMessage::Joined {
+                peer: peer(bob_id, "bob", None)
+            },
+        ],
+        "the first client gets a Welcome with nobody in it, then Joined when bob comes {section}"
+    );
+    assert_eq!(
+        drain(&mut bob),
+        [ServerMessage::Welcome {
+            client: bob_id,
+            revision: 0,
+            text: "héllo".into(),
+            peers: vec![peer(ann_id, "ann", None)]
+        }],
+        "a newcomer's Welcome lists everybody before it, not itself, and it gets no Joined of its own {section}"
+    );
+    hub.leave(bob_id);
+    hub.leave(bob_id);
+    assert_eq!(
+        drain(&mut ann),
+        [ServerMessage::Left { client: bob_id }],
+        "leave called twice for bob tells ann once {section}"
+    );
+    assert_eq!(
+        hub.peers(),
+        [peer(ann_id, "ann", None)],
+        "after bob left, only ann is there {section}"
+    );
+    // A client whose outbox is full is dropped, and the others are told.
+    let (cat_outbox, mut cat) = mpsc::channel(2);
+    let cat_id = hub.join("cat", cat_outbox);
+    drain(&mut ann);
+    for (revision, text) in ["a", "b", "c"].into_iter().enumerate() {
+        let op = Operation::new().insert(text).retain(5 + revision);
+        let edited = hub.edit(ann_id, revision, op);
+        assert!(
+            edited.is_ok(),
+            "ann's edit {text:?} is accepted, got {edited:?} {section}"
+        );
+    }
+    let left = drain(&mut ann)
+        .into_iter()
+        .filter(|message| matches!(message, ServerMessage::Left { .. }))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        (left, hub.peers().len()),
+        (vec![ServerMessage::Left { client: cat_id }], 1),
+        "cat's outbox holds 2 messages and cat reads none: at the third the hub drops cat and tells ann once; every message to a client goes through its outbox with try_send (chapter 10, \"Task 4: The server\")"
+    );
+    let kept = drain(&mut cat).len();
+    assert!(
+        kept == 2 && cat.try_recv() == Err(mpsc::error::TryRecvError::Disconnected),
+        "a dropped client's outbox is closed after what it held ({kept} messages), so its connection closes with 1013 (chapter 10, \"Task 4: The server\")"
+    );
 }
 
 async fn selections_reach_the_others_and_follow_edits() {
