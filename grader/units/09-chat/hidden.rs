@@ -997,6 +997,16 @@ async fn search_finds_by_words() {
         2,
         "quotes and operators in a query are not syntax: only its words count {section}"
     );
+    for query in ["deploy OR cat", "deploy NOT yet", "NEAR(deploy done)"] {
+        let found = within(WAIT, "search", alice.search("lobby", query))
+            .await
+            .expect("search");
+        assert_eq!(
+            texts(found),
+            Vec::<String>::new(),
+            "in {query:?} every word is a word, each in double quotes, not an FTS5 operator: no message in the room has all of them {section}"
+        );
+    }
     let found = within(WAIT, "search", alice.search("lobby", "?!"))
         .await
         .expect("search");
@@ -1649,10 +1659,27 @@ async fn shutdown_closes_every_client_with_1001() {
 async fn bad_requests_get_an_error_not_a_hangup() {
     let section = "(chapter 09, \"Task 6: The connection\")";
     let (server, _dir) = start().await;
-    let refused = tokio_tungstenite::connect_async(server.url()).await;
-    assert!(
-        refused.is_err(),
-        "a connection without ?user= is refused at the handshake {section}"
+    let refused = within(
+        WAIT,
+        "the handshake without a user",
+        tokio_tungstenite::connect_async(server.url()),
+    )
+    .await;
+    let status = match &refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Some(response.status().as_u16())
+        }
+        _ => None,
+    };
+    assert_eq!(
+        status,
+        Some(400),
+        "a connection without ?user= is refused at the handshake with HTTP 400, got the status {status:?} (None: no HTTP refusal, the handshake {}) {section}",
+        if refused.is_ok() {
+            "succeeded"
+        } else {
+            "failed otherwise"
+        }
     );
     let mut alice = raw(&server, "alice").await;
     let codes = within(WAIT, "the errors", async {
