@@ -716,6 +716,9 @@ struct Probe {
     url: String,
     seen: std::sync::Arc<std::sync::Mutex<Vec<(tokio::time::Instant, Seen)>>>,
     changed: tokio::sync::watch::Receiver<usize>,
+    /// The connection that stops reading, so stops answering pings (none
+    /// when `usize::MAX`): a link that went silent.
+    mute: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Probe {
@@ -731,6 +734,7 @@ impl Probe {
         );
         let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let (count, changed) = tokio::sync::watch::channel(0);
+        let mute = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
         let count = std::sync::Arc::new(count);
         let record = {
             let seen = std::sync::Arc::clone(&seen);
@@ -740,12 +744,14 @@ impl Probe {
                 count.send_replace(seen.len());
             }
         };
+        let muted = std::sync::Arc::clone(&mute);
         tokio::spawn(async move {
             for connection in 0.. {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
                 let record = record.clone();
+                let muted = std::sync::Arc::clone(&muted);
                 tokio::spawn(async move {
                     // Our frames go out at once, not after a real-time
                     // delayed ACK (Nagle), which the paused clock would
@@ -758,6 +764,11 @@ impl Probe {
                     // Reading on answers pings, and after a Close sends
                     // tungstenite's reply.
                     while let Some(Ok(message)) = socket.next().await {
+                        if muted.load(std::sync::atomic::Ordering::Relaxed) == connection {
+                            // Silent from now on: the socket stays open,
+                            // nothing is read, no pong goes out.
+                            std::future::pending::<()>().await;
+                        }
                         match message {
                             Message::Ping(_) => record(Seen::Ping(connection)),
                             Message::Close(frame) => record(Seen::Closed(
@@ -783,7 +794,12 @@ impl Probe {
                 });
             }
         });
-        Self { url, seen, changed }
+        Self {
+            url,
+            seen,
+            changed,
+            mute,
+        }
     }
 
     fn seen_since(&self, since: tokio::time::Instant) -> Vec<(Duration, Seen)> {
@@ -1064,6 +1080,20 @@ async fn running_client_follows_the_strategy() {
             .is_some(),
         "back in the foreground on cellular the client connects and says hello (chapter 12, \"The strategy\" and \"Task 3: The client\")"
     );
+
+    // The server goes silent (a half-open link): after heartbeat +
+    // PONG_TIMEOUT without a word the connection counts as lost.
+    let since = tokio::time::Instant::now();
+    probe.mute.store(last, std::sync::atomic::Ordering::Relaxed);
+    let last = last + 1;
+    let reconnected = probe
+        .wait_for(since, minute, |seen| *seen == Seen::Text(last))
+        .await;
+    assert!(
+        reconnected.is_some(),
+        "the server stopped answering (no pong, nothing at all): after the heartbeat (25 s) plus PONG_TIMEOUT (10 s) of silence the client must count the connection lost and connect again, but no new connection came within 60 s (chapter 12, \"Task 3: The client\": the silence deadline)"
+    );
+
     let since = tokio::time::Instant::now();
     within(minute, "Client::shutdown", client.shutdown()).await;
     let code = probe
