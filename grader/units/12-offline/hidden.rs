@@ -32,7 +32,7 @@ const WAIT: Duration = Duration::from_secs(5);
 /// The step of the paused clock in `running_client_follows_the_strategy`:
 /// far below the client's shortest timer (1 s), so that the clock never
 /// jumps past one of them while a frame is on its way.
-const TICK: Duration = Duration::from_millis(50);
+const TICK: Duration = Duration::from_millis(10);
 
 fn secs(seconds: u64) -> Duration {
     Duration::from_secs(seconds)
