@@ -37,6 +37,7 @@ checkkit::checks! {
     terminal_refuses_to_send_while_disconnected,
     terminal_refuses_commands_in_the_wrong_state,
     terminal_binary_reads_stdin,
+    terminal_logs_binary_and_errors,
 }
 
 /// How long a check waits for one event or one line from a local server.
@@ -608,6 +609,57 @@ async fn errors_carry_their_cause() {
         "an HTTP 404 answer to the upgrade must be ConnectError::Handshake whose cause shows the \
          status; got {error:?}, printed as {chain:?} (chapter 01, \"Task 1: Connecting\")"
     );
+
+    // A server that takes the connection, reads the request and resets
+    // it: the connect was not refused, it broke during the handshake.
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the resetting peer");
+    let address = listener.local_addr().expect("the resetting peer's address");
+    tokio::spawn(async move {
+        let reset = async {
+            let (mut tcp, _) = listener.accept().await?;
+            let mut request = [0_u8; 4096];
+            let _ = tokio::io::AsyncReadExt::read(&mut tcp, &mut request).await?;
+            tcp.set_zero_linger()?;
+            drop(tcp);
+            std::io::Result::Ok(())
+        };
+        let _ = tokio::time::timeout(EVENT_WAIT, reset).await;
+    });
+    let url = format!("ws://{address}/ws");
+    let reset = within(
+        EVENT_WAIT,
+        "connect() to a server that resets the connection during the handshake",
+        connection::connect(&url),
+    )
+    .await;
+    assert!(
+        matches!(reset, Err(ConnectError::Io { .. })),
+        "the server took the TCP connection and reset it during the handshake: that is \
+         ConnectError::Io (only a connection nobody accepted is Refused); got {reset:?} \
+         (chapter 01, \"Task 1: Connecting\")"
+    );
+
+    // wss:// is refused before the network, as a URL this unit cannot use.
+    let tls = within(
+        EVENT_WAIT,
+        "connect() to a wss:// URL",
+        connection::connect(&format!("wss://{address}/ws")),
+    )
+    .await;
+    let chain = tls
+        .as_ref()
+        .err()
+        .map(|error| connection::error_chain(error));
+    assert!(
+        matches!(&tls, Err(ConnectError::InvalidUrl { .. }))
+            && chain
+                .as_deref()
+                .is_some_and(|chain| chain.to_lowercase().contains("tls")),
+        "a wss:// URL is ConnectError::InvalidUrl whose cause says TLS is not enabled (this unit \
+         leaves TLS out); got {tls:?}, printed as {chain:?} (chapter 01, \"Task 1: Connecting\")"
+    );
 }
 
 async fn dropping_the_handle_closes_the_connection() {
@@ -792,6 +844,12 @@ async fn terminal_logs_sent_and_received() {
             line == "* status: disconnected"
         })
         .await;
+    terminal.type_line("/help").await;
+    terminal
+        .expect_line("a \"* …\" line of /help naming /connect", |line| {
+            line.starts_with("* ") && line.contains("/connect")
+        })
+        .await;
     let record = record_when(&server, "the end of the connection", |record| {
         record.ending.is_some()
     })
@@ -805,6 +863,42 @@ async fn terminal_logs_sent_and_received() {
         "each typed line must be sent as one text message, \"//etc/hosts\" as \"/etc/hosts\" \
          (chapter 01, \"Task 5: The terminal client\")"
     );
+}
+
+/// The terminal's log of binary messages and of a failed connect.
+async fn terminal_logs_binary_and_errors() {
+    let short: Vec<u8> = vec![1, 2, 3];
+    let long: Vec<u8> = (0..40).collect();
+    let (first, second) = (short.clone(), long.clone());
+    let url = scripted_peer(move |mut socket| async move {
+        let _ = socket.send(Message::Binary(first.into())).await;
+        let _ = socket.send(Message::Binary(second.into())).await;
+        // Keep the connection until the client ends it.
+        while let Some(Ok(_)) = socket.next().await {}
+    })
+    .await;
+    let mut terminal = Terminal::start(url, true);
+    terminal
+        .expect_line("\"< [binary, 3 bytes] 01 02 03\"", |line| {
+            line == "< [binary, 3 bytes] 01 02 03"
+        })
+        .await;
+    let shown: Vec<String> = long.iter().take(32).map(|b| format!("{b:02x}")).collect();
+    let expected = format!("< [binary, 40 bytes] {} …", shown.join(" "));
+    terminal
+        .expect_line(&format!("{expected:?} (32 bytes shown, then …)"), |line| {
+            line == expected
+        })
+        .await;
+
+    let address = testkit::refused_addr().await;
+    let mut terminal = Terminal::start(format!("ws://{address}/ws"), true);
+    terminal
+        .expect_line(
+            "\"! error: …\" saying the connection was refused",
+            |line| line.starts_with("! error") && line.to_lowercase().contains("refused"),
+        )
+        .await;
 }
 
 async fn terminal_refuses_to_send_while_disconnected() {
@@ -1012,9 +1106,9 @@ async fn terminal_binary_reads_stdin() {
         );
     }
     assert!(
-        seen.iter().all(|line| line.starts_with('[')),
-        "with timestamps on (the default) every line starts with \"[HH:MM:SS.mmm]\"; got {seen:?} \
-         (chapter 01, \"Task 5: The terminal client\")"
+        seen.iter().all(|line| is_stamped_now(line)),
+        "with timestamps on (the default) every line starts with the time of day in UTC, \
+         \"[HH:MM:SS.mmm] \"; got {seen:?} (chapter 01, \"Task 5: The terminal client\")"
     );
     drop(stdin); // the end of input: close properly and exit
     let status = within(
@@ -1038,6 +1132,115 @@ async fn terminal_binary_reads_stdin() {
         Some(1000),
         "at the end of input wsterm closes with 1000 before it exits; the server saw {code:?} \
          (chapter 01, \"Task 5: The terminal client\")"
+    );
+    wsterm_arguments().await;
+}
+
+/// Whether `line` starts with `[HH:MM:SS.mmm] ` and that time is the UTC
+/// time of day now (within a minute).
+fn is_stamped_now(line: &str) -> bool {
+    let Some(stamp) = line.strip_prefix('[').and_then(|rest| rest.get(..13)) else {
+        return false;
+    };
+    let bytes = stamp.as_bytes();
+    let shape = bytes.len() == 13
+        && bytes[2] == b':'
+        && bytes[5] == b':'
+        && bytes[8] == b'.'
+        && &stamp[12..] == "]"
+        && [0, 1, 3, 4, 6, 7, 9, 10, 11]
+            .iter()
+            .all(|&i| bytes[i].is_ascii_digit());
+    if !shape || !line[13..].starts_with("] ") {
+        return false;
+    }
+    let number = |range: std::ops::Range<usize>| stamp[range].parse::<u64>().unwrap_or(u64::MAX);
+    let (hours, minutes, seconds) = (number(0..2), number(3..5), number(6..8));
+    if hours > 23 || minutes > 59 || seconds > 59 {
+        return false;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+        % 86_400;
+    let stamped = hours * 3600 + minutes * 60 + seconds;
+    let apart = now.abs_diff(stamped);
+    apart.min(86_400 - apart) <= 60
+}
+
+/// Runs wsterm with `args`, standard input `input`, and returns its exit
+/// status, standard output and standard error.
+async fn run_wsterm(args: &[&str], input: &str) -> (std::process::ExitStatus, String, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_wsterm"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the wsterm binary should start");
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    // wsterm may exit before it reads (--help): a broken pipe is fine.
+    let _ = stdin.write_all(input.as_bytes()).await;
+    drop(stdin);
+    let output = within(
+        Duration::from_secs(6),
+        &format!("wsterm {} to exit", args.join(" ")),
+        child.wait_with_output(),
+    )
+    .await
+    .expect("wsterm's output");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// wsterm's arguments (the binary is given complete).
+async fn wsterm_arguments() {
+    let section = "(chapter 01, \"Task 5: The terminal client\")";
+    for help in ["--help", "-h"] {
+        let (status, stdout, _) = run_wsterm(&[help], "").await;
+        assert!(
+            status.success() && stdout.starts_with("usage: wsterm"),
+            "wsterm {help} prints the usage and exits successfully; it exited {status:?} and \
+             printed {stdout:?} {section}"
+        );
+    }
+    for (args, says) in [
+        (&["--bogus"][..], "unknown option --bogus"),
+        (
+            &["ws://127.0.0.1:1/a", "ws://127.0.0.1:1/b"][..],
+            "unexpected argument",
+        ),
+    ] {
+        let (status, _, stderr) = run_wsterm(args, "").await;
+        assert!(
+            status.code() == Some(2) && stderr.contains(says),
+            "wsterm {} is a usage error: exit code 2 and {says:?} on standard error; it exited \
+             {status:?} and printed {stderr:?} {section}",
+            args.join(" ")
+        );
+    }
+    let server = start_server().await;
+    let url = server.ws_url("/ws");
+    let (status, stdout, stderr) =
+        run_wsterm(&["--no-timestamps", "--no-connect", &url], "hi\n").await;
+    assert!(
+        status.success()
+            && stdout
+                .lines()
+                .any(|line| line.starts_with("! not connected")),
+        "wsterm --no-timestamps --no-connect URL starts without connecting, so a typed line is \
+         refused with \"! not connected…\", with no timestamp; it exited {status:?} and printed \
+         {stdout:?} {stderr:?} {section}"
+    );
+    assert!(
+        server.connections().is_empty(),
+        "with --no-connect wsterm must not connect; the server saw {:?} {section}",
+        server.connections()
     );
 }
 
