@@ -621,6 +621,16 @@ async fn duplicate_ids_are_ignored() {
         ["one", "two"],
         "a message whose id was already stored must be acknowledged but not stored again, whatever its seq (chapter 12, \"Task 4: The relay server\")"
     );
+    // Ids are kept per sender: the same id from two senders is two messages.
+    let mut bob = raw(&server, "bob", 0).await;
+    raw_send(&mut bob, &[(1, "m-1", "carol", "from bob")]).await;
+    raw_send(&mut alice, &[(4, "m-1", "carol", "from alice")]).await;
+    raw_send(&mut bob, &[(1, "m-1", "carol", "from bob")]).await;
+    assert_eq!(
+        bodies(&server, "carol"),
+        ["from bob", "from alice"],
+        "the ids already stored are kept per sender: alice's m-1 is not bob's m-1, but bob's second m-1 is a duplicate (chapter 12, \"Task 4: The relay server\")"
+    );
 }
 
 async fn offline_recipient_gets_a_push_record() {
