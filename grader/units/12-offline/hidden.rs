@@ -717,6 +717,8 @@ enum Seen {
     Closed(usize, Option<u16>),
     /// A Text frame (the hello, a send) on connection `n`.
     Text(usize),
+    /// The hello on connection `n`, with its `resume_from`.
+    Hello(usize, u64),
 }
 
 /// A plain WebSocket server that answers pings (tungstenite does that while
@@ -729,6 +731,8 @@ struct Probe {
     /// The connection that stops reading, so stops answering pings (none
     /// when `usize::MAX`): a link that went silent.
     mute: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Frames for the client, by connection.
+    to_client: std::sync::Arc<std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<Message>>>>,
 }
 
 impl Probe {
@@ -755,6 +759,8 @@ impl Probe {
             }
         };
         let muted = std::sync::Arc::clone(&mute);
+        let to_client = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let senders = std::sync::Arc::clone(&to_client);
         tokio::spawn(async move {
             for connection in 0.. {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -762,6 +768,11 @@ impl Probe {
                 };
                 let record = record.clone();
                 let muted = std::sync::Arc::clone(&muted);
+                let (sender, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
+                senders
+                    .lock()
+                    .expect("the senders of the check's server")
+                    .push(sender);
                 tokio::spawn(async move {
                     // Our frames go out at once, not after a real-time
                     // delayed ACK (Nagle), which the paused clock would
@@ -773,7 +784,19 @@ impl Probe {
                     record(Seen::Connected(connection));
                     // Reading on answers pings, and after a Close sends
                     // tungstenite's reply.
-                    while let Some(Ok(message)) = socket.next().await {
+                    loop {
+                        let message = tokio::select! {
+                            message = socket.next() => message,
+                            Some(frame) = outgoing.recv() => {
+                                if socket.send(frame).await.is_err() {
+                                    return;
+                                }
+                                continue;
+                            }
+                        };
+                        let Some(Ok(message)) = message else {
+                            return;
+                        };
                         if muted.load(std::sync::atomic::Ordering::Relaxed) == connection {
                             // Silent from now on: the socket stays open,
                             // nothing is read, no pong goes out.
@@ -792,8 +815,13 @@ impl Probe {
                             // comes, some 40 ms of real time, which on the
                             // paused clock could be any number of seconds.
                             message => {
-                                if message.is_text() {
+                                if let Message::Text(text) = &message {
                                     record(Seen::Text(connection));
+                                    if let Ok(ClientFrame::Hello { resume_from, .. }) =
+                                        serde_json::from_str(text.as_str())
+                                    {
+                                        record(Seen::Hello(connection, resume_from));
+                                    }
                                 }
                                 if socket.send(Message::Pong(Vec::new().into())).await.is_err() {
                                     return;
@@ -809,6 +837,7 @@ impl Probe {
             seen,
             changed,
             mute,
+            to_client,
         }
     }
 
@@ -845,6 +874,15 @@ impl Probe {
             }
         });
         found.await.ok()
+    }
+
+    /// Sends `frame` to the client on connection `connection`.
+    fn send(&self, connection: usize, frame: &ServerFrame) {
+        let senders = self
+            .to_client
+            .lock()
+            .expect("the senders of the check's server");
+        let _ = senders[connection].send(Message::text(frame.to_json()));
     }
 
     fn connections(&self) -> usize {
@@ -944,7 +982,7 @@ async fn running_client_follows_the_strategy() {
     let mut probe = Probe::start().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let start = tokio::time::Instant::now();
-    let client = within(
+    let mut client = within(
         WAIT,
         "Client::start",
         Client::start(ClientOptions {
@@ -964,6 +1002,41 @@ async fn running_client_follows_the_strategy() {
             .await
             .is_some(),
         "on Wi-Fi in the foreground the client connects (chapter 12, \"Task 3: The client\")"
+    );
+    assert!(
+        probe
+            .wait_for(start, minute, |seen| *seen == Seen::Hello(0, 0))
+            .await
+            .is_some(),
+        "the client's first hello resumes from ClientOptions::resume_from, 0 here (chapter 12, \"Task 3: The client\")"
+    );
+
+    // Deliveries, one of them twice and an old one again (a replay can
+    // overlap what the client has): each is passed on once, in order.
+    for (seq, body) in [(1, "one"), (2, "two"), (2, "two"), (1, "one"), (3, "three")] {
+        let delivery = offline::Delivery {
+            seq,
+            id: format!("bob-{seq}"),
+            from: "bob".to_owned(),
+            body: body.to_owned(),
+        };
+        probe.send(0, &ServerFrame::Deliver(delivery));
+    }
+    let mut received = Vec::new();
+    for _ in 0..3 {
+        let delivery = within(minute, "a delivery", client.next_delivery())
+            .await
+            .expect("the client passes deliveries on (chapter 12, \"Task 3: The client\")");
+        received.push(delivery.body);
+    }
+    let again = tokio::time::timeout(Duration::from_secs(5), client.next_delivery()).await;
+    assert_eq!(
+        (received, again.ok().flatten().map(|delivery| delivery.seq)),
+        (
+            vec!["one".to_owned(), "two".to_owned(), "three".to_owned()],
+            None
+        ),
+        "the server sent deliveries 1, 2, 2, 1, 3: a delivery whose seq is not after the last one passed on is skipped, so the client passes on one, two, three and nothing more (chapter 12, \"Task 3: The client\")"
     );
 
     // The foreground heartbeat: 25 s.
@@ -1023,6 +1096,27 @@ async fn running_client_follows_the_strategy() {
     assert!(
         connected.is_some_and(|after| after < Duration::from_secs(1)),
         "when a network comes back the client connects at once, without a backoff delay; it connected {connected:?} later (chapter 12, \"The strategy\": \"A new network resets the backoff\")"
+    );
+    let hello = probe
+        .wait_for(
+            since,
+            minute,
+            |seen| matches!(seen, Seen::Hello(n, _) if *n == connections),
+        )
+        .await
+        .and_then(|_| {
+            probe
+                .seen_since(since)
+                .into_iter()
+                .find_map(|(_, seen)| match seen {
+                    Seen::Hello(n, resume_from) if n == connections => Some(resume_from),
+                    _ => None,
+                })
+        });
+    assert_eq!(
+        hello,
+        Some(3),
+        "after reconnecting, the hello resumes from the last delivery passed on, 3 (chapter 12, \"Task 3: The client\")"
     );
     let pings = pings_during(&probe, Duration::from_secs(600)).await;
     let gap = shortest_gap(&pings);
