@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use checkkit::within;
+use futures_util::StreamExt;
 use manager::{Event, Manager, ManagerError, ManagerOptions, SendError, Status, Subscription};
 use testkit::{Frame, IdleCutRelay, TestServer, TlsEndpoint};
 
@@ -24,6 +25,7 @@ checkkit::checks! {
     wss_with_the_given_root_echoes_and_without_it_is_refused,
     subscriptions_are_restored_after_a_reconnect,
     memory_stays_flat_over_abrupt_disconnects,
+    reconnects_with_doubling_waits_until_it_succeeds,
 }
 
 /// Counts the live bytes of this check binary's heap (`cap`: a safe wrapper
@@ -755,5 +757,116 @@ async fn memory_stays_flat_over_abrupt_disconnects() {
          a channel or a subscriber list that only grows \
          (chapter 06, \"Task 5: Nothing left behind\")",
         series.join(", ")
+    );
+}
+
+/// A peer whose first connection is accepted and lost at the client's
+/// first message, whose next
+/// `failures` connections are cut before the handshake, and whose next one
+/// is accepted and kept: it records when each connection arrived.
+async fn flaky_peer(
+    failures: usize,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<std::time::Instant>>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the flaky peer");
+    let url = format!(
+        "ws://{}/ws",
+        listener.local_addr().expect("the flaky peer's address")
+    );
+    let arrivals = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = arrivals.clone();
+    tokio::spawn(async move {
+        let mut kept = Vec::new();
+        // Bounded: the first, the failures, the last, and a few more that
+        // a wrong solution might make.
+        for index in 0..failures + 40 {
+            let Ok(Ok((tcp, _))) = tokio::time::timeout(WAIT * 4, listener.accept()).await else {
+                return;
+            };
+            seen.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(std::time::Instant::now());
+            let keep = index == failures + 1;
+            if index == 0 || keep {
+                match tokio_tungstenite::accept_async(tcp).await {
+                    Ok(socket) if keep => kept.push(socket),
+                    // The first is lost without a Close when the client's
+                    // first message arrives (so its subscriber is in).
+                    Ok(mut socket) => {
+                        let _ = tokio::time::timeout(WAIT, socket.next()).await;
+                    }
+                    Err(_) => {}
+                }
+            }
+            // The others are dropped at once: the attempt fails.
+        }
+    });
+    (url, arrivals)
+}
+
+async fn reconnects_with_doubling_waits_until_it_succeeds() {
+    let section = "chapter 06, \"Task 3: The health check\": reconnect with doubling delays";
+    let failures = 3;
+    let (url, arrivals) = flaky_peer(failures).await;
+    let manager = Manager::new(ManagerOptions::default());
+    let mut subscriber = subscribe(&manager, &url).await;
+    assert_eq!(
+        subscriber.url(),
+        url,
+        "Subscription::url is the URL it was made for ({section})"
+    );
+    assert_eq!(
+        manager.open_connections(),
+        1,
+        "one URL connected: open_connections() is 1 ({section})"
+    );
+    // The peer drops the connection when this arrives. Then `failures`
+    // failed attempts, then a good one: 100 + 200 + 400 + 800 ms of waiting.
+    within(WAIT, "send_text", subscriber.send_text("go"))
+        .await
+        .expect("send_text succeeds while connected");
+    let event = next_text(
+        &mut subscriber,
+        "Event::Reconnected after the failed attempts",
+    )
+    .await;
+    let times = arrivals
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    assert_eq!(
+        event,
+        Some(Event::Reconnected),
+        "the connection was lost and the next {failures} attempts failed: the manager keeps \
+         trying, and the fifth connection succeeds with Event::Reconnected; the peer saw {} \
+         connections ({section})",
+        times.len()
+    );
+    let gaps: Vec<Duration> = times.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    let wanted: Vec<Duration> = (0..=failures as u32)
+        .map(|k| manager::RECONNECT_INITIAL * 2_u32.pow(k))
+        .collect();
+    let right = gaps.len() == wanted.len()
+        && gaps
+            .iter()
+            .zip(&wanted)
+            .all(|(gap, wanted)| *gap >= wanted.mul_f64(0.9));
+    assert!(
+        right,
+        "after a loss the manager waits RECONNECT_INITIAL ({:?}), then twice as long after each \
+         failed attempt: gaps of at least {wanted:?} between the {} connections; it made {} \
+         connections with gaps {gaps:?} ({section})",
+        manager::RECONNECT_INITIAL,
+        wanted.len() + 1,
+        times.len()
+    );
+    assert_eq!(
+        manager.open_connections(),
+        1,
+        "reconnected: open_connections() is 1 ({section})"
     );
 }

@@ -236,6 +236,16 @@ async fn mapping_defaults_and_unknown_values() {
             json!({ "level": "error", "priority": "low" }),
             Priority::Low,
         ),
+        (
+            MessageKind::System,
+            json!({ "level": "error", "priority": "normal" }),
+            Priority::Normal,
+        ),
+        (
+            MessageKind::System,
+            json!({ "level": "warning", "priority": "normal" }),
+            Priority::Normal,
+        ),
     ] {
         let n = map(&message("p-1", kind, data.clone()));
         assert_eq!(
@@ -535,6 +545,10 @@ async fn do_not_disturb_silences_sinks_not_history() {
     );
 
     centre.set_do_not_disturb(false);
+    assert!(
+        !centre.do_not_disturb(),
+        "set_do_not_disturb(false) turns it off {section}"
+    );
     assert_eq!(
         centre.notify(system("loud", json!({}))),
         Outcome::Shown,
