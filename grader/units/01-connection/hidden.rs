@@ -769,6 +769,23 @@ impl Terminal {
         }
     }
 
+    /// Reads lines until the output ends (`run` returned) after `command`.
+    async fn expect_end(&mut self, command: &str) {
+        let ended = tokio::time::timeout(EVENT_WAIT, async {
+            while let Ok(Some(line)) = self.output.next_line().await {
+                self.seen.push(line);
+            }
+        })
+        .await;
+        self.output_ended = ended.is_ok();
+        assert!(
+            ended.is_ok(),
+            "after {command:?} the terminal client should close and stop (terminal::run \
+             returns); it went on, printing {:?} (chapter 01, \"Task 5: The terminal client\")",
+            self.seen
+        );
+    }
+
     /// Reads lines until one satisfies `wanted`; `what` describes it.
     async fn expect_line(&mut self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
         let found = tokio::time::timeout(EVENT_WAIT, async {
@@ -850,6 +867,8 @@ async fn terminal_logs_sent_and_received() {
             line.starts_with("* ") && line.contains("/connect")
         })
         .await;
+    terminal.type_line("/quit").await;
+    terminal.expect_end("/quit").await;
     let record = record_when(&server, "the end of the connection", |record| {
         record.ending.is_some()
     })
@@ -869,10 +888,12 @@ async fn terminal_logs_sent_and_received() {
 async fn terminal_logs_binary_and_errors() {
     let short: Vec<u8> = vec![1, 2, 3];
     let long: Vec<u8> = (0..40).collect();
-    let (first, second) = (short.clone(), long.clone());
+    let exact: Vec<u8> = (0..32).collect();
+    let (first, second, third) = (short.clone(), long.clone(), exact.clone());
     let url = scripted_peer(move |mut socket| async move {
         let _ = socket.send(Message::Binary(first.into())).await;
         let _ = socket.send(Message::Binary(second.into())).await;
+        let _ = socket.send(Message::Binary(third.into())).await;
         // Keep the connection until the client ends it.
         while let Some(Ok(_)) = socket.next().await {}
     })
@@ -887,6 +908,13 @@ async fn terminal_logs_binary_and_errors() {
     let expected = format!("< [binary, 40 bytes] {} …", shown.join(" "));
     terminal
         .expect_line(&format!("{expected:?} (32 bytes shown, then …)"), |line| {
+            line == expected
+        })
+        .await;
+    let shown: Vec<String> = exact.iter().map(|b| format!("{b:02x}")).collect();
+    let expected = format!("< [binary, 32 bytes] {}", shown.join(" "));
+    terminal
+        .expect_line(&format!("{expected:?} (all 32 bytes, no …)"), |line| {
             line == expected
         })
         .await;

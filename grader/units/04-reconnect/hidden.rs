@@ -155,6 +155,31 @@ fn expected(status: Status, attempts: u32, event: &Event) -> Option<(Status, u32
 }
 
 async fn every_transition_matches_the_table() {
+    // The names an IllegalTransition and the indicator show.
+    for event in all_events() {
+        let debug = format!("{event:?}");
+        let variant = debug
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .next()
+            .unwrap_or_default();
+        assert_eq!(
+            event.name(),
+            variant,
+            "Event::name is the variant's name (chapter 04, \"Task 1: The state machine\")"
+        );
+    }
+    let names: Vec<String> = Status::ALL.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        names,
+        [
+            "disconnected",
+            "connecting",
+            "connected",
+            "reconnecting",
+            "error"
+        ],
+        "a Status is shown as the course's name (chapter 04, \"Task 1: The state machine\")"
+    );
     let then = Instant::now();
     let now = then + Duration::from_secs(10);
     for status in Status::ALL {
@@ -430,6 +455,54 @@ async fn jitter_stays_within_bounds() {
     assert!(
         differ >= 7,
         "different seeds must give different numbers (chapter 04, \"Randomness you can test\")"
+    );
+    // SplitMix64 is a published generator: its numbers are known.
+    for (seed, known) in [
+        (
+            0,
+            [
+                0xe220_a839_7b1d_cdaf,
+                0x6e78_9e6a_a1b9_65f4,
+                0x06c4_5d18_8009_454f,
+            ],
+        ),
+        (
+            1_234_567,
+            [
+                0x599e_d017_fb08_fc85,
+                0x2c73_f084_5854_0fa5,
+                0x883e_bce5_a3f2_7c77,
+            ],
+        ),
+    ] {
+        let mut generator = SplitMix64::new(seed);
+        let got = [
+            generator.next_u64(),
+            generator.next_u64(),
+            generator.next_u64(),
+        ];
+        assert_eq!(
+            got, known,
+            "SplitMix64 seeded with {seed} gives the published sequence (chapter 04, \
+             \"Randomness you can test\")"
+        );
+    }
+    // ClientOptions::seeded is what tests use to repeat a run.
+    let mut same = (ClientOptions::seeded(42), ClientOptions::seeded(42));
+    let mut other = ClientOptions::seeded(43);
+    let firsts: Vec<(f64, f64, f64)> = (0..4)
+        .map(|_| {
+            (
+                same.0.random.fraction(),
+                same.1.random.fraction(),
+                other.random.fraction(),
+            )
+        })
+        .collect();
+    assert!(
+        firsts.iter().all(|(a, b, _)| a == b) && firsts.iter().any(|(a, _, c)| a != c),
+        "ClientOptions::seeded(seed) gives the same jitter for the same seed and another one for \
+         another seed, got {firsts:?} (chapter 04, \"Randomness you can test\")"
     );
 }
 
