@@ -670,6 +670,34 @@ async fn offline_recipient_gets_a_push_record() {
         1,
         "a connected recipient gets no push record (chapter 12, \"Task 4: The relay server\")"
     );
+    assert_eq!(
+        (
+            server.received(),
+            server.is_online("alice"),
+            server.is_online("bob"),
+            server.is_online("dave")
+        ),
+        (3, true, true, false),
+        "three sends handled; alice and bob connected, dave not (chapter 12, \"Task 4: The \
+         relay server\")"
+    );
+    // Bob leaves: he is offline again, and the next message for him is a
+    // push record.
+    let _ = within(WAIT, "bob's Close", bob.close(None)).await;
+    within(WAIT, "the server to see bob leave", async {
+        while server.is_online("bob") {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    raw_send(&mut alice, &[(3, "a-3", "bob", "still there?")]).await;
+    let records = server.push_records();
+    assert_eq!(
+        records.iter().map(|r| r.to.as_str()).collect::<Vec<_>>(),
+        ["dave", "bob"],
+        "bob left, so a message for him leaves a push record (chapter 12, \"Task 4: The relay \
+         server\")"
+    );
 }
 
 async fn server_shutdown_closes_with_going_away() {
@@ -1227,6 +1255,38 @@ fn accept_all(outbox: &mut Outbox, bodies: &[&str]) {
 }
 
 async fn outbox_drops_a_torn_tail_and_reports_corruption() {
+    // A log that cannot be read (here a directory in its place) is an
+    // error, not an empty outbox: only a missing file is a new outbox.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::create_dir(dir.path().join(OUTBOX_FILE)).expect("a directory named like the log");
+    assert!(
+        Outbox::open(dir.path(), "alice").is_err(),
+        "an outbox log that exists but cannot be read must fail to open, not start empty \
+         (chapter 12, \"Task 2: The outbox\")"
+    );
+    // last_acked follows ack_up_to, and survives a reopen.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    {
+        let mut outbox = Outbox::open(dir.path(), "alice").expect("a new outbox opens");
+        accept_all(&mut outbox, &["one", "two", "three"]);
+        assert_eq!(
+            outbox.last_acked(),
+            0,
+            "nothing acknowledged yet: last_acked() is 0"
+        );
+        outbox.ack_up_to(2).expect("ack_up_to succeeds");
+        assert_eq!(
+            outbox.last_acked(),
+            2,
+            "after ack_up_to(2), last_acked() is 2 (chapter 12, \"Task 2: The outbox\")"
+        );
+    }
+    let outbox = Outbox::open(dir.path(), "alice").expect("the outbox reopens");
+    assert_eq!(
+        outbox.last_acked(),
+        2,
+        "last_acked() is read back from the log on reopen (chapter 12, \"Task 2: The outbox\")"
+    );
     // Both shapes of a torn last line: an append cut before its newline,
     // and half a record that does end the file with a newline.
     for torn in [
