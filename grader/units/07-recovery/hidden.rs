@@ -480,6 +480,34 @@ async fn post_by_hand_returns_the_status() {
          PostError::Timeout, got {timed_out:?} after {:?} (chapter 07, \"Task 5: POST by hand\")",
         started.elapsed()
     );
+    // The status line decides: HTTP/1.x and its code; anything else is a
+    // BadResponse.
+    let short = Duration::from_secs(2);
+    for (answer, expected) in [
+        (b"HTTP/1.1 201 Created\r\n".to_vec(), "Ok(201)"),
+        (b"HTTP/1.0 200 OK\r\n".to_vec(), "Ok(200)"),
+        (b"SPDY/3 201 Created\r\n".to_vec(), "Err(BadResponse)"),
+        (b"201 Created\r\n".to_vec(), "Err(BadResponse)"),
+    ] {
+        let url = answer_once(answer.clone()).await;
+        let got = within(
+            LIMIT,
+            "post_json() to a one-shot server",
+            post_json(&url, "{}", short),
+        )
+        .await;
+        let right = match expected {
+            "Ok(201)" => matches!(got, Ok(201)),
+            "Ok(200)" => matches!(got, Ok(200)),
+            _ => matches!(got, Err(PostError::BadResponse(_))),
+        };
+        let shown = String::from_utf8_lossy(&answer[..answer.len().min(40)]).into_owned();
+        assert!(
+            right,
+            "the server answered {shown:?}: post_json reads the status line and returns \
+             {expected}; it returned {got:?} (chapter 07, \"Task 5: POST by hand\")"
+        );
+    }
 }
 
 async fn a_burst_is_reported_once_with_a_count() {
@@ -785,4 +813,32 @@ async fn alert_uses_the_given_threshold_and_window() {
         "a new error at 10.5 s makes three within the window again (1 s, 2 s, 10.5 s): raised again \
          (chapter 07, \"Task 7: Alerting\")"
     );
+}
+
+/// A one-shot HTTP peer on the loopback: reads the request's head, writes
+/// `answer`, and ends the connection.
+async fn answer_once(answer: Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
+    let address = listener.local_addr().expect("the listener's address");
+    tokio::spawn(async move {
+        let held = async {
+            let (mut stream, _) = listener.accept().await?;
+            let mut head = Vec::new();
+            let mut chunk = [0_u8; 1024];
+            while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
+                let read = stream.read(&mut chunk).await?;
+                if read == 0 {
+                    break;
+                }
+                head.extend_from_slice(&chunk[..read]);
+            }
+            stream.write_all(&answer).await?;
+            stream.shutdown().await
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(10), held).await;
+    });
+    format!("http://{address}/api/v1/errors")
 }
