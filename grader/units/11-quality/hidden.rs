@@ -288,6 +288,16 @@ async fn a_late_or_repeated_echo_is_counted_late_not_received() {
         "heartbeat 3 is missed at 700 ms"
     );
     assert_eq!(monitor.on_echo(3, t0 + ms(800)), Echo::Late);
+    // Numbers never sent are Unknown, not Late: 0 (heartbeats count from 1)
+    // and the next one, 4.
+    for seq in [0, 4, 99] {
+        assert_eq!(
+            monitor.on_echo(seq, t0 + ms(810)),
+            Echo::Unknown,
+            "heartbeat {seq} was never sent (1 to 3 were): its echo is Unknown, not Late \
+             (chapter 11, \"Task 3: Heartbeats in, samples out\")"
+        );
+    }
     let report = monitor.report();
     assert_eq!(
         (
@@ -323,7 +333,15 @@ fn replay(rtts: &[Duration]) -> Vec<PolicyChange> {
         monitor.on_echo(heartbeat.seq, clock + *rtt);
         clock += ms(1000);
     }
-    monitor.report().changes
+    let changes = monitor.report().changes;
+    let rung = changes.last().map_or(0, |change| change.to);
+    assert_eq!(
+        monitor.level(),
+        rung,
+        "QualityMonitor::level is the policy's rung now, the last change's `to` ({rung}) \
+         (chapter 11, \"Task 2: The adaptive policy\")"
+    );
+    changes
 }
 
 async fn policy_reaction_on_a_replayed_link_takes_the_stated_samples() {
