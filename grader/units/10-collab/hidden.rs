@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use checkkit::within;
 use collab::{
-    Client, ClientMessage, ClientState, Document, Hub, Operation, Peer, Selection, Server,
-    ServerError, ServerMessage, Session, Snapshot, char_len,
+    Client, ClientMessage, ClientState, Component, Document, Hub, Operation, Peer, Selection,
+    Server, ServerError, ServerMessage, Session, Snapshot, char_len,
 };
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
@@ -87,6 +87,123 @@ async fn invert_undoes_apply_on_random_documents() {
             back.as_deref(),
             Some(doc.as_str()),
             "round {round}: doc {doc:?}, op {op:?}: the inverse {inverse:?} applied to {after:?} must give the document back (chapter 10, \"Task 1: Apply and invert\")"
+        );
+    }
+    apply_walks_long_documents_and_the_builder_stays_canonical();
+}
+
+/// One step of building an operation, as the check remembers it.
+enum Step {
+    Retain(usize),
+    Insert(String),
+    Delete(usize),
+}
+
+/// The canonical components of `steps` (chapter 10, "Operations"): no empty
+/// components, neighbours of one kind merged, an insert before a delete.
+fn canonical(steps: &[Step]) -> Vec<Component> {
+    let mut out: Vec<Component> = Vec::new();
+    for step in steps {
+        match step {
+            Step::Retain(0) | Step::Delete(0) => {}
+            Step::Insert(text) if text.is_empty() => {}
+            Step::Retain(n) => match out.last_mut() {
+                Some(Component::Retain(last)) => *last += n,
+                _ => out.push(Component::Retain(*n)),
+            },
+            Step::Delete(n) => match out.last_mut() {
+                Some(Component::Delete(last)) => *last += n,
+                _ => out.push(Component::Delete(*n)),
+            },
+            Step::Insert(text) => {
+                let len = out.len();
+                match out.as_mut_slice() {
+                    [.., Component::Insert(last)]
+                    | [.., Component::Insert(last), Component::Delete(_)] => last.push_str(text),
+                    [.., Component::Delete(_)] => {
+                        out.insert(len - 1, Component::Insert(text.clone()))
+                    }
+                    _ => out.push(Component::Insert(text.clone())),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Documents of up to 150 characters (up to 600 bytes), mixing 1- to 4-byte
+/// characters; operations built step by step and checked against a walk
+/// over the `char`s, and against the canonical form the builder keeps.
+fn apply_walks_long_documents_and_the_builder_stays_canonical() {
+    let apply = "(chapter 10, \"Task 1: Apply and invert\")";
+    let builder = "(chapter 10, \"Operations\")";
+    let mut rng = Rng(0x10_b7e5);
+    for round in 0..300 {
+        let doc = rng.text(150);
+        let chars: Vec<char> = doc.chars().collect();
+        let mut steps = Vec::new();
+        let mut at = 0;
+        while at < chars.len() {
+            let n = 1 + rng.below((chars.len() - at).min(70));
+            match rng.below(4) {
+                0 => steps.push(Step::Delete(n)),
+                1 => {
+                    steps.push(Step::Insert(rng.text(3)));
+                    continue;
+                }
+                _ => steps.push(Step::Retain(n)),
+            }
+            at += n;
+        }
+        if rng.below(2) == 0 {
+            steps.push(Step::Insert(rng.text(3)));
+        }
+        let mut op = Operation::new();
+        let mut expected = String::new();
+        let mut at = 0;
+        for step in &steps {
+            match step {
+                Step::Retain(n) => {
+                    op = op.retain(*n);
+                    expected.extend(&chars[at..at + n]);
+                    at += n;
+                }
+                Step::Delete(n) => {
+                    op = op.delete(*n);
+                    at += n;
+                }
+                Step::Insert(text) => {
+                    op = op.insert(text);
+                    expected.push_str(text);
+                }
+            }
+        }
+        let components = canonical(&steps);
+        assert_eq!(
+            op.components(),
+            components.as_slice(),
+            "round {round}: the builder must keep the operation canonical: no empty components, neighbours of one kind merged, an insert before a delete at the same place {builder}"
+        );
+        let after = op.apply(&doc);
+        assert_eq!(
+            after.as_deref(),
+            Ok(expected.as_str()),
+            "round {round}: {op:?} applied to {doc:?} ({} characters, {} bytes): each count is in characters, however many bytes they take {apply}",
+            chars.len(),
+            doc.len()
+        );
+        assert_eq!(
+            (op.base_len(), op.target_len()),
+            (chars.len(), char_len(&expected)),
+            "round {round}: (base_len, target_len) of {op:?}: the lengths in characters of the document before and after {builder}"
+        );
+        let noop = components
+            .iter()
+            .all(|component| matches!(component, Component::Retain(_)));
+        assert_eq!(
+            op.is_noop(),
+            noop,
+            "round {round}: is_noop() of {op:?}: an operation is a no-op exactly when it only retains {builder}"
         );
     }
 }
@@ -193,6 +310,58 @@ async fn cursors_move_through_edits() {
             "round {round}: in {doc:?}, position {cursor}, after inserting at {at}: moved to {moved}, which is not the same character (chapter 10, \"Task 3: Cursors and selections\")"
         );
     }
+    every_position_moves_through_random_operations();
+}
+
+/// Every position of random documents through random operations, against
+/// the rule: retained characters before the position count, deleted ones do
+/// not, and an insert counts when it comes before the position or at it.
+fn every_position_moves_through_random_operations() {
+    let section = "(chapter 10, \"Task 3: Cursors and selections\")";
+    let mut rng = Rng(0x5e1e_c7ed);
+    for round in 0..300 {
+        let doc = rng.text(12);
+        let op = rng.op(&doc);
+        for index in 0..=char_len(&doc) {
+            let mut expected = 0;
+            let mut at = 0; // characters of the old document walked
+            for component in op.components() {
+                match component {
+                    Component::Retain(n) => {
+                        expected += (*n).min(index.saturating_sub(at));
+                        at += n;
+                    }
+                    Component::Insert(text) if at <= index => expected += char_len(text),
+                    Component::Insert(_) => {}
+                    Component::Delete(n) => at += n,
+                }
+            }
+            let moved = op.transform_index(index);
+            assert_eq!(
+                moved, expected,
+                "round {round}: {op:?} on {doc:?} moved position {index} to {moved}, expected {expected} {section}"
+            );
+            let selection = Selection::new(index, 0).transform(&op);
+            assert_eq!(
+                selection,
+                Selection::new(expected, op.transform_index(0)),
+                "round {round}: a selection moves both its ends, anchor and head, like positions {section}"
+            );
+        }
+    }
+    for position in [0, 3, 7] {
+        let cursor = Selection::cursor(position);
+        assert_eq!(
+            (cursor, cursor.is_cursor()),
+            (Selection::new(position, position), true),
+            "Selection::cursor({position}) is a selection with anchor and head at {position}, and is_cursor() is true {section}"
+        );
+        let selection = Selection::new(position, position + 2);
+        assert!(
+            !selection.is_cursor() && !Selection::new(position + 2, position).is_cursor(),
+            "{selection:?} selects two characters: is_cursor() must be false {section}"
+        );
+    }
 }
 
 async fn the_server_refuses_what_does_not_fit() {
@@ -242,7 +411,42 @@ async fn the_server_refuses_what_does_not_fit() {
         Ok(Selection::new(4, 5)),
         "a selection at revision 1 moves through the three inserts (chapter 10, \"Task 4: The server\")"
     );
+    let history = doc.history();
+    let replayed = history
+        .iter()
+        .try_fold(String::from("abc"), |text, op| op.apply(&text));
+    assert_eq!(
+        (history.len(), replayed.as_deref()),
+        (4, Ok("zyxabcd")),
+        "history() holds the accepted operations, in order, as applied: {history:?} (chapter 10, \"Task 4: The server\")"
+    );
+    the_wire_refuses_empty_components();
     the_hub_answers_the_author_and_forwards_to_the_others();
+}
+
+/// A message is read from the wire: a component of length 0 or an empty
+/// insert is refused, the rest read back to the operation.
+fn the_wire_refuses_empty_components() {
+    let section = "(chapter 10, \"Operations\")";
+    let read = |op: &str| {
+        serde_json::from_str::<ClientMessage>(&format!(r#"{{"type":"op","revision":0,"op":{op}}}"#))
+    };
+    for bad in ["[2,\"\",1]", "[\"\"]", "[1,0,-1]", "[0]"] {
+        let got = read(bad);
+        assert!(
+            got.is_err(),
+            "the operation {bad} has an empty component: reading it must fail, got {got:?} {section}"
+        );
+    }
+    let got = read("[2,\"é\",-1,1]");
+    let expected = ClientMessage::Op {
+        revision: 0,
+        op: Operation::new().retain(2).insert("é").delete(1).retain(1),
+    };
+    assert!(
+        matches!(&got, Ok(message) if *message == expected),
+        "[2,\"é\",-1,1] is retain 2, insert \"é\", delete 1, retain 1, got {got:?} {section}"
+    );
 }
 
 /// Everything waiting in an outbox, without waiting.
@@ -585,6 +789,11 @@ async fn three_clients_converge_over_real_sockets() {
             "client {i} ended with {:?} but the server has {text:?}: all three must converge (chapter 10, \"Task 6: The client state machine\")",
             snapshot.text
         );
+        assert_eq!(
+            session.text().await,
+            text,
+            "client {i}: Session::text() must give the local text, the one in its snapshot (chapter 10, \"Task 6: The client state machine\")"
+        );
     }
     for session in sessions {
         let _ = within(WAIT, "close", session.close()).await;
@@ -640,8 +849,18 @@ async fn presence_joins_and_leaves() {
         2,
         "the server forgets who left (chapter 10, \"Task 5: Presence\")"
     );
-    drop((ann, cat));
+    drop(cat);
     within(WAIT, "server shutdown", server.shutdown()).await;
+    let seen = wait(
+        &mut ann,
+        "ann's connection closed by the server's shutdown",
+        |s| s.closed,
+    )
+    .await;
+    assert!(
+        seen.closed,
+        "Server::shutdown closes every connection (1001) and waits until they have ended (chapter 10, \"The API\")"
+    );
     the_hub_tells_each_change_once();
 }
 
