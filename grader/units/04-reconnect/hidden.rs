@@ -1071,6 +1071,14 @@ async fn driver_closes_with_1000_on_disconnect_and_1001_when_dropped() {
          \"going away\" is for a dropped handle); the server saw close code {code:?} and \
          the record {record:?} (chapter 04, \"Task 4: The driver\")"
     );
+    let ending = record.as_ref().and_then(|record| record.ending.clone());
+    assert_eq!(
+        ending,
+        Some(testkit::Ending::Clean),
+        "after its Close, disconnect() waits for the server's Close reply and lets the server \
+         end TCP first: the server must see a clean ending, not a reset (chapter 04, \
+         \"Task 4: The driver\")"
+    );
     let state = client.state();
     assert_eq!(
         state.status,
