@@ -200,9 +200,10 @@ enum Command {
         /// just passed, as in CI); a mutant's checks time out after 60 s.
         #[arg(long, conflicts_with = "read_only")]
         no_baseline: bool,
-        /// Only the units whose solution or checks changed since this git
-        /// revision (`solutions/NN-*/`, `grader/units/NN-*/`).
-        #[arg(long, value_name = "REV", conflicts_with = "units")]
+        /// Only the units (of those given, or of all) whose solution or
+        /// checks changed since this git revision (`solutions/NN-*/`,
+        /// `grader/units/NN-*/`).
+        #[arg(long, value_name = "REV")]
         changed_since: Option<String>,
     },
     /// Regenerate exercises/ from solutions/ (maintainers).
@@ -303,7 +304,17 @@ async fn run(cli: Cli) -> Result<ExitCode, GraderError> {
             };
             let wanted = match changed_since {
                 Some(rev) => {
-                    let changed = grader::mutants::changed_units(&root, &rev)?;
+                    let all = units::load_all(&root)?;
+                    let given: Vec<&units::Unit> = wanted
+                        .iter()
+                        .map(|u| {
+                            units::find(&all, u).ok_or_else(|| GraderError::UnknownUnit(u.clone()))
+                        })
+                        .collect::<Result<_, _>>()?;
+                    let changed: Vec<String> = grader::mutants::changed_units(&root, &rev)?
+                        .into_iter()
+                        .filter(|slug| given.is_empty() || given.iter().any(|u| &u.slug == slug))
+                        .collect();
                     if changed.is_empty() {
                         println!("no unit's solution or checks changed since {rev}");
                         return Ok(ExitCode::SUCCESS);
