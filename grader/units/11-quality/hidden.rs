@@ -332,6 +332,17 @@ fn replay(rtts: &[Duration]) -> Vec<PolicyChange> {
         let heartbeat = monitor.heartbeat(clock);
         monitor.on_echo(heartbeat.seq, clock + *rtt);
         clock += ms(1000);
+        let rung = monitor
+            .report()
+            .changes
+            .last()
+            .map_or(0, |change| change.to);
+        assert_eq!(
+            monitor.level(),
+            rung,
+            "QualityMonitor::level is the policy's rung now, the last change's `to` ({rung}) \
+             (chapter 11, \"Task 2: The adaptive policy\")"
+        );
     }
     let changes = monitor.report().changes;
     let rung = changes.last().map_or(0, |change| change.to);
