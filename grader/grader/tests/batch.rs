@@ -28,6 +28,7 @@ fn no_mistake() -> Wrong {
     Wrong {
         description: "the reference solution".into(),
         expect_failed: None,
+        may_fail: Vec::new(),
         expect_build_error: false,
         expect_score: None,
         edits: Vec::new(),

@@ -65,6 +65,7 @@ pub async fn connect_with_timeout(url: &str, limit: Duration) -> Result<Connecti
     Wrong {
         description: "reaches outside loopback; kills the grader through /proc".into(),
         expect_failed: None,
+        may_fail: Vec::new(),
         expect_build_error: false,
         expect_score: None,
         edits: vec![Edit {
