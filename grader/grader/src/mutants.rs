@@ -69,15 +69,6 @@ impl Mutant {
     }
 }
 
-impl Mutant {
-    /// The same mutant: the same file, place and change.
-    fn same_as(&self, other: &Mutant) -> bool {
-        self.file == other.file
-            && self.place == other.place
-            && self.description == other.description
-    }
-}
-
 impl std::fmt::Display for Mutant {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}: {}", self.file, self.place, self.description)
@@ -172,7 +163,7 @@ impl Tally {
         let unviable = list("unviable.txt")?;
         let mut caught = list("caught.txt")?;
         caught.extend(list("previously_caught.txt")?);
-        caught.retain(|mutant| !unviable.iter().any(|u| u.same_as(mutant)));
+        caught.retain(|mutant| !unviable.contains(mutant));
         caught.sort();
         caught.dedup();
         Ok(Tally {
@@ -208,28 +199,16 @@ pub struct Row {
 impl Row {
     /// Builds the row of `unit` from its tally and recorded survivors.
     pub fn new(unit: &str, tally: &Tally, explained: &Explained) -> Row {
-        let equivalent = tally
-            .missed
-            .iter()
-            .filter(|m| Explained::names(&explained.equivalent, m))
-            .count();
-        let unchecked = tally
-            .missed
-            .iter()
-            .filter(|m| {
-                !Explained::names(&explained.equivalent, m)
-                    && Explained::names(&explained.unchecked, m)
-            })
-            .count();
-        let survivors: Vec<Mutant> = tally
-            .missed
-            .iter()
-            .filter(|m| {
-                !Explained::names(&explained.equivalent, m)
-                    && !Explained::names(&explained.unchecked, m)
-            })
-            .cloned()
-            .collect();
+        let (mut equivalent, mut unchecked, mut survivors) = (0, 0, Vec::new());
+        for mutant in &tally.missed {
+            if Explained::names(&explained.equivalent, mutant) {
+                equivalent += 1;
+            } else if Explained::names(&explained.unchecked, mutant) {
+                unchecked += 1;
+            } else {
+                survivors.push(mutant.clone());
+            }
+        }
         let missed: BTreeSet<(&str, &str)> = tally
             .missed
             .iter()
