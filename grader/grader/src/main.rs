@@ -556,7 +556,7 @@ fn mutation_table(
                 );
                 continue;
             }
-            let tally = Tally::read(&dir, &format!("solutions/{}/", unit.slug))?;
+            let tally = Tally::of_unit(root, unit, &dir)?;
             Row::new(&unit.id, &tally, &mutants::explained(root, unit)?)
         } else {
             mutants::run(root, unit, &dir, options)?

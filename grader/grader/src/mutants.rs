@@ -22,6 +22,14 @@
 //! its `mutants.out/{caught,missed,timeout,unviable}.txt`, and prints the
 //! per-unit table; a unit passes with at least [`GOAL_PERCENT`] of its viable,
 //! non-equivalent mutants killed and no unexplained survivor.
+//!
+//! Only the code a learner writes counts: the lines inside the solution's
+//! `// region: solution` markers. A source file that is the same in
+//! `exercises/NN-*` and `solutions/NN-*` is *given* whole (a protocol, a
+//! terminal program, an error type) and is not mutated at all
+//! ([`given_files`]); the given parts of a learner's file (the reconnect
+//! loop written for them) are mutated but left out of the table
+//! ([`Tally::of_unit`]).
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -66,6 +74,17 @@ impl Mutant {
             place: format!("{line_number}:{column}"),
             description: description.trim().to_owned(),
         })
+    }
+}
+
+impl Mutant {
+    /// The line the mutant is on (0 when unknown).
+    pub fn line(&self) -> usize {
+        self.place
+            .split(':')
+            .next()
+            .and_then(|line| line.parse().ok())
+            .unwrap_or(0)
     }
 }
 
@@ -130,6 +149,34 @@ pub fn explained(root: &Path, unit: &Unit) -> Result<Explained, GraderError> {
     Ok(parsed)
 }
 
+/// The source files of `slug`'s solution that the learner is given whole:
+/// the same bytes in `exercises/` (relative to the unit's folder,
+/// `src/protocol.rs`). No learner writes them, so mutating them asks nothing
+/// about a learner's code.
+pub fn given_files(root: &Path, slug: &str) -> Result<Vec<String>, GraderError> {
+    let solution = root.join("solutions").join(slug);
+    let exercise = root.join("exercises").join(slug);
+    let mut given = Vec::new();
+    for path in crate::files::list(&solution.join("src"))? {
+        let Ok(relative) = path.strip_prefix(&solution) else {
+            continue;
+        };
+        let stub = exercise.join(relative);
+        let same = stub.is_file()
+            && std::fs::read(&path).map_err(|source| GraderError::Io {
+                path: path.clone(),
+                source,
+            })? == std::fs::read(&stub).map_err(|source| GraderError::Io {
+                path: stub.clone(),
+                source,
+            })?;
+        if same {
+            given.push(relative.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(given)
+}
+
 /// What cargo-mutants found for one unit.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -141,9 +188,61 @@ pub struct Tally {
     pub timeouts: Vec<Mutant>,
     /// Did not compile (not counted).
     pub unviable: Vec<Mutant>,
+    /// Viable mutants of given code, left out by [`Tally::of_unit`].
+    pub given: usize,
 }
 
 impl Tally {
+    /// Reads `unit`'s results in `dir/mutants.out/*.txt`, keeping only the
+    /// mutants of code the learner writes: inside a solution region
+    /// ([`crate::stubs::solution_lines`]). A mutant of given code (a whole
+    /// given file, or the given parts of a learner's file: `Client::start`,
+    /// the reconnect loop) says nothing about a learner's code.
+    pub fn of_unit(root: &Path, unit: &Unit, dir: &Path) -> Result<Tally, GraderError> {
+        let solution = root.join("solutions").join(&unit.slug);
+        let mut tally = Tally::read(dir, &format!("solutions/{}/", unit.slug))?;
+        let mut regions = std::collections::BTreeMap::new();
+        for mutant in tally
+            .caught
+            .iter()
+            .chain(&tally.missed)
+            .chain(&tally.timeouts)
+            .chain(&tally.unviable)
+        {
+            if !regions.contains_key(&mutant.file) {
+                let path = solution.join(&mutant.file);
+                let lines = if path.is_file() {
+                    crate::stubs::solution_lines(&crate::files::read(&path)?)
+                } else {
+                    Vec::new()
+                };
+                regions.insert(mutant.file.clone(), lines);
+            }
+        }
+        let learners = |mutant: &Mutant| {
+            let line = mutant.line();
+            regions.get(&mutant.file).is_some_and(|lines| {
+                lines
+                    .iter()
+                    .any(|&(first, last)| (first..=last).contains(&line))
+            })
+        };
+        // Whole given files are not mutated now ([`run`]); an older run's
+        // mutants of them are not counted as given code either.
+        let given_files = given_files(root, &unit.slug)?;
+        let not_given = |mutant: &Mutant| !given_files.contains(&mutant.file);
+        tally.caught.retain(not_given);
+        tally.missed.retain(not_given);
+        tally.timeouts.retain(not_given);
+        let viable = tally.caught.len() + tally.missed.len() + tally.timeouts.len();
+        tally.caught.retain(learners);
+        tally.missed.retain(learners);
+        tally.timeouts.retain(learners);
+        tally.unviable.retain(learners);
+        tally.given = viable - (tally.caught.len() + tally.missed.len() + tally.timeouts.len());
+        Ok(tally)
+    }
+
     /// Reads `dir/mutants.out/*.txt`.
     pub fn read(dir: &Path, prefix: &str) -> Result<Tally, GraderError> {
         let out = dir.join("mutants.out");
@@ -171,6 +270,7 @@ impl Tally {
             missed: list("missed.txt")?,
             timeouts: list("timeout.txt")?,
             unviable,
+            given: 0,
         })
     }
 }
@@ -194,6 +294,8 @@ pub struct Row {
     pub survivors: Vec<Mutant>,
     /// Recorded equivalents that no longer survive (or no longer exist).
     pub stale: Vec<String>,
+    /// Viable mutants of the given parts of learner files (not counted).
+    pub given: usize,
 }
 
 impl Row {
@@ -230,6 +332,7 @@ impl Row {
             unchecked,
             survivors,
             stale,
+            given: tally.given,
         }
     }
 
@@ -254,12 +357,12 @@ impl Row {
 /// The table, as the maintainers' chapter shows it (Markdown).
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::from(
-        "| unit | viable mutants | killed | timeouts | equivalent | unchecked | survived | killed % |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| unit | viable mutants | killed | timeouts | equivalent | unchecked | survived | killed % | of given code (not counted) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for row in rows {
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} % |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} % | {} |\n",
             row.unit,
             row.viable,
             row.killed,
@@ -267,7 +370,8 @@ pub fn table(rows: &[Row]) -> String {
             row.equivalent,
             row.unchecked,
             row.survivors.len(),
-            row.percent()
+            row.percent(),
+            row.given
         ));
     }
     out
@@ -308,6 +412,11 @@ pub fn run(root: &Path, unit: &Unit, out: &Path, options: Options<'_>) -> Result
         .arg(&package)
         .arg("--output")
         .arg(out);
+    for file in given_files(root, &unit.slug)? {
+        command
+            .arg("--exclude")
+            .arg(format!("solutions/{}/{file}", unit.slug));
+    }
     if let Some(shard) = options.shard {
         command.args(["--shard", shard]);
     }
@@ -347,7 +456,7 @@ pub fn run(root: &Path, unit: &Unit, out: &Path, options: Options<'_>) -> Result
         let path = out.join("mutants.out").join("unviable.txt");
         std::fs::write(&path, lines).map_err(|source| GraderError::Io { path, source })?;
     }
-    let tally = Tally::read(out, &prefix)?;
+    let tally = Tally::of_unit(root, unit, out)?;
     Ok(Row::new(&unit.id, &tally, &explained(root, unit)?))
 }
 
@@ -403,6 +512,7 @@ mod tests {
     fn every_units_equivalent_mutants_file_reads() {
         let root = crate::repo_root();
         for unit in crate::units::load_all(&root).expect("units load") {
+            let given = given_files(&root, &unit.slug).expect("the solution reads");
             let explained =
                 explained(&root, &unit).unwrap_or_else(|error| panic!("{}: {error}", unit.slug));
             for equivalent in explained.equivalent.iter().chain(&explained.unchecked) {
@@ -415,8 +525,29 @@ mod tests {
                     unit.slug,
                     equivalent.file
                 );
+                assert!(
+                    !given.contains(&equivalent.file),
+                    "{}: {} is given whole to the learner and is not mutated",
+                    unit.slug,
+                    equivalent.file
+                );
             }
         }
+    }
+
+    #[test]
+    fn given_files_are_those_the_stub_has_byte_for_byte() {
+        let root = crate::repo_root();
+        let given = given_files(&root, "09-chat").expect("unit 09 reads");
+        // The client library and the terminal program are handed out; the
+        // server and the store are the learner's to write.
+        assert!(given.contains(&"src/client.rs".to_owned()), "{given:?}");
+        assert!(
+            given.contains(&"src/bin/chat-cli.rs".to_owned()),
+            "{given:?}"
+        );
+        assert!(!given.contains(&"src/store.rs".to_owned()), "{given:?}");
+        assert!(!given.iter().any(|f| f.contains("connection")), "{given:?}");
     }
 
     #[test]
@@ -452,6 +583,7 @@ mod tests {
             missed: vec![mutant("src/a.rs", "same"), mutant("src/a.rs", "gap")],
             timeouts: vec![mutant("src/a.rs", "t")],
             unviable: vec![mutant("src/a.rs", "u")],
+            given: 4,
         };
         let record = |mutant: &str| Equivalent {
             file: "src/a.rs".into(),
@@ -470,7 +602,7 @@ mod tests {
         // 17 caught + 1 timeout out of 19 counted.
         assert!((row.percent() - 100.0 * 18.0 / 19.0).abs() < 1e-9);
         assert!(!row.passes(), "an unexplained survivor fails the unit");
-        assert!(table(&[row]).contains("| 05 | 20 | 17 | 1 | 1 | 0 | 1 | 95 % |"));
+        assert!(table(&[row]).contains("| 05 | 20 | 17 | 1 | 1 | 0 | 1 | 95 % | 4 |"));
 
         // Recorded as unchecked, the survivor is explained but still not
         // killed: it counts against the share.

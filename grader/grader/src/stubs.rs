@@ -68,17 +68,42 @@ enum Region {
     Stub { indent: usize },
 }
 
+/// The marker on `line` (`region: solution`, `region: stub`, `endregion`),
+/// if it is one.
+fn marker(line: &str, prefix: &str) -> Option<&'static str> {
+    let rest = line.trim().strip_prefix(prefix)?.trim();
+    match rest {
+        "region: solution" => Some("region: solution"),
+        "region: stub" => Some("region: stub"),
+        "endregion" => Some("endregion"),
+        _ if rest.starts_with("endregion:") => Some("endregion"),
+        _ => None,
+    }
+}
+
+/// The lines (1-based, first and last) of each solution region of a Rust
+/// source: the code the learner writes. Everything else is given.
+pub fn solution_lines(source: &str) -> Vec<(usize, usize)> {
+    let mut regions = Vec::new();
+    let mut open = None;
+    for (index, line) in source.lines().enumerate() {
+        match marker(line, "//") {
+            Some("region: solution") => open = Some(index + 1),
+            Some(_) => {
+                if let Some(first) = open.take() {
+                    regions.push((first, index + 1));
+                }
+            }
+            None => {}
+        }
+    }
+    regions
+}
+
 /// Turns one solution file into its stub.
 pub fn strip(source: &str, style: CommentStyle) -> Result<String, MarkerError> {
     let prefix = style.prefix();
-    let marker = |text: &str| -> Option<String> {
-        let rest = text.trim().strip_prefix(prefix)?.trim();
-        match rest {
-            "region: solution" | "region: stub" | "endregion" => Some(rest.to_owned()),
-            _ if rest.starts_with("endregion:") => Some("endregion".to_owned()),
-            _ => None,
-        }
-    };
+    let marker = |text: &str| marker(text, prefix);
     let mut out = String::with_capacity(source.len());
     let mut region = Region::None;
     let mut opened_at = 0;
@@ -88,7 +113,7 @@ pub fn strip(source: &str, style: CommentStyle) -> Result<String, MarkerError> {
             line: number,
             problem: problem.to_owned(),
         };
-        match marker(line).as_deref() {
+        match marker(line) {
             Some("region: solution") => {
                 if region != Region::None {
                     return Err(error(
@@ -519,6 +544,14 @@ pub fn answer() -> u32 {
             strip(text, CommentStyle::Slashes).expect("no markers"),
             text
         );
+    }
+
+    #[test]
+    fn solution_lines_span_the_solution_regions_only() {
+        let source = "given\n// region: solution\nmine\n// region: stub\n// todo!()\n\
+                      // endregion\ngiven\n    // region: solution\n    mine\n    // endregion\n";
+        assert_eq!(solution_lines(source), [(2, 4), (8, 10)]);
+        assert!(solution_lines("fn given() {}\n").is_empty());
     }
 
     #[test]
