@@ -747,6 +747,8 @@ enum Seen {
     Text(usize),
     /// The hello on connection `n`, with its `resume_from`.
     Hello(usize, u64),
+    /// A `send` of outbox entry `seq` on connection `n`.
+    Sent(usize, u64),
 }
 
 /// A plain WebSocket server that answers pings (tungstenite does that while
@@ -759,6 +761,9 @@ struct Probe {
     /// The connection that stops reading, so stops answering pings (none
     /// when `usize::MAX`): a link that went silent.
     mute: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// Connections from this one on read nothing at all once open: no
+    /// frame, no pong, from the start (none when `usize::MAX`).
+    mute_from: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     /// Frames for the client, by connection.
     to_client: std::sync::Arc<std::sync::Mutex<Vec<tokio::sync::mpsc::UnboundedSender<Message>>>>,
 }
@@ -787,6 +792,8 @@ impl Probe {
             }
         };
         let muted = std::sync::Arc::clone(&mute);
+        let mute_from = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(usize::MAX));
+        let silent_from = std::sync::Arc::clone(&mute_from);
         let to_client = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let senders = std::sync::Arc::clone(&to_client);
         tokio::spawn(async move {
@@ -796,6 +803,7 @@ impl Probe {
                 };
                 let record = record.clone();
                 let muted = std::sync::Arc::clone(&muted);
+                let silent = connection >= silent_from.load(std::sync::atomic::Ordering::Relaxed);
                 let (sender, mut outgoing) = tokio::sync::mpsc::unbounded_channel();
                 senders
                     .lock()
@@ -810,6 +818,11 @@ impl Probe {
                         return;
                     };
                     record(Seen::Connected(connection));
+                    if silent {
+                        // Open (the socket is held here), and silent from
+                        // the first byte on.
+                        std::future::pending::<()>().await;
+                    }
                     // Reading on answers pings, and after a Close sends
                     // tungstenite's reply.
                     loop {
@@ -850,6 +863,11 @@ impl Probe {
                                     {
                                         record(Seen::Hello(connection, resume_from));
                                     }
+                                    if let Ok(ClientFrame::Send { seq, .. }) =
+                                        serde_json::from_str(text.as_str())
+                                    {
+                                        record(Seen::Sent(connection, seq));
+                                    }
                                 }
                                 if socket.send(Message::Pong(Vec::new().into())).await.is_err() {
                                     return;
@@ -865,6 +883,7 @@ impl Probe {
             seen,
             changed,
             mute,
+            mute_from,
             to_client,
         }
     }
@@ -1067,6 +1086,44 @@ async fn running_client_follows_the_strategy() {
         "the server sent deliveries 1, 2, 2, 1, 3: a delivery whose seq is not after the last one passed on is skipped, so the client passes on one, two, three and nothing more (chapter 12, \"Task 3: The client\")"
     );
 
+    // Three messages, one at a time, on the open connection: each wake-up
+    // sends only the entries not sent yet on this connection.
+    let mut seqs = Vec::new();
+    for body in ["a", "b", "c"] {
+        let entry = within(WAIT, "Client::send", client.send("bob", body))
+            .await
+            .expect("the client accepts a message (chapter 12, \"Task 3: The client\")");
+        seqs.push(entry.seq);
+    }
+    let last_seq = seqs[2];
+    assert!(
+        probe
+            .wait_for(start, minute, |seen| *seen == Seen::Sent(0, last_seq))
+            .await
+            .is_some(),
+        "a message accepted while connected goes out at once: the server never saw outbox entry {last_seq} (chapter 12, \"Task 3: The client\": the wake-up)"
+    );
+    // Frames arrive in order, so every earlier send is in the log by now.
+    let sent: Vec<u64> = probe
+        .seen_since(start)
+        .into_iter()
+        .filter_map(|(_, seen)| match seen {
+            Seen::Sent(0, seq) => Some(seq),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        sent, seqs,
+        "three messages sent one after the other on one connection: the server should see each outbox entry once, {seqs:?}, but saw {sent:?}; a wake-up sends the entries after the last one sent, not that one again (chapter 12, \"Task 3: The client\")"
+    );
+    probe.send(0, &ServerFrame::Ack { seq: last_seq });
+    within(
+        minute,
+        "the acks to empty the outbox",
+        client.wait_until_drained(),
+    )
+    .await;
+
     // The foreground heartbeat: 25 s.
     let pings = pings_during(&probe, Duration::from_secs(150)).await;
     let gap = shortest_gap(&pings);
@@ -1240,6 +1297,44 @@ async fn running_client_follows_the_strategy() {
         Some(Some(1001)),
         "Client::shutdown closes the connection with Close(1001), going away; the server saw {code:?} (None: no Close at all) (chapter 12, \"Going away (1001)\")"
     );
+
+    // A server that accepts and then says nothing at all, not even a pong:
+    // the silence deadline counts from the connection, before any frame.
+    let first = probe.connections();
+    probe
+        .mute_from
+        .store(first, std::sync::atomic::Ordering::Relaxed);
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let since = tokio::time::Instant::now();
+    let client = within(
+        WAIT,
+        "Client::start",
+        Client::start(ClientOptions {
+            url: probe.url.clone(),
+            client: "carol".to_owned(),
+            outbox_dir: dir.path().to_owned(),
+            conditions: conditions(Wifi, Foreground),
+            resume_from: 0,
+        }),
+    )
+    .await
+    .expect("the client starts (chapter 12, \"Task 3: The client\")");
+    let opened = probe
+        .wait_for(since, minute, |seen| *seen == Seen::Connected(first))
+        .await;
+    let again = probe
+        .wait_for(since, 2 * minute, |seen| {
+            *seen == Seen::Connected(first + 1)
+        })
+        .await;
+    let silence = opened.zip(again).map(|(opened, again)| again - opened);
+    assert!(
+        silence.is_some_and(
+            |silence| silence >= Duration::from_secs(34) && silence <= Duration::from_secs(60)
+        ),
+        "the server accepted the connection and then said nothing at all: the client must count it lost after the heartbeat (25 s) plus PONG_TIMEOUT (10 s) from the moment it opened, then reconnect after a backoff of a second or so; it reconnected {silence:?} after the connection opened (None: not within two minutes) (chapter 12, \"Task 3: The client\": the silence deadline)"
+    );
+    within(minute, "Client::shutdown", client.shutdown()).await;
 }
 
 fn pending_bodies(outbox: &Outbox) -> Vec<String> {
