@@ -161,14 +161,44 @@ fn fragments(payload: Vec<u8>, count: usize) -> Vec<Message> {
 }
 
 fn upload(room: &str, client_id: &str, name: &str, bytes: &[u8]) -> Vec<u8> {
+    upload_as(
+        room,
+        client_id,
+        MessageKind::Image,
+        name,
+        "image/png",
+        bytes,
+    )
+}
+
+fn upload_as(
+    room: &str,
+    client_id: &str,
+    kind: MessageKind,
+    name: &str,
+    mime: &str,
+    bytes: &[u8],
+) -> Vec<u8> {
     let header = UploadHeader {
         room: room.into(),
         client_id: client_id.into(),
-        kind: MessageKind::Image,
+        kind,
         name: name.into(),
-        mime: "image/png".into(),
+        mime: mime.into(),
     };
     encode_binary(&header, bytes)
+}
+
+/// An attachment as the history shows it: name, type and size.
+type Kept = (String, String, u64);
+
+/// Milliseconds since the Unix epoch, as `sent_at` counts them.
+fn wall_clock_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| {
+            i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX)
+        })
 }
 
 // ------------------------------------------------------------ pure parts
@@ -495,6 +525,7 @@ async fn late_joiner_gets_history() {
     let (server, _dir) = start().await;
     let mut alice = connect(&server, "alice").await;
     join(&mut alice, "lobby").await;
+    let before = wall_clock_ms();
     for i in 1..=chat::HISTORY_LIMIT + 5 {
         within(WAIT, "sending", alice.send_text("lobby", &format!("m{i}")))
             .await
@@ -507,8 +538,18 @@ async fn late_joiner_gets_history() {
             break;
         }
     }
+    let after = wall_clock_ms();
     let mut late = connect(&server, "late").await;
     let history = join(&mut late, "lobby").await;
+    let outside: Vec<i64> = history
+        .iter()
+        .map(|m| m.sent_at)
+        .filter(|at| !(before - 1_000..=after + 1_000).contains(at))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "sent_at is when the server stored the message, in milliseconds since the Unix epoch, and it is stored with it: the messages were sent between {before} and {after}, but the history has sent_at {outside:?} (chapter 09, \"The protocol\" and \"Task 4: History in SQLite\")"
+    );
     let seqs: Vec<i64> = history.iter().map(|m| m.seq).collect();
     let expected: Vec<i64> = (6..=(chat::HISTORY_LIMIT + 5) as i64).collect();
     assert_eq!(
@@ -596,6 +637,12 @@ async fn receipts_flow_back_to_the_sender() {
             status: Status::Delivered
         }),
         "the author's other connection in the room gets the receipt too: receipts go to every connection of the author in that room {section}"
+    );
+    let history = join(&mut alice_phone, "lobby").await;
+    assert_eq!(
+        history.iter().find(|m| m.id == id).map(|m| m.status),
+        Some(Status::Delivered),
+        "the status is stored at every step: after the delivered receipt, the history shows the message as delivered {section}"
     );
     within(WAIT, "read", bob.mark_read(id))
         .await
@@ -827,6 +874,67 @@ async fn attachment_whole_and_in_fragments() {
             image.len()
         );
     }
+    // Exactly the limit is still allowed; and a file is a file.
+    let exact = vec![1u8; ATTACHMENT_LIMIT];
+    let notes = b"minutes of the meeting".to_vec();
+    for frame in [
+        upload("lobby", "exact", "exact.png", &exact),
+        upload_as(
+            "lobby",
+            "notes",
+            MessageKind::File,
+            "notes.txt",
+            "text/plain",
+            &notes,
+        ),
+    ] {
+        within(WAIT, "sending", alice.send(Message::binary(frame)))
+            .await
+            .expect("sending");
+    }
+    let exact_message = next_message(&mut bob, "the image of exactly ATTACHMENT_LIMIT bytes").await;
+    assert_eq!(
+        exact_message.attachment.as_ref().map(|a| a.size),
+        Some(ATTACHMENT_LIMIT as u64),
+        "an attachment of exactly ATTACHMENT_LIMIT bytes is within the limit and is stored; only a bigger one is refused {section}"
+    );
+    next_message(&mut bob, "the file message").await;
+    let mut carol = connect(&server, "carol").await;
+    let history = join(&mut carol, "lobby").await;
+    let kept: Vec<(MessageKind, Option<Kept>)> = history
+        .iter()
+        .map(|m| {
+            (
+                m.kind,
+                m.attachment
+                    .as_ref()
+                    .map(|a| (a.name.clone(), a.mime.clone(), a.size)),
+            )
+        })
+        .collect();
+    let png = |name: &str, size: usize| {
+        (
+            MessageKind::Image,
+            Some((name.to_owned(), "image/png".to_owned(), size as u64)),
+        )
+    };
+    assert_eq!(
+        kept,
+        [
+            png("whole.png", image.len()),
+            png("whole.png", image.len()),
+            png("exact.png", ATTACHMENT_LIMIT),
+            (
+                MessageKind::File,
+                Some((
+                    "notes.txt".to_owned(),
+                    "text/plain".to_owned(),
+                    notes.len() as u64
+                ))
+            ),
+        ],
+        "the store keeps each message's kind (image, file) and its attachment's name, type and size: a late joiner's history shows them as they were sent {section}"
+    );
     server.shutdown().await;
 }
 
@@ -1563,7 +1671,7 @@ async fn slow_search_does_not_block_other_clients() {
     let started = Instant::now();
     let search = tokio::spawn(async move {
         let found = alice.search("lobby", "anything").await;
-        (alice, found)
+        (alice, found, started.elapsed())
     });
     // Ten messages from bob, 100 ms apart, while alice's 3 s search runs.
     let mut latencies = Vec::with_capacity(10);
@@ -1607,10 +1715,14 @@ async fn slow_search_does_not_block_other_clients() {
          {worst:?}, and ten of them, 100 ms apart, took {window:?} (allowed: 2.5 s): the slow work \
          must not run on the async threads {section}"
     );
-    let (_alice, found) = within(WAIT, "the slow search", search)
+    let (_alice, found, took) = within(WAIT, "the slow search", search)
         .await
         .expect("search task");
     assert!(found.is_ok(), "the slow search itself still answers");
+    assert!(
+        took >= Duration::from_millis(2_900),
+        "Config::search_cost (3 s here) is how this check makes a search slow: every search must take at least that long, but this one answered after {took:?} {section}"
+    );
     server.shutdown().await;
 }
 
@@ -1654,6 +1766,17 @@ async fn shutdown_closes_every_client_with_1001() {
         started.elapsed() < Duration::from_secs(5),
         "shutdown returns within 5 s {section}"
     );
+    // Shutdown returns when no task of the server is left: at that moment
+    // its listener is closed. The connect blocks on purpose, so that no
+    // task of this (single-threaded) runtime runs before it.
+    let (server, _dir) = start().await;
+    let address = server.local_addr();
+    within(WAIT, "shutdown to return", server.shutdown()).await;
+    let after = std::net::TcpStream::connect_timeout(&address, Duration::from_secs(1));
+    assert!(
+        after.is_err(),
+        "when shutdown returns, the server has stopped: no task of it is left and its listener is closed, but a new connection to {address} was still accepted; shutdown must wait for the accept loop to end {section}"
+    );
 }
 
 async fn bad_requests_get_an_error_not_a_hangup() {
@@ -1681,55 +1804,166 @@ async fn bad_requests_get_an_error_not_a_hangup() {
             "failed otherwise"
         }
     );
+    // An attachment in a room alice is not in, for her fetch below.
+    let mut bob = connect(&server, "bob").await;
+    join(&mut bob, "secret").await;
+    within(
+        WAIT,
+        "bob's upload",
+        bob.send_attachment(
+            "secret",
+            MessageKind::File,
+            "plan.txt",
+            "text/plain",
+            b"the plan",
+        ),
+    )
+    .await
+    .expect("sending");
+    let secret = next_message(&mut bob, "bob's file").await;
+
     let mut alice = raw(&server, "alice").await;
-    let codes = within(WAIT, "the errors", async {
-        let mut codes = Vec::new();
-        alice
-            .send(Message::text("not json"))
-            .await
-            .expect("sending");
-        alice
-            .send(Message::text(
-                r#"{"type":"text","room":"nowhere","client_id":"x","text":"hi"}"#,
-            ))
-            .await
-            .expect("sending");
-        alice
-            .send(Message::binary(vec![0u8, 0, 0]))
-            .await
-            .expect("sending");
-        while codes.len() < 3 {
-            match alice.next().await {
-                Some(Ok(Message::Text(text))) => {
-                    if let Ok(ServerMessage::Error { code, .. }) = serde_json::from_str(&text) {
-                        codes.push(code);
-                    }
-                }
+    let json = |value: serde_json::Value| Message::text(value.to_string());
+    let image = |room: &str, name: &str, kind: MessageKind| {
+        Message::binary(upload_as(room, "up", kind, name, "image/png", b"bytes"))
+    };
+    let room_32 = "r".repeat(32);
+    // Bad input before joining anything, then inside a room.
+    let outside = [
+        (
+            "text that is not JSON",
+            Message::text("not json"),
+            "bad_request",
+        ),
+        (
+            "a text to a room not joined",
+            json(
+                serde_json::json!({"type": "text", "room": "nowhere", "client_id": "x", "text": "hi"}),
+            ),
+            "not_joined",
+        ),
+        (
+            "a binary frame with a broken header",
+            Message::binary(vec![0u8, 0, 0]),
+            "bad_request",
+        ),
+        (
+            "a join with an empty room name",
+            json(serde_json::json!({"type": "join", "room": ""})),
+            "bad_request",
+        ),
+        (
+            "a join with a room name of 33 bytes (MAX_USER_NAME is 32)",
+            json(serde_json::json!({"type": "join", "room": "r".repeat(33)})),
+            "bad_request",
+        ),
+        (
+            "typing in a room not joined",
+            json(serde_json::json!({"type": "typing", "room": "nowhere"})),
+            "not_joined",
+        ),
+        (
+            "an upload to a room not joined",
+            image("nowhere", "a.png", MessageKind::Image),
+            "not_joined",
+        ),
+        (
+            "a fetch of an attachment in a room not joined",
+            json(serde_json::json!({"type": "fetch", "id": secret.id})),
+            "not_found",
+        ),
+    ];
+    for (what, frame, code) in outside {
+        expect_error(&mut alice, what, frame, code, section).await;
+    }
+    for room in ["lobby", room_32.as_str()] {
+        raw_send(
+            &mut alice,
+            &serde_json::json!({"type": "join", "room": room}),
+        )
+        .await;
+        let answer = server_answer(&mut alice, "the join answer", section).await;
+        assert!(
+            matches!(answer, ServerMessage::Joined { room: ref joined, .. } if joined == room),
+            "after the errors the connection still works, and a room name of 1 to 32 bytes (MAX_USER_NAME) can be joined: joining {room:?} got {answer:?} {section}"
+        );
+    }
+    let inside = [
+        (
+            "an upload of kind text",
+            image("lobby", "a.png", MessageKind::Text),
+            "bad_request",
+        ),
+        (
+            "an image upload without a name",
+            image("lobby", "", MessageKind::Image),
+            "bad_request",
+        ),
+    ];
+    for (what, frame, code) in inside {
+        expect_error(&mut alice, what, frame, code, section).await;
+    }
+    // Leaving one room leaves that room only.
+    raw_send(
+        &mut alice,
+        &serde_json::json!({"type": "leave", "room": "lobby"}),
+    )
+    .await;
+    expect_error(
+        &mut alice,
+        "a text to a room just left",
+        json(serde_json::json!({"type": "text", "room": "lobby", "client_id": "y", "text": "hi"})),
+        "not_joined",
+        section,
+    )
+    .await;
+    raw_send(
+        &mut alice,
+        &serde_json::json!({"type": "text", "room": room_32, "client_id": "z", "text": "still in"}),
+    )
+    .await;
+    let answer = server_answer(&mut alice, "the Sent acknowledgement", section).await;
+    assert!(
+        matches!(answer, ServerMessage::Sent { ref client_id, .. } if client_id == "z"),
+        "after leaving \"lobby\" alice is still in the other room she joined, so her text there is stored: got {answer:?} {section}"
+    );
+    server.shutdown().await;
+}
+
+/// The next message the server sends on `socket` (other frames skipped).
+async fn server_answer(socket: &mut Raw, what: &str, section: &str) -> ServerMessage {
+    within(WAIT, what, async {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str(&text) {
+                    Ok(message) => return message,
+                    Err(error) => panic!("the server sent {text:?}, which is not a ServerMessage: {error} {section}"),
+                },
                 Some(Ok(_)) => {}
                 other => panic!(
-                    "bad input must be answered with an error, not a hangup: {other:?} {section}"
+                    "bad input must be answered with an error, not a hangup: waiting for {what}, got {other:?} {section}"
                 ),
             }
         }
-        codes
     })
-    .await;
+    .await
+}
+
+/// Sends `frame` and expects an `error` answer with `code`.
+async fn expect_error(socket: &mut Raw, what: &str, frame: Message, code: &str, section: &str) {
+    within(WAIT, "sending", socket.send(frame))
+        .await
+        .expect("sending");
+    let answer = server_answer(socket, what, section).await;
+    let got = match &answer {
+        ServerMessage::Error { code, .. } => Some(code.as_str()),
+        _ => None,
+    };
     assert_eq!(
-        codes,
-        ["bad_request", "not_joined", "bad_request"],
-        "bad JSON, a room not joined and a broken binary frame each get an error {section}"
+        got,
+        Some(code),
+        "{what} gets an error with the code {code:?} and the connection goes on, but the server answered {answer:?} {section}"
     );
-    raw_send(
-        &mut alice,
-        &serde_json::json!({"type": "join", "room": "lobby"}),
-    )
-    .await;
-    let joined = within(WAIT, "the join answer", alice.next()).await;
-    assert!(
-        matches!(joined, Some(Ok(Message::Text(ref t))) if t.contains("joined")),
-        "after the errors, the connection still works, got {joined:?} {section}"
-    );
-    server.shutdown().await;
 }
 
 async fn reset_client_leaves_the_cpu_idle() {
