@@ -15,26 +15,13 @@
 //! or against the crate (2).
 
 use std::hint::black_box;
-use std::io::Read;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use collab::{Component, Operation, char_len};
 use operational_transform::OperationSeq;
-use serde_json::Value;
 
-fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../grader/units/10-collab/data")
-        .join(name);
-    let file =
-        std::fs::File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut json)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    serde_json::from_str(&json).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
+#[allow(dead_code)] // shared with the maintainers' tests, which use other parts of it
+mod trace;
 
 fn to_seq(op: &Operation) -> OperationSeq {
     let mut seq = OperationSeq::default();
@@ -131,30 +118,20 @@ impl Rng {
 
 fn main() {
     // ---------------------------------------------------------------- 1
-    let trace = load("seph-blog1.json.gz");
+    let trace = trace::load("seph-blog1.json.gz");
     let start = trace["startContent"]
         .as_str()
         .unwrap_or_default()
         .to_owned();
     let end = trace["endContent"].as_str().unwrap_or_default().to_owned();
-    let mut patches = Vec::new();
-    for txn in trace["txns"].as_array().into_iter().flatten() {
-        for patch in txn["patches"].as_array().into_iter().flatten() {
-            patches.push((
-                patch[0].as_u64().unwrap_or_default() as usize,
-                patch[1].as_u64().unwrap_or_default() as usize,
-                patch[2].as_str().unwrap_or_default().to_owned(),
-            ));
-        }
-    }
+    let patches: Vec<trace::Patch> = trace::txns(&trace)
+        .into_iter()
+        .flat_map(|txn| txn.patches)
+        .collect();
     let mut ops = Vec::with_capacity(patches.len());
     let mut len = char_len(&start);
-    for (position, deleted, inserted) in &patches {
-        let op = Operation::new()
-            .retain(*position)
-            .delete(*deleted)
-            .insert(inserted)
-            .retain(len - position - deleted);
+    for patch in &patches {
+        let op = trace::patch_op(len, patch);
         len = op.target_len();
         ops.push(op);
     }

@@ -14,71 +14,12 @@
 //! made while waiting for an ack). The end must be exactly `endContent`.
 
 use std::collections::VecDeque;
-use std::io::Read;
-use std::path::PathBuf;
 
 use collab::{Document, Operation, char_len};
-use serde_json::Value;
+use trace::{load as data, patch_op, txns};
 
-fn data(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../grader/units/10-collab/data")
-        .join(name);
-    let file =
-        std::fs::File::open(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut json)
-        .unwrap_or_else(|error| panic!("{}: {error}", path.display()));
-    serde_json::from_str(&json).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
-}
-
-struct Txn {
-    agent: usize,
-    parents: Vec<usize>,
-    patches: Vec<(usize, usize, String)>,
-}
-
-fn txns(trace: &Value) -> Vec<Txn> {
-    let Some(list) = trace["txns"].as_array() else {
-        panic!("no txns")
-    };
-    list.iter()
-        .map(|txn| Txn {
-            agent: txn["agent"].as_u64().map_or(0, |a| a as usize),
-            parents: txn["parents"]
-                .as_array()
-                .map(|ps| {
-                    ps.iter()
-                        .filter_map(Value::as_u64)
-                        .map(|p| p as usize)
-                        .collect()
-                })
-                .unwrap_or_default(),
-            patches: txn["patches"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|patch| {
-                    (
-                        patch[0].as_u64().unwrap_or_default() as usize,
-                        patch[1].as_u64().unwrap_or_default() as usize,
-                        patch[2].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// One patch as an operation on a document of `len` characters.
-fn patch_op(len: usize, (position, deleted, inserted): &(usize, usize, String)) -> Operation {
-    Operation::new()
-        .retain(*position)
-        .delete(*deleted)
-        .insert(inserted)
-        .retain(len - position - deleted)
-}
+#[allow(dead_code)] // shared with the benches, which use other parts of it
+mod trace;
 
 enum ToClient {
     Ack,
