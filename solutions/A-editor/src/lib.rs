@@ -8,8 +8,13 @@
 //! * [`text`]: a document's text in a rope, so that applying an operation
 //!   costs O(log n + the operation's size) and not a copy of the whole text,
 //!   as unit 10's `Operation::apply` on a `String` does.
+//! * [`rich`]: attributes (bold, italic, underline, link; heading and list
+//!   on a line) and [`Edit`]s that change text and attributes together,
+//!   with unit 10's `transform` underneath and a documented merge rule.
 
+pub mod rich;
 pub mod text;
 
 pub use collab::{OpError, Operation};
+pub use rich::{Edit, EditError, Format, Key, RichText, Span};
 pub use text::Text;
