@@ -11,10 +11,14 @@
 //! * [`rich`]: attributes (bold, italic, underline, link; heading and list
 //!   on a line) and [`Edit`]s that change text and attributes together,
 //!   with unit 10's `transform` underneath and a documented merge rule.
+//! * [`undo`]: undo and redo of one's own edits only, however the others'
+//!   edits have moved them.
 
 pub mod rich;
 pub mod text;
+pub mod undo;
 
 pub use collab::{OpError, Operation};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};
 pub use text::Text;
+pub use undo::History;

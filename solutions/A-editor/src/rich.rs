@@ -177,6 +177,45 @@ impl Edit {
         Ok(Edit { text, formats })
     }
 
+    /// The edit that undoes this one on `doc` (the document *before* it):
+    /// the text comes back, and the attributes it changed go back to what
+    /// they were, on those characters only (so an undo never touches what
+    /// somebody else formatted meanwhile). Deleted text comes back with its
+    /// attributes.
+    pub fn invert(&self, doc: &RichText) -> Result<Edit, EditError> {
+        self.check()?;
+        let text = doc.text.invert(&self.text)?;
+        let mut formats = Vec::new();
+        // What this edit formatted, in the positions of `doc` (characters
+        // it inserted are gone again after the inverse).
+        for format in &self.formats {
+            for (from, to) in kept(&text, format.from, format.to) {
+                formats.push(Format {
+                    from,
+                    to,
+                    key: format.key,
+                    value: None,
+                });
+                formats.extend(doc.spans_within(format.key, from, to));
+            }
+        }
+        // What it deleted comes back plain: give it its attributes again.
+        let mut at = 0;
+        for component in self.text.components() {
+            match component {
+                Component::Retain(n) => at += n,
+                Component::Insert(_) => {}
+                Component::Delete(n) => {
+                    for key in Key::ALL {
+                        formats.extend(doc.spans_within(key, at, at + n));
+                    }
+                    at += n;
+                }
+            }
+        }
+        Ok(Edit { text, formats })
+    }
+
     /// Transforms `a = self` and `b`, concurrent edits of the same document,
     /// into `(a', b')`: `b'` after `a` and `a'` after `b` give the same
     /// document. `a` is the edit the server orders *later*: where both set
@@ -327,6 +366,23 @@ impl RichText {
                     .iter()
                     .find(|span| span.from <= at && at < span.to)
                     .map(|span| (*key, span.value.clone()))
+            })
+            .collect()
+    }
+
+    /// The parts of `key`'s spans inside `from..to`, as formats that set
+    /// them.
+    fn spans_within(&self, key: Key, from: usize, to: usize) -> Vec<Format> {
+        self.spans(key)
+            .iter()
+            .filter_map(|span| {
+                let (start, end) = (span.from.max(from), span.to.min(to));
+                (start < end).then(|| Format {
+                    from: start,
+                    to: end,
+                    key,
+                    value: Some(span.value.clone()),
+                })
             })
             .collect()
     }

@@ -64,6 +64,35 @@ impl Text {
         Ok(())
     }
 
+    /// The operation that undoes `op` on this text (the text *before* `op`):
+    /// what `op` deletes is read from the rope, so this costs O(log n) per
+    /// component plus the deleted text, not a copy of the document.
+    pub fn invert(&self, op: &Operation) -> Result<Operation, OpError> {
+        let found = self.rope.len_chars();
+        if op.base_len() != found {
+            return Err(OpError::WrongDocumentLength {
+                expected: op.base_len(),
+                found,
+            });
+        }
+        let mut inverse = Operation::new();
+        let mut at = 0;
+        for component in op.components() {
+            match component {
+                Component::Retain(n) => {
+                    inverse = inverse.retain(*n);
+                    at += n;
+                }
+                Component::Insert(text) => inverse = inverse.delete(collab::char_len(text)),
+                Component::Delete(n) => {
+                    inverse = inverse.insert(&self.slice(at, at + n));
+                    at += n;
+                }
+            }
+        }
+        Ok(inverse)
+    }
+
     /// The characters `from..to` (clamped to the text) as a `String`.
     pub fn slice(&self, from: usize, to: usize) -> String {
         let end = to.min(self.rope.len_chars());
@@ -127,6 +156,26 @@ mod tests {
             }
         );
         assert_eq!(text.to_string(), "abc");
+    }
+
+    #[test]
+    fn invert_undoes_and_agrees_with_unit_10() {
+        let text = Text::from("héllo wörld");
+        let op = Operation::new()
+            .retain(1)
+            .delete(4)
+            .insert("i")
+            .retain(2)
+            .delete(2)
+            .insert("🌍")
+            .retain(2);
+        let inverse = text.invert(&op).expect("lengths match");
+        let plain = text.to_string();
+        assert_eq!(Some(&inverse), op.invert(&plain).ok().as_ref());
+        let mut changed = text.clone();
+        changed.apply(&op).expect("applies");
+        changed.apply(&inverse).expect("the inverse applies after");
+        assert_eq!(changed, text);
     }
 
     #[test]

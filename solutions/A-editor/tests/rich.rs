@@ -1,7 +1,7 @@
 //! Rich text: the merge rule's cases, and the properties that make it
 //! converge (`cargo test -p editor`).
 
-use editor::{Edit, EditError, Key, Operation, RichText, Span};
+use editor::{Edit, EditError, History, Key, Operation, RichText, Span};
 use proptest::prelude::*;
 
 fn span(from: usize, to: usize, value: &str) -> Span {
@@ -254,5 +254,112 @@ proptest! {
             .apply(&a.compose(&b).map_err(|e| TestCaseError::fail(e.to_string()))?)
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
         prop_assert_eq!(composed, stepwise);
+    }
+}
+
+// ------------------------------------------------------------ undo
+
+/// This replica's edit: applied and recorded.
+fn local(doc: &mut RichText, history: &mut History, edit: &Edit) {
+    history.record(edit, doc).expect("the edit fits");
+    doc.apply(edit).expect("the edit applies");
+}
+
+/// Somebody else's edit, made on this replica's document: applied, and the
+/// history moved past it.
+fn remote(doc: &mut RichText, history: &mut History, edit: &Edit) {
+    doc.apply(edit).expect("the edit applies");
+    history.transform(edit).expect("the history moves");
+}
+
+#[test]
+fn undo_removes_only_ones_own_typing() {
+    let mut doc = RichText::plain("");
+    let mut history = History::new();
+    local(
+        &mut doc,
+        &mut history,
+        &Edit::text(Operation::new().insert("first\nthird\n")),
+    );
+    // B inserts a line in between.
+    remote(
+        &mut doc,
+        &mut history,
+        &Edit::text(Operation::new().retain(6).insert("second\n").retain(6)),
+    );
+    assert_eq!(doc.to_string(), "first\nsecond\nthird\n");
+    let undo = history.undo(&mut doc).expect("undo fits");
+    assert!(undo.is_some(), "there was an edit to undo");
+    assert_eq!(doc.to_string(), "second\n", "only A's text goes");
+    assert!(!history.can_undo());
+    history.redo(&mut doc).expect("redo fits");
+    assert_eq!(doc.to_string(), "first\nsecond\nthird\n");
+}
+
+#[test]
+fn undoing_bold_leaves_the_others_italic() {
+    let mut doc = RichText::plain("hello world");
+    let mut history = History::new();
+    local(
+        &mut doc,
+        &mut history,
+        &Edit::format(11, 0, 5, Key::Bold, Some("true")),
+    );
+    remote(
+        &mut doc,
+        &mut history,
+        &Edit::format(11, 2, 8, Key::Italic, Some("true")),
+    );
+    history.undo(&mut doc).expect("undo fits");
+    assert!(doc.spans(Key::Bold).is_empty());
+    assert_eq!(doc.spans(Key::Italic), [span(2, 8, "true")]);
+}
+
+#[test]
+fn undoing_a_delete_brings_the_text_back_with_its_attributes() {
+    let mut doc = RichText::plain("abcdef");
+    doc.apply(&Edit::format(6, 1, 4, Key::Link, Some("u")))
+        .expect("link");
+    let before = doc.clone();
+    let mut history = History::new();
+    local(
+        &mut doc,
+        &mut history,
+        &Edit::text(Operation::new().retain(2).delete(3).retain(1)),
+    );
+    assert_eq!(doc.to_string(), "abf");
+    history.undo(&mut doc).expect("undo fits");
+    assert_eq!(doc, before);
+}
+
+#[test]
+fn nothing_to_undo_is_none() {
+    let mut doc = RichText::plain("x");
+    let mut history = History::new();
+    assert_eq!(history.undo(&mut doc), Ok(None));
+    assert_eq!(history.redo(&mut doc), Ok(None));
+    assert_eq!(doc, RichText::plain("x"));
+}
+
+proptest! {
+    /// Undo right after an edit gives back exactly the document before it,
+    /// text and attributes; redo gives back the document after it.
+    #[test]
+    fn undo_and_redo_are_exact(
+        text in "[a-z👋\n ]{0,24}",
+        start in raw(),
+        edit in raw(),
+    ) {
+        let mut doc = document(&text, &start);
+        let before = doc.clone();
+        let edit = build(doc.len_chars(), &edit);
+        let mut history = History::new();
+        history.record(&edit, &doc).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        doc.apply(&edit).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let after = doc.clone();
+        history.undo(&mut doc).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&doc, &before);
+        history.redo(&mut doc).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(&doc, &after);
     }
 }
