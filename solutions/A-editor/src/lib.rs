@@ -11,14 +11,23 @@
 //! * [`rich`]: attributes (bold, italic, underline, link; heading and list
 //!   on a line) and [`Edit`]s that change text and attributes together,
 //!   with unit 10's `transform` underneath and a documented merge rule.
+//! * [`doc`]: one document on the server: edits ordered by revision,
+//!   late ones transformed, resends recognised, snapshots, versions and
+//!   restore.
+//! * [`replica`]: a participant's copy: one edit in flight, a buffer,
+//!   remote edits transformed past them, resends after a reconnect.
 //! * [`undo`]: undo and redo of one's own edits only, however the others'
 //!   edits have moved them.
 
+pub mod doc;
+pub mod replica;
 pub mod rich;
 pub mod text;
 pub mod undo;
 
 pub use collab::{OpError, Operation};
+pub use doc::{Accepted, Doc, DocError, Entry, SNAPSHOT_EVERY, Submitted};
+pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};
 pub use text::Text;
 pub use undo::History;
