@@ -179,7 +179,7 @@ impl Doc {
             seq: submitted.seq,
         });
         let revision = self.revision();
-        if revision % SNAPSHOT_EVERY == 0 {
+        if revision.is_multiple_of(SNAPSHOT_EVERY) {
             self.snapshots.insert(revision, self.current.clone());
         }
         self.last_seq
