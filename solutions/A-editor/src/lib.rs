@@ -5,6 +5,7 @@
 //! ([`collab`]): the same [`Operation`]s, the same `transform`, the same
 //! central server that orders operations by revision.
 //!
+//! * [`access`]: owner, editors and viewers, share links, access tokens.
 //! * [`text`]: a document's text in a rope, so that applying an operation
 //!   costs O(log n + the operation's size) and not a copy of the whole text,
 //!   as unit 10's `Operation::apply` on a `String` does.
@@ -14,19 +15,25 @@
 //! * [`doc`]: one document on the server: edits ordered by revision,
 //!   late ones transformed, resends recognised, snapshots, versions and
 //!   restore.
+//! * [`presence`]: who is here and where their cursors are, moved by every
+//!   edit, removed when they leave, throttled to 20 updates a second.
 //! * [`replica`]: a participant's copy: one edit in flight, a buffer,
 //!   remote edits transformed past them, resends after a reconnect.
 //! * [`undo`]: undo and redo of one's own edits only, however the others'
 //!   edits have moved them.
 
+pub mod access;
 pub mod doc;
+pub mod presence;
 pub mod replica;
 pub mod rich;
 pub mod text;
 pub mod undo;
 
+pub use access::{Access, AccessError, Role, token};
 pub use collab::{OpError, Operation};
 pub use doc::{Accepted, Doc, DocError, Entry, SNAPSHOT_EVERY, Submitted};
+pub use presence::{PRESENCE_INTERVAL, Participant, Pass, Presence, Throttle};
 pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};
 pub use text::Text;
