@@ -129,6 +129,35 @@ impl Doc {
         }
     }
 
+    /// A document as it was stored: its whole log (entry `i` made revision
+    /// `i + 1`), its snapshots (at least revision 0's) and its names.
+    pub fn from_parts(
+        log: Vec<Entry>,
+        snapshots: BTreeMap<u64, RichText>,
+        names: BTreeMap<String, u64>,
+    ) -> Result<Self, DocError> {
+        let mut doc = Self {
+            current: RichText::default(),
+            log: Vec::new(),
+            snapshots,
+            last_seq: HashMap::new(),
+            names,
+        };
+        doc.snapshots.entry(0).or_default();
+        for (index, entry) in log.iter().enumerate() {
+            doc.last_seq
+                .insert(entry.client.clone(), (entry.seq, index as u64 + 1));
+        }
+        doc.log = log;
+        doc.current = doc.version(doc.revision())?;
+        Ok(doc)
+    }
+
+    /// The snapshots kept, by revision.
+    pub fn snapshots(&self) -> &BTreeMap<u64, RichText> {
+        &self.snapshots
+    }
+
     /// The document now.
     pub fn current(&self) -> &RichText {
         &self.current

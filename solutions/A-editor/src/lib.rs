@@ -19,6 +19,8 @@
 //!   edit, removed when they leave, throttled to 20 updates a second.
 //! * [`replica`]: a participant's copy: one edit in flight, a buffer,
 //!   remote edits transformed past them, resends after a reconnect.
+//! * [`store`]: documents in SQLite; an edit is acknowledged only once
+//!   its transaction has committed.
 //! * [`undo`]: undo and redo of one's own edits only, however the others'
 //!   edits have moved them.
 
@@ -27,6 +29,7 @@ pub mod doc;
 pub mod presence;
 pub mod replica;
 pub mod rich;
+pub mod store;
 pub mod text;
 pub mod undo;
 
@@ -36,5 +39,6 @@ pub use doc::{Accepted, Doc, DocError, Entry, SNAPSHOT_EVERY, Submitted};
 pub use presence::{PRESENCE_INTERVAL, Participant, Pass, Presence, Throttle};
 pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};
+pub use store::{Store, StoreError};
 pub use text::Text;
 pub use undo::History;

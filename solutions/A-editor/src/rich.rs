@@ -327,10 +327,61 @@ pub struct Span {
 /// A rich document: its text and, for each attribute, the spans that carry
 /// it (sorted, not overlapping, neighbours with one value merged, so that
 /// two documents that look the same are `==`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// As JSON (a snapshot on disk, the document a client loads):
+/// `{"text":"…","marks":{"bold":[{"from":0,"to":4,"value":"true"}]}}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "Stored", into = "Stored")]
 pub struct RichText {
     text: Text,
     marks: BTreeMap<Key, Vec<Span>>,
+}
+
+/// [`RichText`] as it is written down.
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    text: String,
+    #[serde(default)]
+    marks: BTreeMap<Key, Vec<Span>>,
+}
+
+impl From<RichText> for Stored {
+    fn from(doc: RichText) -> Self {
+        Stored {
+            text: doc.text.to_string(),
+            marks: doc.marks,
+        }
+    }
+}
+
+impl TryFrom<Stored> for RichText {
+    type Error = String;
+
+    /// Refuses spans outside the text, empty, unsorted or overlapping.
+    fn try_from(stored: Stored) -> Result<Self, String> {
+        let len = char_len(&stored.text);
+        for (key, spans) in &stored.marks {
+            let mut end = 0;
+            for span in spans {
+                if span.from < end || span.from >= span.to || span.to > len {
+                    return Err(format!(
+                        "{key:?} span {}..{} does not fit a text of {len} characters after {end}",
+                        span.from, span.to
+                    ));
+                }
+                end = span.to;
+            }
+        }
+        let mut marks = stored.marks;
+        for spans in marks.values_mut() {
+            *spans = normalized(std::mem::take(spans));
+        }
+        marks.retain(|_, spans| !spans.is_empty());
+        Ok(RichText {
+            text: Text::from(stored.text.as_str()),
+            marks,
+        })
+    }
 }
 
 impl RichText {
