@@ -17,8 +17,11 @@
 //!   restore.
 //! * [`presence`]: who is here and where their cursors are, moved by every
 //!   edit, removed when they leave, throttled to 20 updates a second.
+//! * [`protocol`]: the JSON messages between a page and the server.
 //! * [`replica`]: a participant's copy: one edit in flight, a buffer,
 //!   remote edits transformed past them, resends after a reconnect.
+//! * [`server`]: the HTTP and WebSocket server; one task per open
+//!   document.
 //! * [`store`]: documents in SQLite; an edit is acknowledged only once
 //!   its transaction has committed.
 //! * [`undo`]: undo and redo of one's own edits only, however the others'
@@ -27,8 +30,10 @@
 pub mod access;
 pub mod doc;
 pub mod presence;
+pub mod protocol;
 pub mod replica;
 pub mod rich;
+pub mod server;
 pub mod store;
 pub mod text;
 pub mod undo;
@@ -39,6 +44,7 @@ pub use doc::{Accepted, Doc, DocError, Entry, SNAPSHOT_EVERY, Submitted};
 pub use presence::{PRESENCE_INTERVAL, Participant, Pass, Presence, Throttle};
 pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};
-pub use store::{Store, StoreError};
+pub use server::{Config, Server, ServerError};
+pub use store::{Store, StoreError, User};
 pub use text::Text;
 pub use undo::History;

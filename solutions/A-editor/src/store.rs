@@ -60,6 +60,11 @@ const SCHEMA: &str = "
         body     TEXT    NOT NULL,
         PRIMARY KEY (doc, revision)
     ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS users (
+        token    TEXT PRIMARY KEY,
+        id       TEXT NOT NULL UNIQUE,
+        name     TEXT NOT NULL
+    ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS names (
         doc      TEXT    NOT NULL,
         name     TEXT    NOT NULL,
@@ -67,6 +72,15 @@ const SCHEMA: &str = "
         PRIMARY KEY (doc, name)
     ) WITHOUT ROWID;
 ";
+
+/// A user: a stable id (what documents' members are) and a display name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    /// `u-` and 12 hex digits.
+    pub id: String,
+    /// The name others see.
+    pub name: String,
+}
 
 /// The database of every document.
 #[derive(Debug)]
@@ -101,6 +115,37 @@ impl Store {
         self.connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new user called `name`; returns them with their access token.
+    pub fn create_user(&self, name: &str) -> Result<(User, String), StoreError> {
+        let token = crate::access::token();
+        let user = User {
+            id: format!("u-{}", &crate::access::token()[..12]),
+            name: name.to_owned(),
+        };
+        self.connection().execute(
+            "INSERT INTO users (token, id, name) VALUES (?1, ?2, ?3)",
+            params![token, user.id, user.name],
+        )?;
+        Ok((user, token))
+    }
+
+    /// The user whose access token is `token`, if any.
+    pub fn user(&self, token: &str) -> Result<Option<User>, StoreError> {
+        Ok(self
+            .connection()
+            .query_row(
+                "SELECT id, name FROM users WHERE token = ?1",
+                params![token],
+                |row| {
+                    Ok(User {
+                        id: row.get(0)?,
+                        name: row.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
     }
 
     /// Creates document `id` with its members; `false` when it exists.
