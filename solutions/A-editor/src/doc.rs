@@ -28,6 +28,15 @@ use crate::rich::{Edit, EditError, Key, RichText};
 /// A snapshot of the whole document every this many revisions.
 pub const SNAPSHOT_EVERY: u64 = 100;
 
+/// The most revisions an edit may be behind. Transforming an edit costs
+/// one transform per edit it missed, and an edit composed from a long
+/// offline session is large: OT's cost grows with the product of the two
+/// branches. Past this bound the server refuses the edit
+/// ([`DocError::TooFarBehind`]); the page reloads the document and offers
+/// the user their offline text to paste back, rather than the server
+/// spending seconds on one rebase while every other participant waits.
+pub const MAX_BEHIND: u64 = 10_000;
+
 /// Why the server refused an edit or a request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocError {
@@ -52,6 +61,16 @@ pub enum DocError {
         seq: u64,
         /// The last number accepted from this client.
         last: u64,
+    },
+    /// The edit is based on a revision more than [`MAX_BEHIND`] old.
+    #[error(
+        "the edit is based on revision {base}, {behind} revisions behind the document; at most {MAX_BEHIND} are merged: reload the document"
+    )]
+    TooFarBehind {
+        /// The edit's base.
+        base: u64,
+        /// How many revisions it missed.
+        behind: u64,
     },
     /// No such version.
     #[error("there is no version {0}: the document is at an earlier revision")]
@@ -197,6 +216,13 @@ impl Doc {
                 current,
             });
         };
+        let behind = missed.len() as u64;
+        if behind > MAX_BEHIND {
+            return Err(DocError::TooFarBehind {
+                base: submitted.base,
+                behind,
+            });
+        }
         let mut edit = submitted.edit;
         for other in missed {
             edit = edit.transform(&other.edit)?.0;

@@ -40,7 +40,7 @@ pub mod undo;
 
 pub use access::{Access, AccessError, Role, token};
 pub use collab::{OpError, Operation};
-pub use doc::{Accepted, Doc, DocError, Entry, SNAPSHOT_EVERY, Submitted};
+pub use doc::{Accepted, Doc, DocError, Entry, MAX_BEHIND, SNAPSHOT_EVERY, Submitted};
 pub use presence::{PRESENCE_INTERVAL, Participant, Pass, Presence, Throttle};
 pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};

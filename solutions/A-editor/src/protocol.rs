@@ -124,7 +124,8 @@ pub enum ServerMessage {
     },
     /// A message of this page was refused; the connection goes on.
     Error {
-        /// `bad_request`, `forbidden`, `bad_edit`, `stale`.
+        /// `bad_request`, `forbidden`, `bad_edit`, `stale` (an edit number
+        /// older than the last accepted), `too_far_behind` (reload).
         code: String,
         /// What was wrong, for people.
         message: String,

@@ -1,6 +1,8 @@
 //! The server's document: ordering, transforming, exactly once, versions.
 
-use editor::{Accepted, Doc, DocError, Edit, Key, Operation, SNAPSHOT_EVERY, Submitted};
+use editor::{
+    Accepted, Doc, DocError, Edit, Key, MAX_BEHIND, Operation, SNAPSHOT_EVERY, Submitted,
+};
 use proptest::prelude::*;
 
 fn submit(doc: &mut Doc, client: &str, seq: u64, base: u64, edit: Edit) -> Accepted {
@@ -82,6 +84,38 @@ fn bad_edits_are_refused_and_change_nothing() {
     // The refused seq 2 can still be used.
     submit(&mut doc, "a", 2, 1, insert(3, 3, "d"));
     assert_eq!(doc.current().to_string(), "abcd");
+}
+
+#[test]
+fn an_edit_too_far_behind_is_refused() {
+    let mut doc = Doc::new();
+    for seq in 1..=MAX_BEHIND + 1 {
+        let len = doc.current().len_chars();
+        let base = doc.revision();
+        submit(&mut doc, "a", seq, base, insert(len, len, "x"));
+    }
+    let late = doc.submit(Submitted {
+        client: "b".into(),
+        seq: 1,
+        base: 0,
+        edit: insert(0, 0, "offline"),
+    });
+    assert_eq!(
+        late,
+        Err(DocError::TooFarBehind {
+            base: 0,
+            behind: MAX_BEHIND + 1
+        })
+    );
+    // Exactly the bound is still merged.
+    let merged = doc.submit(Submitted {
+        client: "b".into(),
+        seq: 1,
+        base: 1,
+        edit: insert(1, 0, "offline "),
+    });
+    assert!(matches!(merged, Ok(Accepted::Applied { .. })), "{merged:?}");
+    assert!(doc.current().to_string().starts_with("offline x"));
 }
 
 #[test]

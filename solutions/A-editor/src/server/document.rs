@@ -512,6 +512,7 @@ impl Task {
             Err(refused) => {
                 let code = match refused {
                     DocError::StaleSeq { .. } => "stale",
+                    DocError::TooFarBehind { .. } => "too_far_behind",
                     _ => "bad_edit",
                 };
                 self.send(&client, error(code, &refused.to_string()));
