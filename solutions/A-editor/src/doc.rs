@@ -21,7 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use collab::Operation;
+use crate::ot::Operation;
 
 use crate::rich::{Edit, EditError, Key, RichText};
 

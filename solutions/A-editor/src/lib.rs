@@ -28,6 +28,14 @@
 //!   edits have moved them.
 
 pub mod access;
+
+/// Unit 10's operational transformation, which everything here builds on:
+/// the same `Operation`, `transform`, `Selection`. (The page's WebAssembly
+/// build compiles the same source file into this module.)
+pub mod ot {
+    pub use collab::{Component, OpError, Operation, Selection, char_len};
+}
+
 pub mod doc;
 pub mod presence;
 pub mod protocol;
@@ -39,8 +47,8 @@ pub mod text;
 pub mod undo;
 
 pub use access::{Access, AccessError, Role, token};
-pub use collab::{OpError, Operation};
 pub use doc::{Accepted, Doc, DocError, Entry, MAX_BEHIND, SNAPSHOT_EVERY, Submitted};
+pub use ot::{OpError, Operation};
 pub use presence::{PRESENCE_INTERVAL, Participant, Pass, Presence, Throttle};
 pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};

@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
-use collab::Selection;
+use crate::ot::Selection;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
@@ -195,7 +195,7 @@ impl Throttle {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use collab::Operation;
+    use crate::ot::Operation;
 
     #[test]
     fn cursors_move_with_the_text_and_leave_with_their_owner() {

@@ -18,7 +18,7 @@
 //! {"type":"error","code":"forbidden","message":"…"}
 //! ```
 
-use collab::Selection;
+use crate::ot::Selection;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Role;

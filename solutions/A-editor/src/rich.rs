@@ -25,7 +25,7 @@
 
 use std::collections::BTreeMap;
 
-use collab::{Component, OpError, Operation, char_len};
+use crate::ot::{Component, OpError, Operation, char_len};
 use serde::{Deserialize, Serialize};
 
 use crate::text::Text;

@@ -12,7 +12,7 @@
 //! Positions and lengths are Unicode scalar values (`char`s), as in every
 //! [`Operation`].
 
-use collab::{Component, OpError, Operation};
+use crate::ot::{Component, OpError, Operation};
 use ropey::Rope;
 
 /// The text of a document.
@@ -56,7 +56,7 @@ impl Text {
                 Component::Retain(n) => at += n,
                 Component::Insert(text) => {
                     self.rope.insert(at, text);
-                    at += collab::char_len(text);
+                    at += crate::ot::char_len(text);
                 }
                 Component::Delete(n) => self.rope.remove(at..at + n),
             }
@@ -83,7 +83,7 @@ impl Text {
                     inverse = inverse.retain(*n);
                     at += n;
                 }
-                Component::Insert(text) => inverse = inverse.delete(collab::char_len(text)),
+                Component::Insert(text) => inverse = inverse.delete(crate::ot::char_len(text)),
                 Component::Delete(n) => {
                     inverse = inverse.insert(&self.slice(at, at + n));
                     at += n;
@@ -229,11 +229,11 @@ mod tests {
             let mut text = Text::from(start.as_str());
             let mut plain = start.clone();
             for steps in &ops {
-                let op = build(collab::char_len(&plain), steps);
+                let op = build(crate::ot::char_len(&plain), steps);
                 plain = op.apply(&plain).map_err(|error| TestCaseError::fail(error.to_string()))?;
                 text.apply(&op).map_err(|error| TestCaseError::fail(error.to_string()))?;
                 prop_assert_eq!(text.to_string(), plain.clone());
-                prop_assert_eq!(text.len_chars(), collab::char_len(&plain));
+                prop_assert_eq!(text.len_chars(), crate::ot::char_len(&plain));
             }
         }
     }

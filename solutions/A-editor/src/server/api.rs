@@ -47,6 +47,9 @@ const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
+        .route("/", get(page))
+        .route("/d/{id}", get(page))
+        .route("/static/{*file}", get(static_file))
         .route("/api/users", post(create_user))
         .route("/api/docs", post(create_document))
         .route("/api/docs/{id}/links", post(share))
@@ -58,6 +61,33 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/docs/{id}/restore", post(restore))
         .route("/ws/{id}", get(websocket))
         .with_state(shared)
+}
+
+/// The page: one HTML file for the start page and every document
+/// (`/d/ID`); its script reads the address.
+async fn page() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        include_str!("../../page/index.html"),
+    )
+}
+
+/// The page's script, style and WebAssembly, built into the server.
+async fn static_file(Path(file): Path<String>) -> Response {
+    let (kind, body): (&str, &'static [u8]) = match file.as_str() {
+        "editor.js" => ("text/javascript", include_bytes!("../../page/editor.js")),
+        "editor.css" => ("text/css", include_bytes!("../../page/editor.css")),
+        "pkg/editor_wasm.js" => (
+            "text/javascript",
+            include_bytes!("../../page/pkg/editor_wasm.js"),
+        ),
+        "pkg/editor_wasm_bg.wasm" => (
+            "application/wasm",
+            include_bytes!("../../page/pkg/editor_wasm_bg.wasm"),
+        ),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(header::CONTENT_TYPE, kind)], body).into_response()
 }
 
 /// An API error: its status, code and message.
