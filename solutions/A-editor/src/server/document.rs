@@ -40,6 +40,9 @@ pub(crate) const INBOX: usize = 1024;
 pub(crate) enum Outgoing {
     /// A message.
     Message(ServerMessage),
+    /// A message already written as JSON: a broadcast is serialised once
+    /// and the text shared by every connection.
+    Frame(axum::extract::ws::Utf8Bytes),
     /// Close with this code and reason.
     Close(u16, String),
 }
@@ -560,20 +563,22 @@ impl Task {
             };
             let entries = entries.to_vec();
             for ((client, seq, revision), entry) in unstored.into_iter().zip(entries) {
-                for (to, member) in &self.members {
-                    let message = if *to == client {
-                        ServerMessage::Ack { seq, revision }
-                    } else {
-                        ServerMessage::Remote {
-                            revision,
-                            client: client.clone(),
-                            edit: entry.edit.clone(),
-                        }
-                    };
-                    if member.outbox.try_send(Outgoing::Message(message)).is_err() {
-                        // Too slow (or gone): closed below, by `prune`.
-                        continue;
+                let remote = axum::extract::ws::Utf8Bytes::from(
+                    ServerMessage::Remote {
+                        revision,
+                        client: client.clone(),
+                        edit: entry.edit,
                     }
+                    .to_json(),
+                );
+                for (to, member) in &self.members {
+                    let outgoing = if *to == client {
+                        Outgoing::Message(ServerMessage::Ack { seq, revision })
+                    } else {
+                        Outgoing::Frame(remote.clone())
+                    };
+                    // A full queue (too slow) or a gone page: `prune` below.
+                    let _ = member.outbox.try_send(outgoing);
                 }
             }
         }

@@ -72,6 +72,11 @@ pub(crate) async fn run(
                         break None;
                     }
                 }
+                Some(Outgoing::Frame(text)) => {
+                    if !matches!(tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Text(text))).await, Ok(Ok(()))) {
+                        break None;
+                    }
+                }
                 Some(Outgoing::Close(code, reason)) => break Some((code, reason)),
                 None => break Some((1008, "dropped by the document".to_owned())),
             },
