@@ -180,7 +180,7 @@ impl Store {
         let mut connection = self.connection();
         let transaction = connection.transaction()?;
         {
-            let mut insert = transaction.prepare_cached(
+            let mut insert = transaction.prepare(
                 "INSERT INTO edits (doc, revision, client, seq, edit) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
             for (revision, entry) in (first..).zip(entries) {
@@ -192,7 +192,7 @@ impl Store {
                     json(&entry.edit)
                 ])?;
             }
-            let mut snapshot = transaction.prepare_cached(
+            let mut snapshot = transaction.prepare(
                 "INSERT OR REPLACE INTO snapshots (doc, revision, body) VALUES (?1, ?2, ?3)",
             )?;
             for (revision, body) in snapshots {
