@@ -479,3 +479,146 @@ async fn an_idle_document_is_unloaded_and_loads_again() {
     let _ = WAIT;
     within("shutdown", server.shutdown()).await;
 }
+
+#[tokio::test]
+async fn presence_is_throttled_and_the_latest_selection_wins() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "0123456789")).await;
+    a.next().await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    a.until(|m| matches!(m, ServerMessage::Presence { .. }))
+        .await;
+    // A held arrow key: 100 moves as fast as they go.
+    let started = std::time::Instant::now();
+    for i in 0..100 {
+        b.send(&ClientMessage::Select {
+            selection: collab::Selection::cursor(i % 10),
+        })
+        .await;
+    }
+    b.send(&ClientMessage::Select {
+        selection: collab::Selection::new(2, 7),
+    })
+    .await;
+    let sent_for = started.elapsed();
+    // Everything after the last move arrives within two intervals.
+    let mut seen = Vec::new();
+    loop {
+        let next = tokio::time::timeout(
+            editor::PRESENCE_INTERVAL * 4,
+            a.until(|m| matches!(m, ServerMessage::Presence { .. })),
+        )
+        .await;
+        match next {
+            Ok(ServerMessage::Presence { participant }) => seen.push(participant.selection),
+            _ => break,
+        }
+    }
+    let allowed = 2 + (sent_for.as_millis() / editor::PRESENCE_INTERVAL.as_millis()) as usize;
+    assert!(
+        !seen.is_empty() && seen.len() <= allowed,
+        "101 moves in {sent_for:?} reach the others as at most {allowed} updates (20 a second), got {}",
+        seen.len()
+    );
+    assert_eq!(
+        seen.last().copied().flatten(),
+        Some(collab::Selection::new(2, 7)),
+        "the last update is the latest selection"
+    );
+    within("shutdown", server.shutdown()).await;
+}
+
+/// A TCP relay that can go silent: it stops passing bytes either way
+/// without closing anything, as a dropped network does.
+async fn freezable_relay(
+    target: std::net::SocketAddr,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::AtomicBool;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("the relay binds");
+    let address = listener.local_addr().expect("an address");
+    let frozen = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = std::sync::Arc::clone(&frozen);
+    tokio::spawn(async move {
+        let Ok((inbound, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+            return;
+        };
+        let (in_read, in_write) = inbound.into_split();
+        let (out_read, out_write) = outbound.into_split();
+        let up = pipe(in_read, out_write, std::sync::Arc::clone(&flag));
+        let down = pipe(out_read, in_write, flag);
+        tokio::join!(up, down);
+    });
+    (address, frozen)
+}
+
+/// Copies `from` to `to` until either ends; once `frozen`, holds what it
+/// reads and sends nothing more.
+async fn pipe(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let Ok(read) = from.read(&mut buffer).await else {
+            return;
+        };
+        if read == 0 {
+            return;
+        }
+        if frozen.load(std::sync::atomic::Ordering::Relaxed) {
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_page_whose_network_drops_is_gone_within_two_seconds() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (relay, frozen) = freezable_relay(address).await;
+    let (_b, _) = Page::open(relay, "notes", &ada, "pb").await;
+    a.until(|m| matches!(m, ServerMessage::Presence { .. }))
+        .await;
+    frozen.store(true, std::sync::atomic::Ordering::Relaxed);
+    let dropped = std::time::Instant::now();
+    let left = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        a.until(|m| matches!(m, ServerMessage::Left { .. })),
+    )
+    .await
+    .expect("the silent page is taken for gone");
+    assert_eq!(
+        left,
+        ServerMessage::Left {
+            client: "pb".into()
+        }
+    );
+    assert!(
+        dropped.elapsed() <= std::time::Duration::from_millis(2_100),
+        "gone within 2 s of the network dropping, took {:?}",
+        dropped.elapsed()
+    );
+    within("shutdown", server.shutdown()).await;
+}
