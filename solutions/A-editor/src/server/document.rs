@@ -169,10 +169,10 @@ struct Task {
     presence: Presence,
     throttle: Throttle,
     members: HashMap<String, Member>,
-    /// Edits applied but not yet stored: (author, their seq, revision).
-    unstored: Vec<(String, u64, u64)>,
     /// Acknowledgements of resends, sent after the next commit.
     duplicates: Vec<(String, u64, u64)>,
+    /// The last revision stored: edits after it are applied but not yet
+    /// stored (their authors and numbers are in the log).
     stored: u64,
 }
 
@@ -199,7 +199,6 @@ pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiv
         presence: Presence::new(),
         throttle: Throttle::new(PRESENCE_INTERVAL),
         members: HashMap::new(),
-        unstored: Vec::new(),
         duplicates: Vec::new(),
         stored,
     };
@@ -404,7 +403,7 @@ impl Task {
                     let seq = self.doc.revision() + 1;
                     match self.doc.restore(revision, &client, seq)? {
                         Accepted::Applied { revision, edit } => {
-                            self.applied(&client, seq, revision, &edit);
+                            self.presence.transform(&edit);
                             Ok(revision)
                         }
                         Accepted::Duplicate { revision } => Ok(revision),
@@ -450,12 +449,13 @@ impl Task {
             .collect();
         let catch_up = since.and_then(|since| {
             // Only what is stored: unstored edits follow as Remote/Ack.
-            let stored = self.doc.since(since).ok()?;
-            let missed = stored.len() as u64 - self.unstored.len() as u64;
+            let missed = usize::try_from(self.stored.saturating_sub(since)).ok()?;
             Some(
-                stored
+                self.doc
+                    .since(since)
+                    .ok()?
                     .iter()
-                    .take(missed as usize)
+                    .take(missed)
                     .zip(since + 1..)
                     .map(|(entry, revision)| logged(entry, revision))
                     .collect::<Vec<_>>(),
@@ -470,10 +470,13 @@ impl Task {
             },
             None => ServerMessage::Welcome {
                 revision: self.stored,
-                doc: self
-                    .doc
-                    .version(self.stored)
-                    .map_err(|_| Refused::Unavailable)?,
+                doc: if self.doc.revision() == self.stored {
+                    self.doc.current().clone()
+                } else {
+                    self.doc
+                        .version(self.stored)
+                        .map_err(|_| Refused::Unavailable)?
+                },
                 role,
                 you: you.clone(),
                 participants,
@@ -510,7 +513,7 @@ impl Task {
             edit,
         };
         match self.doc.submit(submitted) {
-            Ok(Accepted::Applied { revision, edit }) => self.applied(&client, seq, revision, &edit),
+            Ok(Accepted::Applied { edit, .. }) => self.presence.transform(&edit),
             Ok(Accepted::Duplicate { revision }) => self.duplicates.push((client, seq, revision)),
             Err(refused) => {
                 let code = match refused {
@@ -523,15 +526,10 @@ impl Task {
         }
     }
 
-    fn applied(&mut self, client: &str, seq: u64, revision: u64, edit: &Edit) {
-        self.presence.transform(edit);
-        self.unstored.push((client.to_owned(), seq, revision));
-    }
-
     /// Stores what was applied since the last commit, then acknowledges and
     /// broadcasts it. `false` when the store failed.
     async fn commit(&mut self) -> bool {
-        if !self.unstored.is_empty() {
+        if self.doc.revision() > self.stored {
             let Ok(entries) = self.doc.since(self.stored) else {
                 return false;
             };
@@ -544,30 +542,30 @@ impl Task {
                 .collect();
             let store = Arc::clone(&self.shared.store);
             let (id, first) = (self.id.clone(), self.stored + 1);
-            let saved =
-                tokio::task::spawn_blocking(move || store.append(&id, first, &entries, &snapshots))
-                    .await;
-            match saved {
-                Ok(Ok(())) => {}
+            // The entries come back from the blocking thread for the
+            // acknowledgements and broadcasts.
+            let saved = tokio::task::spawn_blocking(move || {
+                store
+                    .append(&id, first, &entries, &snapshots)
+                    .map(|()| entries)
+            })
+            .await;
+            let entries = match saved {
+                Ok(Ok(entries)) => entries,
                 Ok(Err(error)) => {
                     tracing::error!(%error, id = self.id, "edits could not be stored");
                     return false;
                 }
                 Err(_) => return false,
-            }
-            let unstored = std::mem::take(&mut self.unstored);
-            let first = self.stored;
-            self.stored = self.doc.revision();
-            let Ok(entries) = self.doc.since(first) else {
-                return false;
             };
-            let entries = entries.to_vec();
-            for ((client, seq, revision), entry) in unstored.into_iter().zip(entries) {
+            self.stored = self.doc.revision();
+            for (entry, revision) in entries.into_iter().zip(first..) {
+                let Entry { edit, client, seq } = entry;
                 let remote = axum::extract::ws::Utf8Bytes::from(
                     ServerMessage::Remote {
                         revision,
                         client: client.clone(),
-                        edit: entry.edit,
+                        edit,
                     }
                     .to_json(),
                 );
