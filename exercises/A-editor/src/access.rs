@@ -31,7 +31,7 @@ pub enum Role {
 impl Role {
     /// Whether this role may edit.
     pub fn can_edit(self) -> bool {
-        todo!("Stage 12: who may edit (chapter A-editor, section \"Stage 12: Permissions\")")
+        todo!("Stage 11: who may edit (chapter A-editor, section \"Stage 11: Permissions\")")
     }
 }
 
@@ -111,7 +111,7 @@ impl Access {
         role: Option<Role>,
     ) -> Result<(), AccessError> {
         todo!(
-            "Stage 12: only the owner changes roles (chapter A-editor, section \"Stage 12: Permissions\")"
+            "Stage 11: only the owner changes roles (chapter A-editor, section \"Stage 11: Permissions\")"
         )
     }
 
@@ -139,7 +139,7 @@ impl Access {
     /// role, or keep a higher one they had. Returns their role.
     pub fn join(&mut self, user: &str, code: &str) -> Result<Role, AccessError> {
         todo!(
-            "Stage 12: a share link's role, never less than one had (chapter A-editor, section \"Stage 12: Permissions\")"
+            "Stage 11: a share link's role, never less than one had (chapter A-editor, section \"Stage 11: Permissions\")"
         )
     }
 }

@@ -192,7 +192,7 @@ impl Doc {
     /// resend. On an error nothing changes.
     pub fn submit(&mut self, submitted: Submitted) -> Result<Accepted, DocError> {
         todo!(
-            "Stage 2: accept an edit; Stage 4: transform a late one; Stage 13: recognise a resend (chapter A-editor, section \"Stage 2: One writer\")"
+            "Stage 2: accept an edit; Stage 4: transform a late one; Stage 12: recognise a resend (chapter A-editor, section \"Stage 2: One writer\")"
         )
     }
 
@@ -210,7 +210,7 @@ impl Doc {
     /// before it, plus fewer than [`SNAPSHOT_EVERY`] edits.
     pub fn version(&self, revision: u64) -> Result<RichText, DocError> {
         todo!(
-            "Stage 11: a version is a snapshot plus the edits after it (chapter A-editor, section \"Stage 11: History\")"
+            "Stage 1: a version is its latest snapshot plus the edits after it; loading a document needs it (chapter A-editor, section \"Stage 1: Boot\")"
         )
     }
 

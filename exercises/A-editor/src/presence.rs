@@ -91,7 +91,7 @@ impl Presence {
     /// Every selection moved through `edit`, which the server just applied.
     pub fn transform(&mut self, edit: &Edit) {
         todo!(
-            "Stage 8: move every selection through the edit (chapter A-editor, section \"Stage 8: Presence\")"
+            "Stage 7: move every selection through the edit (chapter A-editor, section \"Stage 7: Presence\")"
         )
     }
 
@@ -147,7 +147,7 @@ impl Throttle {
     /// interval since the last one sent is over.
     pub fn offer(&mut self, key: &str, now: Instant) -> Pass {
         todo!(
-            "Stage 9: one update per interval, the latest held (chapter A-editor, section \"Stage 9: Conflation\")"
+            "Stage 8: one update per interval, the latest held (chapter A-editor, section \"Stage 8: Conflation\")"
         )
     }
 
@@ -155,7 +155,7 @@ impl Throttle {
     /// update now.
     pub fn due(&mut self, now: Instant) -> Vec<String> {
         todo!(
-            "Stage 9: the held updates that are due (chapter A-editor, section \"Stage 9: Conflation\")"
+            "Stage 8: the held updates that are due (chapter A-editor, section \"Stage 8: Conflation\")"
         )
     }
 

@@ -178,7 +178,7 @@ impl Store {
         snapshots: &[(u64, RichText)],
     ) -> Result<(), StoreError> {
         todo!(
-            "Stage 2 and 15: store the edits in one transaction (chapter A-editor, section \"Stage 15: Durability\")"
+            "Stage 2 and 14: store the edits in one transaction (chapter A-editor, section \"Stage 14: Durability\")"
         )
     }
 

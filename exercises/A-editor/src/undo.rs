@@ -41,7 +41,7 @@ impl History {
     /// can be undone, and what was undone can no longer be redone.
     pub fn record(&mut self, edit: &Edit, before: &RichText) -> Result<(), EditError> {
         todo!(
-            "Stage 10: remember the inverse of one's own edit (chapter A-editor, section \"Stage 10: Undo\")"
+            "Stage 9: remember the inverse of one's own edit (chapter A-editor, section \"Stage 9: Undo\")"
         )
     }
 
@@ -49,7 +49,7 @@ impl History {
     /// edit moves past it.
     pub fn transform(&mut self, edit: &Edit) -> Result<(), EditError> {
         todo!(
-            "Stage 10: move the stored inverses past somebody else's edit (chapter A-editor, section \"Stage 10: Undo\")"
+            "Stage 9: move the stored inverses past somebody else's edit (chapter A-editor, section \"Stage 9: Undo\")"
         )
     }
 
@@ -71,6 +71,6 @@ impl History {
         to: &mut Vec<Edit>,
         doc: &mut RichText,
     ) -> Result<Option<Edit>, EditError> {
-        todo!("Stage 10: undo or redo one step (chapter A-editor, section \"Stage 10: Undo\")")
+        todo!("Stage 9: undo or redo one step (chapter A-editor, section \"Stage 9: Undo\")")
     }
 }

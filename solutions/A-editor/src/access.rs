@@ -34,7 +34,7 @@ impl Role {
         // region: solution
         self >= Role::Editor
         // region: stub
-        // todo!("Stage 12: who may edit (chapter A-editor, section \"Stage 12: Permissions\")")
+        // todo!("Stage 11: who may edit (chapter A-editor, section \"Stage 11: Permissions\")")
         // endregion
     }
 }
@@ -125,7 +125,7 @@ impl Access {
         };
         Ok(())
         // region: stub
-        // todo!("Stage 12: only the owner changes roles (chapter A-editor, section \"Stage 12: Permissions\")")
+        // todo!("Stage 11: only the owner changes roles (chapter A-editor, section \"Stage 11: Permissions\")")
         // endregion
     }
 
@@ -161,7 +161,7 @@ impl Access {
             .or_insert(granted);
         Ok(*role)
         // region: stub
-        // todo!("Stage 12: a share link's role, never less than one had (chapter A-editor, section \"Stage 12: Permissions\")")
+        // todo!("Stage 11: a share link's role, never less than one had (chapter A-editor, section \"Stage 11: Permissions\")")
         // endregion
     }
 }

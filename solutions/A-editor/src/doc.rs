@@ -242,7 +242,7 @@ impl Doc {
             .insert(submitted.client, (submitted.seq, revision));
         Ok(Accepted::Applied { revision, edit })
         // region: stub
-        // todo!("Stage 2: accept an edit; Stage 4: transform a late one; Stage 13: recognise a resend (chapter A-editor, section \"Stage 2: One writer\")")
+        // todo!("Stage 2: accept an edit; Stage 4: transform a late one; Stage 12: recognise a resend (chapter A-editor, section \"Stage 2: One writer\")")
         // endregion
     }
 
@@ -272,7 +272,7 @@ impl Doc {
         }
         Ok(doc)
         // region: stub
-        // todo!("Stage 11: a version is a snapshot plus the edits after it (chapter A-editor, section \"Stage 11: History\")")
+        // todo!("Stage 1: a version is its latest snapshot plus the edits after it; loading a document needs it (chapter A-editor, section \"Stage 1: Boot\")")
         // endregion
     }
 

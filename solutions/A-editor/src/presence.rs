@@ -97,7 +97,7 @@ impl Presence {
             }
         }
         // region: stub
-        // todo!("Stage 8: move every selection through the edit (chapter A-editor, section \"Stage 8: Presence\")")
+        // todo!("Stage 7: move every selection through the edit (chapter A-editor, section \"Stage 7: Presence\")")
         // endregion
     }
 
@@ -168,7 +168,7 @@ impl Throttle {
             }
         }
         // region: stub
-        // todo!("Stage 9: one update per interval, the latest held (chapter A-editor, section \"Stage 9: Conflation\")")
+        // todo!("Stage 8: one update per interval, the latest held (chapter A-editor, section \"Stage 8: Conflation\")")
         // endregion
     }
 
@@ -188,7 +188,7 @@ impl Throttle {
         }
         due
         // region: stub
-        // todo!("Stage 9: the held updates that are due (chapter A-editor, section \"Stage 9: Conflation\")")
+        // todo!("Stage 8: the held updates that are due (chapter A-editor, section \"Stage 8: Conflation\")")
         // endregion
     }
 

@@ -203,7 +203,7 @@ impl Store {
         transaction.commit()?;
         Ok(())
         // region: stub
-        // todo!("Stage 2 and 15: store the edits in one transaction (chapter A-editor, section \"Stage 15: Durability\")")
+        // todo!("Stage 2 and 14: store the edits in one transaction (chapter A-editor, section \"Stage 14: Durability\")")
         // endregion
     }
 

@@ -48,7 +48,7 @@ impl History {
         self.redo.clear();
         Ok(())
         // region: stub
-        // todo!("Stage 10: remember the inverse of one's own edit (chapter A-editor, section \"Stage 10: Undo\")")
+        // todo!("Stage 9: remember the inverse of one's own edit (chapter A-editor, section \"Stage 9: Undo\")")
         // endregion
     }
 
@@ -66,7 +66,7 @@ impl History {
         }
         Ok(())
         // region: stub
-        // todo!("Stage 10: move the stored inverses past somebody else's edit (chapter A-editor, section \"Stage 10: Undo\")")
+        // todo!("Stage 9: move the stored inverses past somebody else's edit (chapter A-editor, section \"Stage 9: Undo\")")
         // endregion
     }
 
@@ -111,7 +111,7 @@ impl History {
             }
         }
         // region: stub
-        // todo!("Stage 10: undo or redo one step (chapter A-editor, section \"Stage 10: Undo\")")
+        // todo!("Stage 9: undo or redo one step (chapter A-editor, section \"Stage 9: Undo\")")
         // endregion
     }
 }
