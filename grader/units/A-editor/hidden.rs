@@ -8,16 +8,20 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use checkkit::within;
 use editor::ot::Selection;
 use editor::protocol::{ClientMessage, LoggedEdit, ServerMessage};
-use editor::{Config, Edit, History, Key, Operation, PRESENCE_INTERVAL, RichText, Role, Server};
+use editor::{
+    Config, Edit, History, Key, Operation, PRESENCE_INTERVAL, Replica, RichText, Role, Server,
+};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -35,6 +39,7 @@ checkkit::checks! {
     acknowledged_edits_survive_kill_9,
     oversize_and_garbage_do_not_stop_the_others,
     idle_documents_leave_memory,
+    five_pages_converge_through_a_faulty_network,
 }
 
 /// A small seeded random generator (xorshift64*): a failing run prints its
@@ -1098,6 +1103,327 @@ async fn idle_documents_leave_memory() {
         matches!(welcome, ServerMessage::Welcome { revision: 1, ref doc, .. } if doc.to_string() == "still here"),
         "an unloaded document is loaded again on the next join, before its welcome, got {welcome:?} {}",
         chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+/// A TCP relay in front of the server for one page: it passes what it
+/// reads after a random delay of up to 3 ms, and drops the connection (both
+/// sides, no Close frame, whatever is on the way) when told to: a flaky
+/// network.
+async fn faulty_relay(target: SocketAddr, seed: u64) -> (SocketAddr, Arc<Notify>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("the relay binds");
+    let address = listener.local_addr().expect("the relay's address");
+    let cut = Arc::new(Notify::new());
+    let cut_here = Arc::clone(&cut);
+    tokio::spawn(async move {
+        let mut rng = Rng(seed | 1);
+        while let Ok((page, _)) = listener.accept().await {
+            let Ok(server) = TcpStream::connect(target).await else {
+                continue;
+            };
+            tokio::spawn(relay_one(
+                page,
+                server,
+                Arc::clone(&cut_here),
+                Rng(rng.next() | 1),
+            ));
+        }
+    });
+    (address, cut)
+}
+
+/// Passes reads either way, each after a random delay, until `cut`.
+async fn relay_one(page: TcpStream, server: TcpStream, cut: Arc<Notify>, mut rng: Rng) {
+    let (mut page_read, mut page_write) = page.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let mut up = vec![0u8; 64 * 1024];
+    let mut down = vec![0u8; 64 * 1024];
+    loop {
+        let delay = Duration::from_micros(rng.below(3000) as u64);
+        tokio::select! {
+            () = cut.notified() => return,
+            read = page_read.read(&mut up) => {
+                let Ok(n @ 1..) = read else { return };
+                tokio::time::sleep(delay).await;
+                if server_write.write_all(&up[..n]).await.is_err() {
+                    return;
+                }
+            }
+            read = server_read.read(&mut down) => {
+                let Ok(n @ 1..) = read else { return };
+                tokio::time::sleep(delay).await;
+                if page_write.write_all(&down[..n]).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// One page of the fuzz: a replica (the page's own state machine, given)
+/// and, when connected, its socket through the relay.
+struct Fuzzer {
+    name: String,
+    replica: Replica,
+    socket: Option<Socket>,
+    reconnects: usize,
+    /// Breaks the connection through the relay.
+    cut: Arc<Notify>,
+}
+
+impl Fuzzer {
+    /// Sends `submitted`; a failure drops the connection (it is resent
+    /// after the reconnect).
+    async fn send(&mut self, submitted: &editor::Submitted) {
+        let message = ClientMessage::Edit {
+            seq: submitted.seq,
+            base: submitted.base,
+            edit: submitted.edit.clone(),
+        };
+        let text = serde_json::to_string(&message).expect("serialises");
+        if let Some(socket) = &mut self.socket
+            && tokio::time::timeout(WAIT, socket.send(Message::text(text)))
+                .await
+                .map_or(true, |sent| sent.is_err())
+        {
+            self.socket = None;
+        }
+    }
+
+    /// Connects to `address` from the replica's revision, applies the
+    /// catch-up and sends again what is in flight. `false` when the
+    /// connection failed on the way (try again).
+    async fn connect(&mut self, address: SocketAddr, token: &str, seed: u64) -> bool {
+        let url = format!(
+            "ws://{address}/ws/notes?token={token}&client={}&since={}",
+            self.name,
+            self.replica.revision()
+        );
+        let Ok(Ok((mut socket, _))) =
+            tokio::time::timeout(WAIT, tokio_tungstenite::connect_async(url)).await
+        else {
+            return false;
+        };
+        let first = match tokio::time::timeout(WAIT, next_text(&mut socket)).await {
+            Ok(Some(first)) => first,
+            _ => return false,
+        };
+        let ServerMessage::CatchUp { edits, .. } = first else {
+            panic!(
+                "seed {seed}: {} came back at revision {} and got {first:?} instead of a catch-up {}",
+                self.name,
+                self.replica.revision(),
+                chapter("Stage 17: Faults")
+            );
+        };
+        self.socket = Some(socket);
+        for LoggedEdit {
+            client, seq, edit, ..
+        } in edits
+        {
+            let entry = editor::Entry { edit, client, seq };
+            match self.replica.catch_up(&entry) {
+                Ok(Some(next)) => self.send(&next).await,
+                Ok(None) => {}
+                Err(error) => panic!(
+                    "seed {seed}: {}: an edit of the catch-up does not fit the page's document: {error} {}",
+                    self.name,
+                    chapter("Stage 17: Faults")
+                ),
+            }
+        }
+        if let Some(again) = self.replica.resend().cloned() {
+            self.send(&again).await;
+        }
+        self.reconnects += 1;
+        self.socket.is_some()
+    }
+
+    /// Handles one message from the server.
+    async fn handle(&mut self, message: ServerMessage, seed: u64) {
+        let section = chapter("Stage 17: Faults");
+        match message {
+            ServerMessage::Ack { seq, revision } => {
+                // A resend may be acknowledged twice (once as applied, once
+                // as a duplicate): only the edit in flight counts.
+                if self.replica.resend().is_none_or(|sent| sent.seq != seq) {
+                    return;
+                }
+                assert_eq!(
+                    revision,
+                    self.replica.revision() + 1,
+                    "seed {seed}: {}'s edit {seq} is acknowledged as the revision after the last one it has {section}",
+                    self.name
+                );
+                match self.replica.acknowledge() {
+                    Ok(Some(next)) => self.send(&next).await,
+                    Ok(None) => {}
+                    Err(error) => panic!("seed {seed}: {}: {error} {section}", self.name),
+                }
+            }
+            ServerMessage::Remote { revision, edit, .. } => {
+                assert_eq!(
+                    revision,
+                    self.replica.revision() + 1,
+                    "seed {seed}: {} gets the revisions in order, without a gap {section}",
+                    self.name
+                );
+                if let Err(error) = self.replica.receive(&edit) {
+                    panic!(
+                        "seed {seed}: {}: a broadcast edit does not fit the page's document: {error} {section}",
+                        self.name
+                    );
+                }
+            }
+            ServerMessage::Error { code, message } => panic!(
+                "seed {seed}: {} was refused an edit ({code}: {message}): a page's edits always fit when the server transforms them {section}",
+                self.name
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// The next protocol message of `socket`; `None` when it ends or breaks.
+async fn next_text(socket: &mut Socket) -> Option<ServerMessage> {
+    loop {
+        match socket.next().await? {
+            Ok(Message::Text(text)) => {
+                return Some(
+                    serde_json::from_str(text.as_str())
+                        .unwrap_or_else(|error| panic!("{text}: {error}")),
+                );
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// One page's fuzz: `ops` random edits (and some undos), paced by the
+/// relay's delays, reconnecting whenever the relay resets it.
+async fn fuzz_page(
+    mut page: Fuzzer,
+    relay: SocketAddr,
+    token: String,
+    ops: usize,
+    seed: u64,
+) -> Fuzzer {
+    let mut rng = Rng(seed
+        ^ (page.name.len() as u64 * 0x9e37_79b9)
+        ^ page.name.bytes().map(u64::from).sum::<u64>() << 17
+        | 1);
+    let mut made = 0;
+    while made < ops || !page.replica.is_synchronized() {
+        if page.socket.is_none() && !page.connect(relay, &token, seed).await {
+            continue;
+        }
+        let pause = Duration::from_micros(rng.below(4000) as u64);
+        let Some(socket) = page.socket.as_mut() else {
+            continue;
+        };
+        tokio::select! {
+            message = tokio::time::timeout(WAIT, next_text(socket)) => match message {
+                Ok(Some(message)) => page.handle(message, seed).await,
+                Ok(None) => page.socket = None,
+                Err(_) => panic!(
+                    "seed {seed}: {} heard nothing for 5 s while waiting for its acknowledgement {}",
+                    page.name,
+                    chapter("Stage 17: Faults")
+                ),
+            },
+            () = tokio::time::sleep(pause), if made < ops => {
+                made += 1;
+                if rng.below(20) == 0 {
+                    // The network breaks, with edits and acks on the way.
+                    page.cut.notify_one();
+                    page.socket = None;
+                    continue;
+                }
+                let sent = if rng.below(10) == 0 {
+                    page.replica.undo()
+                } else {
+                    let edit = rng.edit(page.replica.doc().len_chars());
+                    page.replica.edit(edit)
+                };
+                match sent {
+                    Ok(Some(submitted)) => page.send(&submitted).await,
+                    Ok(None) => {}
+                    Err(error) => panic!("seed {seed}: {}: a local edit failed: {error}", page.name),
+                }
+            }
+        }
+    }
+    page
+}
+
+async fn five_pages_converge_through_a_faulty_network() {
+    let (mut rng, seed) = Rng::seeded();
+    let section = "Stage 17: Faults";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..5 {
+        let (relay, cut) = faulty_relay(address, rng.next()).await;
+        let page = Fuzzer {
+            name: format!("f{i}"),
+            replica: Replica::new(&format!("f{i}"), RichText::default(), 0, 1),
+            socket: None,
+            reconnects: 0,
+            cut,
+        };
+        tasks.spawn(fuzz_page(
+            page,
+            relay,
+            ada.clone(),
+            200,
+            seed.wrapping_add(i),
+        ));
+    }
+    let mut pages = Vec::new();
+    while let Some(done) = within(
+        Duration::from_secs(60),
+        "five pages to make 200 edits each",
+        tasks.join_next(),
+    )
+    .await
+    {
+        match done {
+            Ok(page) => pages.push(page),
+            Err(error) => std::panic::resume_unwind(error.into_panic()),
+        }
+    }
+    // The network heals: each page catches up directly, and all of them
+    // must have what a new page is given.
+    let (_, welcome) = Page::open(address, "notes", &ada, "judge").await;
+    let ServerMessage::Welcome { revision, doc, .. } = welcome else {
+        panic!("a welcome, got {welcome:?}");
+    };
+    let mut reconnects = 0;
+    for page in &mut pages {
+        page.socket = None;
+        within(WAIT, "a page to reconnect", async {
+            while !page.connect(address, &ada, seed).await {}
+        })
+        .await;
+        assert_eq!(
+            (page.replica.revision(), page.replica.doc().to_string()),
+            (revision, doc.to_string()),
+            "seed {seed}: {} has what the server has, once caught up {}",
+            page.name,
+            chapter(section)
+        );
+        reconnects += page.reconnects;
+    }
+    assert!(
+        reconnects > 10,
+        "seed {seed}: the relay reset the pages {reconnects} times"
     );
     within(WAIT, "Server::shutdown", server.shutdown()).await;
 }
