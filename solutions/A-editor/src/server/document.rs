@@ -12,6 +12,11 @@
 //! anything: it closes every connection (1011) and ends, and the next
 //! connection loads the document again from what the database has.
 //!
+//! In a cluster ([`super::cluster`]), the task runs on the server holding
+//! the document's lease: it renews it, serves members on other servers
+//! through Redis, and stops (1012, the pages reconnect) if it loses the
+//! lease or another server stored a revision first.
+//!
 //! A document nobody has had open for [`Config::idle_unload`] is unloaded:
 //! the task ends and the memory is freed; it is loaded again on the next
 //! join.
@@ -31,6 +36,8 @@ use crate::rich::{Edit, RichText};
 use crate::store::User;
 
 use super::Shared;
+use super::cluster::{self, Cluster, Wire};
+use crate::store::StoreError;
 
 /// How many commands a document's inbox holds before senders wait.
 pub(crate) const INBOX: usize = 1024;
@@ -52,7 +59,7 @@ pub(crate) enum Outgoing {
 pub(crate) const OUTBOX: usize = 1024;
 
 /// Why a request to a document failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Refused {
     #[error("no document with that id")]
     NotFound,
@@ -79,7 +86,7 @@ impl From<DocError> for Refused {
     }
 }
 
-type Reply<T> = oneshot::Sender<Result<T, Refused>>;
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, Refused>>;
 
 /// A connection joining.
 #[derive(Debug)]
@@ -153,6 +160,11 @@ pub(crate) enum Command {
         to: u64,
         reply: Reply<Edit>,
     },
+    /// A message from another server of the cluster.
+    Cluster(Box<Wire>),
+    /// The subscription to Redis failed (messages may be lost): close
+    /// every connection with 1012 and end.
+    Restart,
 }
 
 struct Member {
@@ -174,10 +186,45 @@ struct Task {
     /// The last revision stored: edits after it are applied but not yet
     /// stored (their authors and numbers are in the log).
     stored: u64,
+    /// In a cluster: this server's part, and the lease's value.
+    lease: Option<(Arc<Cluster>, String)>,
+    /// Set when the task must end: the close code and reason.
+    ending: Option<(u16, &'static str)>,
+}
+
+/// What the pages of a document whose sequencer stopped are told: they
+/// reconnect, to whichever server, and resend what was not acknowledged.
+pub(crate) const RECONNECT: &str = "this document moved to another server; reconnect";
+
+/// Runs document `id` as its sequencer in a cluster, holding `lease`.
+pub(crate) async fn run_leased(
+    id: String,
+    shared: Arc<Shared>,
+    inbox: mpsc::Receiver<Command>,
+    cluster: Arc<Cluster>,
+    lease: String,
+) {
+    run_with(
+        id.clone(),
+        shared,
+        inbox,
+        Some((Arc::clone(&cluster), lease.clone())),
+    )
+    .await;
+    cluster.release(&id, &lease).await;
 }
 
 /// Runs document `id` until it is unloaded, fails, or the server stops.
-pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiver<Command>) {
+pub(crate) async fn run(id: String, shared: Arc<Shared>, inbox: mpsc::Receiver<Command>) {
+    run_with(id, shared, inbox, None).await;
+}
+
+async fn run_with(
+    id: String,
+    shared: Arc<Shared>,
+    mut inbox: mpsc::Receiver<Command>,
+    lease: Option<(Arc<Cluster>, String)>,
+) {
     let store = Arc::clone(&shared.store);
     let key = id.clone();
     let loaded = tokio::task::spawn_blocking(move || store.load(&key)).await;
@@ -201,9 +248,16 @@ pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiv
         members: HashMap::new(),
         duplicates: Vec::new(),
         stored,
+        ending: None,
+        lease,
     };
     let mut stop = task.shared.stop.clone();
     let mut idle_since = Some(Instant::now());
+    let renew_every = task.shared.config.cluster.as_ref().map(|c| c.renew);
+    let mut renew =
+        tokio::time::interval(renew_every.unwrap_or(std::time::Duration::from_secs(3600)));
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    renew.reset();
     loop {
         let idle_at = idle_since.map(|since| since + task.shared.config.idle_unload);
         let due = task.throttle.next_due();
@@ -220,11 +274,21 @@ pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiv
                 for command in batch {
                     task.handle(command);
                 }
-                if !task.commit().await {
-                    task.close_all(1011, "the document could not be stored; reconnect");
+                if let Err((code, reason)) = task.commit().await {
+                    task.close_all(code, reason);
+                    break;
+                }
+                if let Some((code, reason)) = task.ending {
+                    task.close_all(code, reason);
                     break;
                 }
                 idle_since = task.members.is_empty().then(Instant::now);
+            }
+            _ = renew.tick(), if task.lease.is_some() => {
+                if !task.renew().await {
+                    task.close_all(1012, RECONNECT);
+                    break;
+                }
             }
             () = sleep_until(due), if due.is_some() => task.flush_presence(),
             () = sleep_until(idle_at), if idle_at.is_some() => {
@@ -250,7 +314,12 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// Answers every command waiting with `refused` and forgets the document.
-fn refuse_all(id: &str, shared: &Shared, mut inbox: mpsc::Receiver<Command>, refused: Refused) {
+pub(crate) fn refuse_all(
+    id: &str,
+    shared: &Shared,
+    mut inbox: mpsc::Receiver<Command>,
+    refused: Refused,
+) {
     let mut documents = shared.documents();
     inbox.close();
     while let Ok(command) = inbox.try_recv() {
@@ -260,7 +329,7 @@ fn refuse_all(id: &str, shared: &Shared, mut inbox: mpsc::Receiver<Command>, ref
 }
 
 impl Command {
-    fn refuse(self, refused: Refused) {
+    pub(crate) fn refuse(self, refused: Refused) {
         match self {
             Command::Join(_, reply)
             | Command::SetRole { reply, .. }
@@ -285,7 +354,11 @@ impl Command {
             Command::Diff { reply, .. } => {
                 let _ = reply.send(Err(refused));
             }
-            Command::Edit { .. } | Command::Select { .. } | Command::Leave { .. } => {}
+            Command::Edit { .. }
+            | Command::Select { .. }
+            | Command::Leave { .. }
+            | Command::Cluster(_)
+            | Command::Restart => {}
         }
     }
 }
@@ -411,6 +484,87 @@ impl Task {
                 });
                 let _ = reply.send(result);
             }
+            Command::Cluster(wire) => self.remote(*wire),
+            Command::Restart => self.ending = Some((1012, RECONNECT)),
+        }
+    }
+
+    /// Whether the lease is still ours (renewed). Redis not answering
+    /// counts as lost: the lease may have expired meanwhile.
+    async fn renew(&mut self) -> bool {
+        let Some((cluster, lease)) = &self.lease else {
+            return true;
+        };
+        match cluster.renew(&self.id, lease).await {
+            Ok(true) => true,
+            Ok(false) => {
+                tracing::warn!(id = self.id, "the document's lease was taken over");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(%error, id = self.id, "the document's lease could not be renewed");
+                false
+            }
+        }
+    }
+
+    /// A message from another server: a member there joins, edits,
+    /// selects, leaves or asks.
+    fn remote(&mut self, wire: Wire) {
+        let Some((cluster, _)) = self.lease.clone() else {
+            return;
+        };
+        match wire {
+            Wire::Join {
+                from,
+                id,
+                conn,
+                client,
+                user,
+                since,
+                ..
+            } => {
+                let outbox =
+                    cluster.remote_outbox(self.shared.alive(), from.clone(), self.id.clone(), conn);
+                let joining = Joining {
+                    conn,
+                    client,
+                    user,
+                    since,
+                    outbox,
+                };
+                let result = self.join(joining).map(|()| serde_json::Value::Null);
+                let answer = Wire::Answer {
+                    doc: self.id.clone(),
+                    id,
+                    result,
+                };
+                cluster.publish_later(self.shared.alive(), &from, answer);
+            }
+            Wire::Edit {
+                client,
+                seq,
+                base,
+                edit,
+                ..
+            } => self.edit(client, seq, base, edit),
+            Wire::Select {
+                client, selection, ..
+            } => self.select(&client, selection),
+            Wire::Leave { conn, client, .. } => self.handle(Command::Leave { conn, client }),
+            Wire::Request {
+                from, id, request, ..
+            } => {
+                let (command, answer) = cluster::from_request(request);
+                self.handle(command);
+                let answer = Wire::Answer {
+                    doc: self.id.clone(),
+                    id,
+                    result: answer(),
+                };
+                cluster.publish_later(self.shared.alive(), &from, answer);
+            }
+            Wire::Deliver { .. } | Wire::Answer { .. } | Wire::NotHere { .. } => {}
         }
     }
 
@@ -527,11 +681,13 @@ impl Task {
     }
 
     /// Stores what was applied since the last commit, then acknowledges and
-    /// broadcasts it. `false` when the store failed.
-    async fn commit(&mut self) -> bool {
+    /// broadcasts it. When the store failed: how to close the connections
+    /// (nothing of the batch is acknowledged).
+    async fn commit(&mut self) -> Result<(), (u16, &'static str)> {
+        const FAILED: (u16, &str) = (1011, "the document could not be stored; reconnect");
         if self.doc.revision() > self.stored {
             let Ok(entries) = self.doc.since(self.stored) else {
-                return false;
+                return Err(FAILED);
             };
             let entries = entries.to_vec();
             let snapshots: Vec<(u64, RichText)> = self
@@ -552,11 +708,16 @@ impl Task {
             .await;
             let entries = match saved {
                 Ok(Ok(entries)) => entries,
+                Ok(Err(error @ StoreError::Conflict { .. })) => {
+                    // The fence: another server sequences this document now.
+                    tracing::warn!(%error, id = self.id, "a stale sequencer stops");
+                    return Err((1012, RECONNECT));
+                }
                 Ok(Err(error)) => {
                     tracing::error!(%error, id = self.id, "edits could not be stored");
-                    return false;
+                    return Err(FAILED);
                 }
-                Err(_) => return false,
+                Err(_) => return Err(FAILED),
             };
             self.stored = self.doc.revision();
             for (entry, revision) in entries.into_iter().zip(first..) {
@@ -584,7 +745,7 @@ impl Task {
             self.send(&client, ServerMessage::Ack { seq, revision });
         }
         self.prune();
-        true
+        Ok(())
     }
 
     /// Removes members whose connection is gone or cannot keep up.
@@ -686,7 +847,7 @@ impl Task {
         }
     }
 
-    fn close_all(&mut self, code: u16, reason: &str) {
+    pub(crate) fn close_all(&mut self, code: u16, reason: &str) {
         for member in self.members.values() {
             let _ = member
                 .outbox
@@ -697,26 +858,36 @@ impl Task {
 
     /// Unloads the document if nobody joined meanwhile; `true` when it did.
     fn unload(&mut self, inbox: &mut mpsc::Receiver<Command>) -> bool {
-        let mut documents = self.shared.documents();
-        if !inbox.is_empty() || !self.members.is_empty() {
-            return false;
-        }
-        inbox.close();
-        documents.remove(&self.id);
-        tracing::debug!(id = self.id, "unloaded an idle document");
-        true
+        self.members.is_empty() && unload(&self.shared, &self.id, inbox)
     }
 
-    /// The task ends: nothing waiting is answered, the document is
-    /// forgotten so the next request loads it again.
     fn forget(&mut self, inbox: &mut mpsc::Receiver<Command>) {
-        let mut documents = self.shared.documents();
-        inbox.close();
-        while let Ok(command) = inbox.try_recv() {
-            command.refuse(Refused::Unavailable);
-        }
-        documents.remove(&self.id);
+        forget(&self.shared, &self.id, inbox);
     }
+}
+
+/// Ends a document's task (a document task or a remote one) if nothing
+/// is waiting in its inbox; `true` when it did.
+pub(crate) fn unload(shared: &Shared, id: &str, inbox: &mut mpsc::Receiver<Command>) -> bool {
+    let mut documents = shared.documents();
+    if !inbox.is_empty() {
+        return false;
+    }
+    inbox.close();
+    documents.remove(id);
+    tracing::debug!(id, "unloaded an idle document");
+    true
+}
+
+/// A document's task ends: nothing waiting is answered, the document is
+/// forgotten so the next request loads it again.
+pub(crate) fn forget(shared: &Shared, id: &str, inbox: &mut mpsc::Receiver<Command>) {
+    let mut documents = shared.documents();
+    inbox.close();
+    while let Ok(command) = inbox.try_recv() {
+        command.refuse(Refused::Unavailable);
+    }
+    documents.remove(id);
 }
 
 fn logged(entry: &Entry, revision: u64) -> LoggedEdit {
