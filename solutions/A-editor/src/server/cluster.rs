@@ -29,7 +29,7 @@ use serde_json::Value;
 use tokio::sync::{Mutex, MutexGuard, mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use super::document::{Command, OUTBOX, Outgoing, Refused, Reply};
+use super::document::{Command, Link, OUTBOX, Outgoing, Refused, Reply};
 use super::{ClusterConfig, Shared};
 use crate::access::Role;
 use crate::redis::{Connection, RedisError};
@@ -129,10 +129,11 @@ pub(crate) enum Wire {
         id: u64,
         request: Request,
     },
-    /// To connection `conn` of the member's node.
+    /// To connections `conns` of the members' server (a broadcast is
+    /// published once per server).
     Deliver {
         doc: String,
-        conn: u64,
+        conns: Vec<u64>,
         message: Delivery,
     },
     /// The answer to request (or join) `id`.
@@ -476,22 +477,22 @@ impl Cluster {
         });
     }
 
-    /// The outbox of a member on another server: what the document task
-    /// puts in it is published, in order, to connection `conn` there. The
-    /// task ends when the document task drops the member, or when that
-    /// server is gone (nobody receives): the outbox closes and the member
-    /// is pruned.
-    pub(crate) fn remote_outbox(
+    /// The link from document `doc`'s task to server `to`: each
+    /// `(connections, message)` put in it is published once, in order, and
+    /// that server delivers the message to each of those connections. The
+    /// task ends when the document task drops the link, or when that
+    /// server is gone (nobody receives): the link closes and its members
+    /// are pruned.
+    pub(crate) fn node_link(
         self: &Arc<Self>,
         alive: mpsc::Sender<()>,
-        from: String,
+        to: String,
         doc: String,
-        conn: u64,
-    ) -> mpsc::Sender<Outgoing> {
-        let (outbox, mut messages) = mpsc::channel::<Outgoing>(OUTBOX);
+    ) -> Link {
+        let (link, mut messages) = mpsc::channel::<(Vec<u64>, Outgoing)>(OUTBOX);
         let cluster = Arc::clone(self);
         tokio::spawn(async move {
-            while let Some(outgoing) = messages.recv().await {
+            while let Some((conns, outgoing)) = messages.recv().await {
                 let message = match outgoing {
                     Outgoing::Message(message) => Delivery::Text(message.to_json()),
                     Outgoing::Frame(text) => Delivery::Text(text.as_str().to_owned()),
@@ -499,16 +500,16 @@ impl Cluster {
                 };
                 let wire = Wire::Deliver {
                     doc: doc.clone(),
-                    conn,
+                    conns,
                     message,
                 };
-                if !cluster.publish(&from, &wire).await {
+                if !cluster.publish(&to, &wire).await {
                     break;
                 }
             }
             drop(alive);
         });
-        outbox
+        link
     }
 }
 

@@ -43,7 +43,7 @@ use crate::store::StoreError;
 pub(crate) const INBOX: usize = 1024;
 
 /// What a session sends its connection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
     /// A message.
     Message(ServerMessage),
@@ -167,10 +167,53 @@ pub(crate) enum Command {
     Restart,
 }
 
+/// The queue of messages for another server's connections: the message
+/// and to which of them (see [`Cluster::node_link`]).
+pub(crate) type Link = mpsc::Sender<(Vec<u64>, Outgoing)>;
+
+/// Where a member's messages go.
+pub(crate) enum Outbox {
+    /// A connection of this server: its session's queue.
+    Local(mpsc::Sender<Outgoing>),
+    /// Connection `conn` of another server, through that server's link
+    /// ([`Cluster::node_link`]), shared by all its members: a broadcast is
+    /// published once per server, with the list of its connections.
+    Remote { conn: u64, link: Link },
+}
+
+impl Outbox {
+    fn try_send(&self, outgoing: Outgoing) -> bool {
+        match self {
+            Outbox::Local(outbox) => outbox.try_send(outgoing).is_ok(),
+            Outbox::Remote { conn, link } => link.try_send((vec![*conn], outgoing)).is_ok(),
+        }
+    }
+
+    /// Gone, or too far behind: its queue (or its server's link) is full.
+    fn is_stuck(&self) -> bool {
+        match self {
+            Outbox::Local(outbox) => outbox.is_closed() || outbox.capacity() == 0,
+            Outbox::Remote { link, .. } => link.is_closed() || link.capacity() == 0,
+        }
+    }
+}
+
 struct Member {
     conn: u64,
     user: User,
-    outbox: mpsc::Sender<Outgoing>,
+    outbox: Outbox,
+}
+
+impl Drop for Member {
+    /// A local session notices its queue ending and closes (1008); a
+    /// connection on another server is told so (if it left already, its
+    /// server ignores this).
+    fn drop(&mut self) {
+        if let Outbox::Remote { .. } = self.outbox {
+            self.outbox
+                .try_send(Outgoing::Close(1008, "dropped by the document".into()));
+        }
+    }
 }
 
 struct Task {
@@ -188,6 +231,8 @@ struct Task {
     stored: u64,
     /// In a cluster: this server's part, and the lease's value.
     lease: Option<(Arc<Cluster>, String)>,
+    /// In a cluster: the link to each other server with members here.
+    links: HashMap<String, Link>,
     /// Set when the task must end: the close code and reason.
     ending: Option<(u16, &'static str)>,
 }
@@ -250,6 +295,7 @@ async fn run_with(
         stored,
         ending: None,
         lease,
+        links: HashMap::new(),
     };
     let mut stop = task.shared.stop.clone();
     let mut idle_since = Some(Instant::now());
@@ -524,16 +570,19 @@ impl Task {
                 since,
                 ..
             } => {
-                let outbox =
-                    cluster.remote_outbox(self.shared.alive(), from.clone(), self.id.clone(), conn);
-                let joining = Joining {
-                    conn,
-                    client,
-                    user,
-                    since,
-                    outbox,
+                let link = match self.links.get(&from) {
+                    Some(link) if !link.is_closed() => link.clone(),
+                    _ => {
+                        let link =
+                            cluster.node_link(self.shared.alive(), from.clone(), self.id.clone());
+                        self.links.insert(from.clone(), link.clone());
+                        link
+                    }
                 };
-                let result = self.join(joining).map(|()| serde_json::Value::Null);
+                let outbox = Outbox::Remote { conn, link };
+                let result = self
+                    .join_with(conn, client, user, since, outbox)
+                    .map(|()| serde_json::Value::Null);
                 let answer = Wire::Answer {
                     doc: self.id.clone(),
                     id,
@@ -585,7 +634,6 @@ impl Task {
     }
 
     fn join(&mut self, joining: Joining) -> Result<(), Refused> {
-        let role = self.member(&joining.user.id)?;
         let Joining {
             conn,
             client,
@@ -593,6 +641,18 @@ impl Task {
             since,
             outbox,
         } = joining;
+        self.join_with(conn, client, user, since, Outbox::Local(outbox))
+    }
+
+    fn join_with(
+        &mut self,
+        conn: u64,
+        client: String,
+        user: User,
+        since: Option<u64>,
+        outbox: Outbox,
+    ) -> Result<(), Refused> {
+        let role = self.member(&user.id)?;
         self.presence.leave(&client);
         let you = self.presence.join(&client, &user.name).clone();
         let participants: Vec<Participant> = self
@@ -636,7 +696,7 @@ impl Task {
                 participants,
             },
         };
-        if outbox.try_send(Outgoing::Message(first)).is_err() {
+        if !outbox.try_send(Outgoing::Message(first)) {
             self.presence.leave(&client);
             return Err(Refused::Unavailable);
         }
@@ -730,15 +790,9 @@ impl Task {
                     }
                     .to_json(),
                 );
-                for (to, member) in &self.members {
-                    let outgoing = if *to == client {
-                        Outgoing::Message(ServerMessage::Ack { seq, revision })
-                    } else {
-                        Outgoing::Frame(remote.clone())
-                    };
-                    // A full queue (too slow) or a gone page: `prune` below.
-                    let _ = member.outbox.try_send(outgoing);
-                }
+                // A full queue (too slow) or a gone page: `prune` below.
+                self.send(&client, ServerMessage::Ack { seq, revision });
+                self.fan_out(&client, &Outgoing::Frame(remote));
             }
         }
         for (client, seq, revision) in std::mem::take(&mut self.duplicates) {
@@ -753,12 +807,12 @@ impl Task {
         let gone: Vec<String> = self
             .members
             .iter()
-            .filter(|(_, member)| member.outbox.is_closed() || member.outbox.capacity() == 0)
+            .filter(|(_, member)| member.outbox.is_stuck())
             .map(|(client, _)| client.clone())
             .collect();
         for client in gone {
             if let Some(member) = self.members.get(&client) {
-                let _ = member.outbox.try_send(Outgoing::Close(
+                member.outbox.try_send(Outgoing::Close(
                     1008,
                     "too far behind: reconnect to catch up".into(),
                 ));
@@ -813,7 +867,7 @@ impl Task {
             self.send(&client, ServerMessage::Role { role });
             if role.is_none() {
                 if let Some(member) = self.members.get(&client) {
-                    let _ = member.outbox.try_send(Outgoing::Close(
+                    member.outbox.try_send(Outgoing::Close(
                         1008,
                         "you are no longer a member of this document".into(),
                     ));
@@ -835,24 +889,50 @@ impl Task {
 
     fn send(&self, client: &str, message: ServerMessage) {
         if let Some(member) = self.members.get(client) {
-            let _ = member.outbox.try_send(Outgoing::Message(message));
+            member.outbox.try_send(Outgoing::Message(message));
         }
     }
 
     fn broadcast_except(&self, except: &str, message: ServerMessage) {
+        let frame = axum::extract::ws::Utf8Bytes::from(message.to_json());
+        self.fan_out(except, &Outgoing::Frame(frame));
+    }
+
+    /// Sends `outgoing` to every member but `except`: to each local
+    /// connection, and once to each other server with members here.
+    fn fan_out(&self, except: &str, outgoing: &Outgoing) {
+        let mut servers: Vec<(&Link, Vec<u64>)> = Vec::new();
         for (client, member) in &self.members {
-            if client != except {
-                let _ = member.outbox.try_send(Outgoing::Message(message.clone()));
+            if client == except {
+                continue;
             }
+            match &member.outbox {
+                Outbox::Local(outbox) => {
+                    let _ = outbox.try_send(outgoing.clone());
+                }
+                Outbox::Remote { conn, link } => {
+                    match servers
+                        .iter_mut()
+                        .find(|(known, _)| known.same_channel(link))
+                    {
+                        Some((_, conns)) => conns.push(*conn),
+                        None => servers.push((link, vec![*conn])),
+                    }
+                }
+            }
+        }
+        for (link, conns) in servers {
+            let _ = link.try_send((conns, outgoing.clone()));
         }
     }
 
     pub(crate) fn close_all(&mut self, code: u16, reason: &str) {
         for member in self.members.values() {
-            let _ = member
+            member
                 .outbox
                 .try_send(Outgoing::Close(code, reason.to_owned()));
         }
+        // (A remote one is told again as it is dropped: ignored there.)
         self.members.clear();
     }
 

@@ -191,18 +191,20 @@ impl Remote {
     /// for the sequencer); `false` when the sequencer is not there.
     async fn receive(&mut self, wire: Wire) -> bool {
         match wire {
-            Wire::Deliver { conn, message, .. } => {
-                let Some(outbox) = self.members.get(&conn) else {
-                    return true;
-                };
+            Wire::Deliver { conns, message, .. } => {
                 let (outgoing, last) = match message {
                     Delivery::Text(text) => (Outgoing::Frame(text.into()), false),
                     Delivery::Close(code, reason) => (Outgoing::Close(code, reason), true),
                 };
-                // A full outbox: the page cannot keep up; dropping it ends
-                // the session, which leaves.
-                if outbox.try_send(outgoing).is_err() || last {
-                    self.members.remove(&conn);
+                for conn in conns {
+                    let Some(outbox) = self.members.get(&conn) else {
+                        continue;
+                    };
+                    // A full outbox: the page cannot keep up; dropping it
+                    // ends the session, which leaves.
+                    if outbox.try_send(outgoing.clone()).is_err() || last {
+                        self.members.remove(&conn);
+                    }
                 }
                 true
             }
