@@ -719,3 +719,46 @@ async fn a_stale_sequencer_cannot_store_a_revision_twice() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_redis_client_leases_publishes_and_subscribes() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let mut c = within("connecting", Connection::connect(&redis.address))
+        .await
+        .expect("connects");
+    let key = "editor:doc:d:sequencer";
+    assert!(c.set_nx_px(key, "a#1", 5_000).await.expect("SET"));
+    assert!(!c.set_nx_px(key, "b#1", 5_000).await.expect("SET"), "taken");
+    assert!(c.extend(key, "a#1", 5_000).await.expect("EVAL"));
+    assert!(!c.extend(key, "b#1", 5_000).await.expect("EVAL"), "not b's");
+    assert!(!c.release(key, "b#1").await.expect("EVAL"), "not b's");
+    assert_eq!(c.get(key).await.expect("GET").as_deref(), Some("a#1"));
+    assert!(c.release(key, "a#1").await.expect("EVAL"));
+    assert_eq!(c.get(key).await.expect("GET"), None);
+    assert!(!c.extend(key, "a#1", 5_000).await.expect("EVAL"), "gone");
+    assert!(matches!(
+        c.command(&[b"NO-SUCH-COMMAND"]).await,
+        Err(editor::redis::RedisError::Server(_))
+    ));
+
+    assert_eq!(c.publish("ch", b"lost").await.expect("PUBLISH"), 0);
+    let (sender, mut messages) = tokio::sync::mpsc::channel(4);
+    let (stop, stopped) = watch::channel(false);
+    let task = within(
+        "subscribing",
+        editor::redis::subscribe(&redis.address, "ch", sender, stopped),
+    )
+    .await
+    .expect("subscribes");
+    assert_eq!(c.subscribers("ch").await.expect("NUMSUB"), 1);
+    let payload = b"a\r\nbinary\x00payload".to_vec();
+    assert_eq!(c.publish("ch", &payload).await.expect("PUBLISH"), 1);
+    assert_eq!(within("a message", messages.recv()).await, Some(payload));
+    stop.send_replace(true);
+    within("the subscription to end", task)
+        .await
+        .expect("ends cleanly");
+    assert_eq!(within("the channel to end", messages.recv()).await, None);
+}

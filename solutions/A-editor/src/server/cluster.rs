@@ -316,12 +316,12 @@ pub(crate) struct Cluster {
 }
 
 /// The lease's key for document `doc`.
-pub fn lease_key(doc: &str) -> String {
+pub(crate) fn lease_key(doc: &str) -> String {
     format!("editor:doc:{doc}:sequencer")
 }
 
 /// The channel of server `instance`.
-pub fn node_channel(instance: &str) -> String {
+pub(crate) fn node_channel(instance: &str) -> String {
     format!("editor:node:{instance}")
 }
 

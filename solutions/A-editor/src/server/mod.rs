@@ -13,7 +13,7 @@
 //! and returns when no task of the server is left.
 
 pub(crate) mod api;
-pub mod cluster;
+pub(crate) mod cluster;
 pub(crate) mod document;
 pub(crate) mod remote;
 pub(crate) mod session;
