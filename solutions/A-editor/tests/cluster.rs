@@ -762,3 +762,34 @@ async fn the_redis_client_leases_publishes_and_subscribes() {
         .expect("ends cleanly");
     assert_eq!(within("the channel to end", messages.recv()).await, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_of_a_killed_server_leave_the_others_screens() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let database = dir.path().join("editor.sqlite");
+    let (_a, a_addr) = spawn(&database, &redis, "a");
+    let (b, b_addr) = spawn(&database, &redis, "b");
+    let (_, ada) = user(a_addr, "Ada").await;
+    document(a_addr, &ada, "notes").await;
+    let (mut pa, _) = Page::open(a_addr, "notes", &ada, "pa").await;
+    let (pb, _) = Page::open(b_addr, "notes", &ada, "pb").await;
+    let joined = pa.next().await;
+    assert!(
+        matches!(joined, ServerMessage::Presence { ref participant } if participant.client == "pb"),
+        "{joined:?}"
+    );
+    // kill -9 of server b while nobody types: b could not say that pb
+    // left, but a's heartbeat finds nobody on b's channel.
+    drop(b);
+    drop(pb);
+    let left = pa.until(|m| matches!(m, ServerMessage::Left { .. })).await;
+    assert_eq!(
+        left,
+        ServerMessage::Left {
+            client: "pb".into()
+        }
+    );
+}

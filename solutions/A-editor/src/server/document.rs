@@ -335,6 +335,7 @@ async fn run_with(
                     task.close_all(1012, RECONNECT);
                     break;
                 }
+                task.heartbeat();
             }
             () = sleep_until(due), if due.is_some() => task.flush_presence(),
             () = sleep_until(idle_at), if idle_at.is_some() => {
@@ -552,6 +553,19 @@ impl Task {
                 false
             }
         }
+    }
+
+    /// Sends each server with members here a message for none of its
+    /// connections: if that server is gone (killed, so its pages could
+    /// not leave), nobody receives it, its link closes, and its members
+    /// are pruned at the next heartbeat: the others see those cursors go
+    /// even in a document where nobody types.
+    fn heartbeat(&mut self) {
+        self.links.retain(|_, link| !link.is_closed());
+        for link in self.links.values() {
+            let _ = link.try_send((Vec::new(), Outgoing::Frame(Default::default())));
+        }
+        self.prune();
     }
 
     /// A message from another server: a member there joins, edits,
