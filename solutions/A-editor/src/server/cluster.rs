@@ -594,3 +594,83 @@ pub(crate) async fn subscribe(
     });
     Ok(messages)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_between_servers_read_back() {
+        let wires = [
+            Wire::Join {
+                doc: "d".into(),
+                from: "a-1".into(),
+                id: 3,
+                conn: 1 << 40,
+                client: "c".into(),
+                user: User {
+                    id: "u-1".into(),
+                    name: "Ada".into(),
+                },
+                since: Some(7),
+            },
+            Wire::Request {
+                doc: "d".into(),
+                from: "a-1".into(),
+                id: 4,
+                request: Request::SetRole {
+                    by: "u-1".into(),
+                    user: "u-2".into(),
+                    role: None,
+                },
+            },
+            Wire::Deliver {
+                doc: "d".into(),
+                conns: vec![1, 2],
+                message: Delivery::Close(1012, "reconnect".into()),
+            },
+            Wire::Answer {
+                doc: "d".into(),
+                id: 4,
+                result: Err(Refused::Forbidden("no".into())),
+            },
+        ];
+        for wire in wires {
+            let json = serde_json::to_string(&wire).expect("serialises");
+            let back: Wire = serde_json::from_str(&json).expect("reads back");
+            assert_eq!(serde_json::to_string(&back).expect("serialises"), json);
+        }
+        assert!(serde_json::from_str::<Wire>(r#"{"kind":"join"}"#).is_err());
+    }
+
+    #[test]
+    fn an_api_command_travels_and_its_answer_comes_back_typed() {
+        let (reply, mut answer) = oneshot::channel();
+        let command = Command::Versions {
+            user: "u-1".into(),
+            reply,
+        };
+        let Ok((request, respond)) = to_request(command) else {
+            panic!("versions is a request");
+        };
+        // On the sequencer: the same command, answered at once.
+        let (command, read) = from_request(request);
+        let Command::Versions { user, reply } = command else {
+            panic!("the same command");
+        };
+        assert_eq!(user, "u-1");
+        let _ = reply.send(Ok((9, vec![("draft".to_owned(), 3)])));
+        respond(read());
+        assert_eq!(
+            answer.try_recv().expect("answered"),
+            Ok((9, vec![("draft".to_owned(), 3)]))
+        );
+    }
+
+    #[test]
+    fn a_lease_names_its_server() {
+        assert_eq!(instance_of("a-1f2e#7"), "a-1f2e");
+        assert_eq!(node_channel(instance_of("a-1f2e#7")), "editor:node:a-1f2e");
+        assert_eq!(lease_key("notes"), "editor:doc:notes:sequencer");
+    }
+}
