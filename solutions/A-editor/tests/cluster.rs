@@ -793,3 +793,44 @@ async fn the_pages_of_a_killed_server_leave_the_others_screens() {
         }
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequencer_that_loses_its_lease_stops_and_its_pages_move() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let a = node(&dir, &redis, "a", |_| {}).await;
+    let b = node(&dir, &redis, "b", |_| {}).await;
+    let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
+    let (_, ada) = user(a_addr, "Ada").await;
+    document(a_addr, &ada, "notes").await;
+    let (mut pa, _) = Page::open(a_addr, "notes", &ada, "pa").await;
+    pa.edit(0, Edit::text(Operation::new().insert("a"))).await;
+    assert_eq!(
+        pa.next().await,
+        ServerMessage::Ack {
+            seq: 1,
+            revision: 1
+        }
+    );
+    redis.del("editor:doc:notes:sequencer").await;
+    let (pb, welcome) = Page::open(b_addr, "notes", &ada, "pb").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 1, .. }),
+        "{welcome:?}"
+    );
+    // a's next renewal finds b's value: a stops, without waiting for an
+    // edit to run into the fence.
+    assert_eq!(pa.close_code().await, Some(1012));
+    let (again, catch_up) = Page::open_since(a_addr, "notes", &ada, "pa", Some(1)).await;
+    assert!(
+        matches!(catch_up, ServerMessage::CatchUp { ref edits, .. } if edits.is_empty()),
+        "a now forwards to b: {catch_up:?}"
+    );
+    drop((again, pb));
+    within("shutdown", async {
+        tokio::join!(a.shutdown(), b.shutdown())
+    })
+    .await;
+}

@@ -13,9 +13,10 @@
 //! connection loads the document again from what the database has.
 //!
 //! In a cluster ([`super::cluster`]), the task runs on the server holding
-//! the document's lease: it renews it, serves members on other servers
-//! through Redis, and stops (1012, the pages reconnect) if it loses the
-//! lease or another server stored a revision first.
+//! the document's lease (a task of its own renews it, so that no edit
+//! waits for Redis), serves members on other servers through Redis, and
+//! stops (1012, the pages reconnect) if it loses the lease or another
+//! server stored a revision first.
 //!
 //! A document nobody has had open for [`Config::idle_unload`] is unloaded:
 //! the task ends and the memory is freed; it is loaded again on the next
@@ -162,8 +163,9 @@ pub(crate) enum Command {
     },
     /// A message from another server of the cluster.
     Cluster(Box<Wire>),
-    /// The subscription to Redis failed (messages may be lost): close
-    /// every connection with 1012 and end.
+    /// The subscription to Redis failed (messages may be lost), or this
+    /// sequencer's lease was lost: close every connection with 1012 and
+    /// end.
     Restart,
 }
 
@@ -241,14 +243,21 @@ struct Task {
 /// reconnect, to whichever server, and resend what was not acknowledged.
 pub(crate) const RECONNECT: &str = "this document moved to another server; reconnect";
 
-/// Runs document `id` as its sequencer in a cluster, holding `lease`.
+/// Runs document `id` as its sequencer in a cluster, holding `lease`;
+/// `sender` is its inbox's, for the task that keeps the lease.
 pub(crate) async fn run_leased(
     id: String,
     shared: Arc<Shared>,
-    inbox: mpsc::Receiver<Command>,
+    (sender, inbox): (mpsc::Sender<Command>, mpsc::Receiver<Command>),
     cluster: Arc<Cluster>,
     lease: String,
 ) {
+    let keeper = tokio::spawn(keep_lease(
+        Arc::clone(&cluster),
+        id.clone(),
+        lease.clone(),
+        sender,
+    ));
     run_with(
         id.clone(),
         shared,
@@ -256,7 +265,40 @@ pub(crate) async fn run_leased(
         Some((Arc::clone(&cluster), lease.clone())),
     )
     .await;
+    // The inbox is closed now, so the keeper ends.
+    let _ = keeper.await;
     cluster.release(&id, &lease).await;
+}
+
+/// Renews the lease every [`ClusterConfig::renew`](super::ClusterConfig)
+/// until the document's inbox closes, apart from the document task, so
+/// that no edit waits for Redis. A lease that is lost (or that Redis
+/// cannot renew: it may expire meanwhile) makes the task stop (1012).
+async fn keep_lease(
+    cluster: Arc<Cluster>,
+    id: String,
+    lease: String,
+    inbox: mpsc::Sender<Command>,
+) {
+    let mut every = tokio::time::interval(cluster.config.renew);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.reset();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = inbox.closed() => return,
+        }
+        match cluster.renew(&id, &lease).await {
+            Ok(true) => continue,
+            Ok(false) => tracing::warn!(id, "the document's lease was taken over"),
+            Err(error) => tracing::warn!(%error, id, "the document's lease could not be renewed"),
+        }
+        tokio::select! {
+            _ = inbox.send(Command::Restart) => {}
+            () = inbox.closed() => {}
+        }
+        return;
+    }
 }
 
 /// Runs document `id` until it is unloaded, fails, or the server stops.
@@ -299,11 +341,11 @@ async fn run_with(
     };
     let mut stop = task.shared.stop.clone();
     let mut idle_since = Some(Instant::now());
-    let renew_every = task.shared.config.cluster.as_ref().map(|c| c.renew);
-    let mut renew =
-        tokio::time::interval(renew_every.unwrap_or(std::time::Duration::from_secs(3600)));
-    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    renew.reset();
+    let every = task.shared.config.cluster.as_ref().map(|c| c.renew);
+    let mut heartbeat =
+        tokio::time::interval(every.unwrap_or(std::time::Duration::from_secs(3600)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    heartbeat.reset();
     loop {
         let idle_at = idle_since.map(|since| since + task.shared.config.idle_unload);
         let due = task.throttle.next_due();
@@ -330,13 +372,7 @@ async fn run_with(
                 }
                 idle_since = task.members.is_empty().then(Instant::now);
             }
-            _ = renew.tick(), if task.lease.is_some() => {
-                if !task.renew().await {
-                    task.close_all(1012, RECONNECT);
-                    break;
-                }
-                task.heartbeat();
-            }
+            _ = heartbeat.tick(), if task.lease.is_some() => task.heartbeat(),
             () = sleep_until(due), if due.is_some() => task.flush_presence(),
             () = sleep_until(idle_at), if idle_at.is_some() => {
                 if task.unload(&mut inbox) {
@@ -533,25 +569,6 @@ impl Task {
             }
             Command::Cluster(wire) => self.remote(*wire),
             Command::Restart => self.ending = Some((1012, RECONNECT)),
-        }
-    }
-
-    /// Whether the lease is still ours (renewed). Redis not answering
-    /// counts as lost: the lease may have expired meanwhile.
-    async fn renew(&mut self) -> bool {
-        let Some((cluster, lease)) = &self.lease else {
-            return true;
-        };
-        match cluster.renew(&self.id, lease).await {
-            Ok(true) => true,
-            Ok(false) => {
-                tracing::warn!(id = self.id, "the document's lease was taken over");
-                false
-            }
-            Err(error) => {
-                tracing::warn!(%error, id = self.id, "the document's lease could not be renewed");
-                false
-            }
         }
     }
 

@@ -147,12 +147,14 @@ impl Shared {
         let shared = Arc::clone(self);
         let alive = self.alive.clone();
         let id = id.to_owned();
+        let inbox = sender.clone();
         tokio::spawn(async move {
             match shared.cluster.clone() {
                 None => document::run(id, shared, receiver).await,
                 Some(cluster) => match cluster.claim(&id).await {
                     cluster::Claim::Sequencer(lease) => {
-                        document::run_leased(id, shared, receiver, cluster, lease).await;
+                        let inbox = (inbox, receiver);
+                        document::run_leased(id, shared, inbox, cluster, lease).await;
                     }
                     cluster::Claim::Member(holder) => {
                         remote::run(id, shared, cluster, holder, receiver).await;
