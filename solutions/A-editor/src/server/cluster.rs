@@ -327,8 +327,9 @@ pub(crate) fn node_channel(instance: &str) -> String {
 
 /// The instance part of a lease's value.
 fn instance_of(lease: &str) -> &str {
+    // The epoch follows the last `#`: a node's name may have one too.
     lease
-        .split_once('#')
+        .rsplit_once('#')
         .map_or(lease, |(instance, _)| instance)
 }
 
@@ -670,6 +671,7 @@ mod tests {
     #[test]
     fn a_lease_names_its_server() {
         assert_eq!(instance_of("a-1f2e#7"), "a-1f2e");
+        assert_eq!(instance_of("rack#2-1f2e#7"), "rack#2-1f2e");
         assert_eq!(node_channel(instance_of("a-1f2e#7")), "editor:node:a-1f2e");
         assert_eq!(lease_key("notes"), "editor:doc:notes:sequencer");
     }
