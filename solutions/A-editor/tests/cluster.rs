@@ -834,3 +834,48 @@ async fn a_sequencer_that_loses_its_lease_stops_and_its_pages_move() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequencer_that_shuts_down_hands_its_document_over() {
+    let Some(redis) = Redis::start().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let a = node(&dir, &redis, "a", |_| {}).await;
+    let b = node(&dir, &redis, "b", |_| {}).await;
+    let (a_addr, b_addr) = (a.local_addr(), b.local_addr());
+    let (_, ada) = user(a_addr, "Ada").await;
+    document(a_addr, &ada, "notes").await;
+    let (mut pa, _) = Page::open(a_addr, "notes", &ada, "pa").await;
+    let (mut pb, _) = Page::open(b_addr, "notes", &ada, "pb").await;
+    pb.edit(0, Edit::text(Operation::new().insert("b"))).await;
+    assert_eq!(
+        pb.until(|m| matches!(m, ServerMessage::Ack { .. })).await,
+        ServerMessage::Ack {
+            seq: 1,
+            revision: 1
+        }
+    );
+    // a stops cleanly: its page is told it goes away, b's page that its
+    // document moves; a gives the lease back, so b takes over at once.
+    within("a's shutdown", a.shutdown()).await;
+    assert_eq!(pa.close_code().await, Some(1001));
+    assert_eq!(pb.close_code().await, Some(1012));
+    let (mut pb, catch_up) = Page::open_since(b_addr, "notes", &ada, "pb", Some(1)).await;
+    assert!(
+        matches!(catch_up, ServerMessage::CatchUp { ref edits, .. } if edits.is_empty()),
+        "{catch_up:?}"
+    );
+    pb.seq = 1;
+    pb.edit(1, Edit::text(Operation::new().retain(1).insert("!")))
+        .await;
+    assert_eq!(
+        pb.next().await,
+        ServerMessage::Ack {
+            seq: 2,
+            revision: 2
+        }
+    );
+    drop(pb);
+    within("b's shutdown", b.shutdown()).await;
+}

@@ -381,7 +381,7 @@ async fn run_with(
                 idle_since = task.members.is_empty().then(Instant::now);
             }
             () = super::stopped(&mut stop) => {
-                task.close_all(1001, "the server is shutting down");
+                task.close_on_shutdown();
                 break;
             }
         }
@@ -955,6 +955,20 @@ impl Task {
         for (link, conns) in servers {
             let _ = link.try_send((conns, outgoing.clone()));
         }
+    }
+
+    /// This server stops: its own pages are told it is going away (1001);
+    /// pages on other servers only lose their sequencer, and reconnect to
+    /// their server, where another takes over (1012).
+    fn close_on_shutdown(&mut self) {
+        for member in self.members.values() {
+            let close = match member.outbox {
+                Outbox::Local(_) => Outgoing::Close(1001, "the server is shutting down".into()),
+                Outbox::Remote { .. } => Outgoing::Close(1012, RECONNECT.into()),
+            };
+            member.outbox.try_send(close);
+        }
+        self.members.clear();
     }
 
     pub(crate) fn close_all(&mut self, code: u16, reason: &str) {
