@@ -379,7 +379,7 @@ async fn cargo(
     read.extend(crate::scratch::path_dependencies(root)?);
     match step {
         Step::Learner => {
-            for slug in &scratch.slugs {
+            for slug in scratch.slugs.iter().chain(&scratch.dependencies) {
                 let member = scratch.member_dir(slug);
                 read.push(member.join("Cargo.toml"));
                 read.push(member.join("src"));
@@ -614,6 +614,7 @@ mod tests {
             dir: PathBuf::from("/t/wsw-grade/solutions"),
             label: "solutions".into(),
             slugs: vec!["01-connection".into()],
+            dependencies: Vec::new(),
         };
         assert_eq!(
             slug_of(

@@ -233,8 +233,7 @@ fn is_stub(root: &Path, unit: &Unit, src: &Path) -> Result<bool, GraderError> {
     for path in actual {
         let relative = path.strip_prefix(src).unwrap_or(&path);
         match expected.get(relative) {
-            Some(text) if std::fs::read_to_string(&path).ok().as_deref() == Some(text.as_str()) => {
-            }
+            Some(bytes) if std::fs::read(&path).ok().as_deref() == Some(bytes.as_slice()) => {}
             _ => return Ok(false),
         }
     }

@@ -90,6 +90,8 @@ pub struct Scratch {
     pub label: String,
     /// The units it holds.
     pub slugs: Vec<String>,
+    /// Units it holds only because a graded unit's crate depends on them.
+    pub dependencies: Vec<String>,
 }
 
 impl Scratch {
@@ -105,36 +107,39 @@ pub fn base_dir(root: &Path) -> PathBuf {
 }
 
 /// Writes (or updates) the scratch workspace for `units` of `source`.
-/// Units whose folder is missing from the submission are left out.
+/// Units whose folder is missing from the submission are left out. A unit
+/// whose crate depends on another unit's (capstone A builds on the
+/// learner's own unit 10) brings that unit's crate along, built but not
+/// graded.
 pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch, GraderError> {
     let label = source.label();
     let dir = base_dir(root).join(&label);
     let base = source.base(root);
     let mut slugs = Vec::new();
     for unit in units {
-        let learner_src = base.join(&unit.slug).join("src");
-        // `is_dir` and `read_dir` follow links: a unit folder or `src/` that
-        // is itself a link (to the reference solution, say) is refused here.
-        for path in [base.join(&unit.slug), learner_src.clone()] {
-            if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
-                return Err(GraderError::Symlink(path));
-            }
+        if write_member(root, &base, &dir.join(&label), &unit.slug)? {
+            slugs.push(unit.slug.clone());
         }
-        if !learner_src.is_dir() {
-            continue;
-        }
-        let member = dir.join(&label).join(&unit.slug);
-        files::mirror(&learner_src, &member.join("src"))?;
-        let solution = root.join("solutions").join(&unit.slug);
-        files::mirror(&solution.join("tests"), &member.join("tests"))?;
-        files::write_if_changed(
-            &member.join("tests").join("hidden.rs"),
-            &crate::units::hidden_text(root, &unit.slug)?,
-        )?;
-        files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
-        slugs.push(unit.slug.clone());
     }
-    let members: Vec<String> = slugs.iter().map(|slug| format!("{label}/{slug}")).collect();
+    let mut dependencies = Vec::new();
+    for slug in &slugs {
+        for dependency in unit_dependencies(&root.join("solutions").join(slug))? {
+            if slugs.contains(&dependency) || dependencies.contains(&dependency) {
+                continue;
+            }
+            if !write_member(root, &base, &dir.join(&label), &dependency)? {
+                // Not in the submission: its stub stands in, so the unit
+                // builds and its checks say what is missing.
+                write_stub_member(root, &dir.join(&label), &dependency)?;
+            }
+            dependencies.push(dependency);
+        }
+    }
+    let members: Vec<String> = slugs
+        .iter()
+        .chain(&dependencies)
+        .map(|slug| format!("{label}/{slug}"))
+        .collect();
     files::write_if_changed(
         &dir.join("Cargo.toml"),
         &workspace_manifest(root, &members)?,
@@ -147,7 +152,89 @@ pub fn prepare(root: &Path, source: &Source, units: &[&Unit]) -> Result<Scratch,
         })?;
         files::write_bytes_if_changed(&dir.join("Cargo.lock"), &bytes)?;
     }
-    Ok(Scratch { dir, label, slugs })
+    Ok(Scratch {
+        dir,
+        label,
+        slugs,
+        dependencies,
+    })
+}
+
+/// Writes unit `slug` of the submission in `base` as a member of the
+/// scratch folder `members`: the learner's `src/`, the canonical manifest,
+/// visible and hidden checks. `false` when the submission has no `src/`
+/// for it.
+fn write_member(root: &Path, base: &Path, members: &Path, slug: &str) -> Result<bool, GraderError> {
+    let learner_src = base.join(slug).join("src");
+    // `is_dir` and `read_dir` follow links: a unit folder or `src/` that
+    // is itself a link (to the reference solution, say) is refused here.
+    for path in [base.join(slug), learner_src.clone()] {
+        if std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.file_type().is_symlink()) {
+            return Err(GraderError::Symlink(path));
+        }
+    }
+    if !learner_src.is_dir() {
+        return Ok(false);
+    }
+    let member = members.join(slug);
+    files::mirror(&learner_src, &member.join("src"))?;
+    let solution = root.join("solutions").join(slug);
+    files::mirror(&solution.join("tests"), &member.join("tests"))?;
+    files::write_if_changed(
+        &member.join("tests").join("hidden.rs"),
+        &crate::units::hidden_text(root, slug)?,
+    )?;
+    files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
+    Ok(true)
+}
+
+/// Writes unit `slug`'s stub (what `exercises/` starts with) as a member of
+/// the scratch folder `members`, for a submission that lacks a unit another
+/// one builds on.
+fn write_stub_member(root: &Path, members: &Path, slug: &str) -> Result<(), GraderError> {
+    let src = Path::new(slug).join("src");
+    let member = members.join(slug);
+    for (path, bytes) in crate::stubs::generate(root, &[slug.to_owned()])? {
+        if let Ok(relative) = path.strip_prefix(&src) {
+            files::write_bytes_if_changed(&member.join("src").join(relative), &bytes)?;
+        }
+    }
+    let solution = root.join("solutions").join(slug);
+    files::mirror(&solution.join("tests"), &member.join("tests"))?;
+    files::write_if_changed(
+        &member.join("tests").join("hidden.rs"),
+        &crate::units::hidden_text(root, slug)?,
+    )?;
+    files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
+    Ok(())
+}
+
+/// The units whose crates the crate of the solution folder `solution`
+/// depends on by path (`collab = { path = "../10-collab" }`).
+pub fn unit_dependencies(solution: &Path) -> Result<Vec<String>, GraderError> {
+    let path = solution.join("Cargo.toml");
+    let manifest: toml::Table = files::read(&path)?
+        .parse()
+        .map_err(|error| GraderError::Manifest(format!("{}: {error}", path.display())))?;
+    let mut slugs = Vec::new();
+    for section in ["dependencies", "dev-dependencies"] {
+        let Some(toml::Value::Table(deps)) = manifest.get(section) else {
+            continue;
+        };
+        for dep in deps.values() {
+            let sibling = dep
+                .get("path")
+                .and_then(toml::Value::as_str)
+                .and_then(|path| path.strip_prefix("../"))
+                .filter(|slug| !slug.is_empty() && !slug.contains(['/', '\\']));
+            if let Some(slug) = sibling
+                && !slugs.iter().any(|known| known == slug)
+            {
+                slugs.push(slug.to_owned());
+            }
+        }
+    }
+    Ok(slugs)
 }
 
 /// The folders of the course's own crates that units depend on by path

@@ -179,31 +179,49 @@ fn uncomment(line: &str, prefix: &str, indent: usize) -> Option<String> {
     Some(format!("{}{}", " ".repeat(keep), body))
 }
 
+/// Folders of a solution crate that are not part of its exercise: the
+/// capstone's WebAssembly build, which compiles the solution's own files.
+const SOLUTION_ONLY: [&str; 1] = ["wasm"];
+
 /// Every file of the generated `exercises/` workspace: path relative to
-/// `exercises/` → contents.
-pub fn generate(root: &Path, slugs: &[String]) -> Result<BTreeMap<PathBuf, String>, GraderError> {
+/// `exercises/` → contents (bytes: a unit may hold binary files, such as the
+/// capstone page's WebAssembly).
+pub fn generate(root: &Path, slugs: &[String]) -> Result<BTreeMap<PathBuf, Vec<u8>>, GraderError> {
     let mut files = BTreeMap::new();
     files.insert(
         PathBuf::from("Cargo.toml"),
-        exercises_manifest(root, slugs)?,
+        exercises_manifest(root, slugs)?.into_bytes(),
     );
     files.insert(
         PathBuf::from("grade/Cargo.toml"),
-        LAUNCHER_MANIFEST.to_owned(),
+        LAUNCHER_MANIFEST.as_bytes().to_vec(),
     );
-    files.insert(PathBuf::from("grade/src/main.rs"), LAUNCHER_MAIN.to_owned());
+    files.insert(
+        PathBuf::from("grade/src/main.rs"),
+        LAUNCHER_MAIN.as_bytes().to_vec(),
+    );
     for slug in slugs {
         let solution = root.join("solutions").join(slug);
         for path in crate::files::list(&solution)? {
             let relative = path.strip_prefix(&solution).unwrap_or(&path);
-            let text = crate::files::read(&path)?;
-            let text = match CommentStyle::for_path(&path) {
-                Some(style) => strip(&text, style).map_err(|error| GraderError::Marker {
+            if SOLUTION_ONLY.iter().any(|dir| relative.starts_with(dir)) {
+                continue;
+            }
+            let Some(style) = CommentStyle::for_path(&path) else {
+                // Copied byte for byte: markdown, data, the capstone's
+                // WebAssembly.
+                let bytes = std::fs::read(&path).map_err(|source| GraderError::Io {
                     path: path.clone(),
-                    error,
-                })?,
-                None => text,
+                    source,
+                })?;
+                files.insert(Path::new(slug).join(relative), bytes);
+                continue;
             };
+            let text = crate::files::read(&path)?;
+            let text = strip(&text, style).map_err(|error| GraderError::Marker {
+                path: path.clone(),
+                error,
+            })?;
             let text = if style_is_rust(&path) {
                 rustfmt(&text).map_err(|message| {
                     GraderError::Process(format!(
@@ -214,16 +232,20 @@ pub fn generate(root: &Path, slugs: &[String]) -> Result<BTreeMap<PathBuf, Strin
             } else {
                 text
             };
-            files.insert(Path::new(slug).join(relative), text);
+            files.insert(Path::new(slug).join(relative), text.into_bytes());
         }
         let manifest_path = Path::new(slug).join("Cargo.toml");
         if let Some(manifest) = files.get(&manifest_path) {
-            let test = course_manifest_test(slug, manifest).map_err(|message| {
+            let manifest = String::from_utf8_lossy(manifest);
+            let test = course_manifest_test(slug, &manifest).map_err(|message| {
                 GraderError::Process(format!(
                     "rustfmt on {slug}/tests/course_manifest.rs: {message}"
                 ))
             })?;
-            files.insert(Path::new(slug).join("tests/course_manifest.rs"), test);
+            files.insert(
+                Path::new(slug).join("tests/course_manifest.rs"),
+                test.into_bytes(),
+            );
         }
     }
     Ok(files)
@@ -446,8 +468,8 @@ pub fn sync(root: &Path, slugs: &[String]) -> Result<Vec<PathBuf>, GraderError> 
     for drift in drift(root, slugs)? {
         let path = exercises.join(&drift.path);
         match drift.expected {
-            Some(text) => {
-                crate::files::write_if_changed(&path, &text)?;
+            Some(bytes) => {
+                crate::files::write_bytes_if_changed(&path, &bytes)?;
             }
             None => crate::files::remove(&path)?,
         }
@@ -462,7 +484,7 @@ pub struct Drift {
     /// Relative to `exercises/`.
     pub path: PathBuf,
     /// What the generator makes; `None` when the file should not exist.
-    pub expected: Option<String>,
+    pub expected: Option<Vec<u8>>,
 }
 
 /// The differences between `exercises/` and what the generator makes.
@@ -470,12 +492,12 @@ pub fn drift(root: &Path, slugs: &[String]) -> Result<Vec<Drift>, GraderError> {
     let exercises = root.join("exercises");
     let expected = generate(root, slugs)?;
     let mut drifts = Vec::new();
-    for (path, text) in &expected {
-        let actual = std::fs::read_to_string(exercises.join(path)).ok();
-        if actual.as_deref() != Some(text.as_str()) {
+    for (path, bytes) in &expected {
+        let actual = std::fs::read(exercises.join(path)).ok();
+        if actual.as_deref() != Some(bytes.as_slice()) {
             drifts.push(Drift {
                 path: path.clone(),
-                expected: Some(text.clone()),
+                expected: Some(bytes.clone()),
             });
         }
     }

@@ -99,6 +99,12 @@ pub fn materialize(
     let submission = dest.join(name);
     let unit_dir = submission.join(&unit.slug);
     files::mirror(&solution.join("src"), &unit_dir.join("src"))?;
+    // The units this one builds on, as the reference has them (capstone A
+    // on unit 10): only this unit's code is wrong.
+    for dependency in crate::scratch::unit_dependencies(&solution)? {
+        let theirs = root.join("solutions").join(&dependency).join("src");
+        files::mirror(&theirs, &submission.join(&dependency).join("src"))?;
+    }
     let problem = |message: String| GraderError::Wrong {
         path: crate::units::unit_dir(root, &unit.slug)
             .join("wrong")

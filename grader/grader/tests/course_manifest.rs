@@ -136,11 +136,14 @@ fn every_exercise_has_the_test_and_its_manifest_passes() {
         .collect();
     let generated = stubs::generate(&root, &slugs).expect("stubs generate");
     for slug in &slugs {
-        let manifest = &generated[&std::path::Path::new(slug).join("Cargo.toml")];
-        let test = generated
-            .get(&std::path::Path::new(slug).join("tests/course_manifest.rs"))
-            .unwrap_or_else(|| panic!("{slug} has no tests/course_manifest.rs"));
-        let lines = dependency_lines(manifest);
+        let manifest =
+            String::from_utf8_lossy(&generated[&std::path::Path::new(slug).join("Cargo.toml")]);
+        let test = String::from_utf8_lossy(
+            generated
+                .get(&std::path::Path::new(slug).join("tests/course_manifest.rs"))
+                .unwrap_or_else(|| panic!("{slug} has no tests/course_manifest.rs")),
+        );
+        let lines = dependency_lines(&manifest);
         assert!(!lines.is_empty(), "{slug}: no dependency lines");
         for line in &lines {
             assert!(

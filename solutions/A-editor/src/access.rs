@@ -31,7 +31,11 @@ pub enum Role {
 impl Role {
     /// Whether this role may edit.
     pub fn can_edit(self) -> bool {
+        // region: solution
         self >= Role::Editor
+        // region: stub
+        // todo!("Stage 11: who may edit (chapter A-editor, section \"Stage 11: Permissions\")")
+        // endregion
     }
 }
 
@@ -110,6 +114,7 @@ impl Access {
         user: &str,
         role: Option<Role>,
     ) -> Result<(), AccessError> {
+        // region: solution
         self.owner_only(by, "change roles")?;
         if user == self.owner || role == Some(Role::Owner) {
             return Err(AccessError::OneOwner);
@@ -119,6 +124,9 @@ impl Access {
             None => self.members.remove(user),
         };
         Ok(())
+        // region: stub
+        // todo!("Stage 11: only the owner changes roles (chapter A-editor, section \"Stage 11: Permissions\")")
+        // endregion
     }
 
     /// `by` makes a share link that grants `role`; returns its code.
@@ -144,6 +152,7 @@ impl Access {
     /// `user` opened share link `code`: they become a member with its
     /// role, or keep a higher one they had. Returns their role.
     pub fn join(&mut self, user: &str, code: &str) -> Result<Role, AccessError> {
+        // region: solution
         let granted = *self.links.get(code).ok_or(AccessError::UnknownLink)?;
         let role = self
             .members
@@ -151,6 +160,9 @@ impl Access {
             .and_modify(|role| *role = (*role).max(granted))
             .or_insert(granted);
         Ok(*role)
+        // region: stub
+        // todo!("Stage 11: a share link's role, never less than one had (chapter A-editor, section \"Stage 11: Permissions\")")
+        // endregion
     }
 }
 
@@ -167,6 +179,8 @@ pub fn token() -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
+// region: solution
+// The reference's own tests (the stages check the same over the wire).
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,3 +232,4 @@ mod tests {
         assert_eq!(access.role("bob"), None);
     }
 }
+// endregion

@@ -191,6 +191,7 @@ impl Doc {
     /// base, applies it and gives it the next revision, or recognises a
     /// resend. On an error nothing changes.
     pub fn submit(&mut self, submitted: Submitted) -> Result<Accepted, DocError> {
+        // region: solution
         if let Some(&(last, revision)) = self.last_seq.get(&submitted.client) {
             if submitted.seq == last {
                 return Ok(Accepted::Duplicate { revision });
@@ -240,6 +241,9 @@ impl Doc {
         self.last_seq
             .insert(submitted.client, (submitted.seq, revision));
         Ok(Accepted::Applied { revision, edit })
+        // region: stub
+        // todo!("Stage 2: accept an edit; Stage 4: transform a late one; Stage 12: recognise a resend (chapter A-editor, section \"Stage 2: One writer\")")
+        // endregion
     }
 
     /// The edits that made revisions `from + 1 ..= revision()`: what a
@@ -255,6 +259,7 @@ impl Doc {
     /// The document as it was at `revision`: the latest snapshot at or
     /// before it, plus fewer than [`SNAPSHOT_EVERY`] edits.
     pub fn version(&self, revision: u64) -> Result<RichText, DocError> {
+        // region: solution
         if revision > self.revision() {
             return Err(DocError::NoSuchVersion(revision));
         }
@@ -266,6 +271,9 @@ impl Doc {
             doc.apply(&entry.edit)?;
         }
         Ok(doc)
+        // region: stub
+        // todo!("Stage 1: a version is its latest snapshot plus the edits after it; loading a document needs it (chapter A-editor, section \"Stage 1: Boot\")")
+        // endregion
     }
 
     /// Names `revision` (a later call with the same name moves the name).

@@ -118,6 +118,8 @@ impl std::fmt::Display for Text {
     }
 }
 
+// region: solution
+// The reference's own tests (proptest is not in the exercise's manifest).
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,3 +240,4 @@ mod tests {
         }
     }
 }
+// endregion

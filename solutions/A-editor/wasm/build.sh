@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuilds capstone A's page code: the replica (unit 10's OT, rich text,
 # undo; Rust) compiled to WebAssembly, and wasm-bindgen's JavaScript glue,
-# into solutions/A-editor/page/pkg/. The output is committed, so that the
+# into solutions/A-editor/src/page/pkg/. The output is committed, so that the
 # course builds and tests with a plain Rust install; run this after changing
 # any of the Rust sources the page uses (a test, `page_is_built_from_the_
 # current_sources`, says when).
@@ -41,7 +41,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $version\$"; then
   cargo install --quiet wasm-bindgen-cli --version "$version"
 fi
 
-out="$root/solutions/A-editor/page/pkg"
+out="$root/solutions/A-editor/src/page/pkg"
 $check && out=$(mktemp -d)
 wasm-bindgen --target web --no-typescript --out-dir "$out" \
   "$target_dir/wasm32-unknown-unknown/release/editor_wasm.wasm"
@@ -50,7 +50,7 @@ if $check; then
   # The glue is the exported interface: it must be what is committed. (The
   # .wasm itself differs between toolchains, so it is not compared; the
   # record of the sources is, by the test below.)
-  if ! diff -u "$root/solutions/A-editor/page/pkg/editor_wasm.js" "$out/editor_wasm.js"; then
+  if ! diff -u "$root/solutions/A-editor/src/page/pkg/editor_wasm.js" "$out/editor_wasm.js"; then
     echo "the committed page/pkg/editor_wasm.js is not what the sources give: run $0" >&2
     exit 1
   fi

@@ -72,7 +72,7 @@ pub enum Outcome {
 }
 
 /// The stub's files of one unit, relative to its folder.
-fn stub_files(root: &Path, unit: &Unit) -> Result<BTreeMap<PathBuf, String>, GraderError> {
+fn stub_files(root: &Path, unit: &Unit) -> Result<BTreeMap<PathBuf, Vec<u8>>, GraderError> {
     let generated = stubs::generate(root, std::slice::from_ref(&unit.slug))?;
     Ok(generated
         .into_iter()
@@ -92,7 +92,7 @@ pub fn changes(root: &Path, unit: &Unit, dir: &Path) -> Result<Changes, GraderEr
     for path in &present {
         let relative = path.strip_prefix(dir).unwrap_or(path).to_owned();
         match stub.get(&relative) {
-            Some(text) if std::fs::read(path).ok().as_deref() == Some(text.as_bytes()) => {}
+            Some(bytes) if std::fs::read(path).ok().as_deref() == Some(bytes.as_slice()) => {}
             Some(_) => changes.modified.push(relative),
             None => changes.added.push(relative),
         }
@@ -131,8 +131,8 @@ pub fn reset(
             files::write_bytes_if_changed(&backup.join(relative), &bytes)?;
         }
     }
-    for (relative, text) in stub_files(root, unit)? {
-        files::write_if_changed(&dir.join(relative), &text)?;
+    for (relative, bytes) in stub_files(root, unit)? {
+        files::write_bytes_if_changed(&dir.join(relative), &bytes)?;
     }
     for relative in &changes.added {
         files::remove(&dir.join(relative))?;

@@ -72,23 +72,17 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
 async fn page() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        include_str!("../../page/index.html"),
+        crate::page::INDEX_HTML,
     )
 }
 
 /// The page's script, style and WebAssembly, built into the server.
 async fn static_file(Path(file): Path<String>) -> Response {
     let (kind, body): (&str, &'static [u8]) = match file.as_str() {
-        "editor.js" => ("text/javascript", include_bytes!("../../page/editor.js")),
-        "editor.css" => ("text/css", include_bytes!("../../page/editor.css")),
-        "pkg/editor_wasm.js" => (
-            "text/javascript",
-            include_bytes!("../../page/pkg/editor_wasm.js"),
-        ),
-        "pkg/editor_wasm_bg.wasm" => (
-            "application/wasm",
-            include_bytes!("../../page/pkg/editor_wasm_bg.wasm"),
-        ),
+        "editor.js" => ("text/javascript", crate::page::EDITOR_JS),
+        "editor.css" => ("text/css", crate::page::EDITOR_CSS),
+        "pkg/editor_wasm.js" => ("text/javascript", crate::page::WASM_GLUE),
+        "pkg/editor_wasm_bg.wasm" => ("application/wasm", crate::page::WASM),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, kind)], body).into_response()

@@ -9,7 +9,7 @@
 
 mod common;
 
-#[path = "../../../grader/webdriver.rs"]
+#[path = "../../../webdriver.rs"]
 mod webdriver;
 
 use std::net::SocketAddr;

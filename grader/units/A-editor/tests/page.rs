@@ -50,7 +50,7 @@ fn record() -> String {
 
 #[test]
 fn page_is_built_from_the_current_sources() {
-    let path = solutions().join("A-editor/page/pkg/SOURCES");
+    let path = solutions().join("A-editor/src/page/pkg/SOURCES");
     if std::env::var_os("EDITOR_WASM_RECORD").is_some() {
         std::fs::write(&path, record()).expect("the record is written");
         return;
@@ -59,7 +59,7 @@ fn page_is_built_from_the_current_sources() {
     assert_eq!(
         committed.replace("\r\n", "\n"),
         record(),
-        "the page's WebAssembly (solutions/A-editor/page/pkg) was built from other sources than \
+        "the page's WebAssembly (solutions/A-editor/src/page/pkg) was built from other sources than \
          these: run solutions/A-editor/wasm/build.sh and commit page/pkg"
     );
 }
@@ -86,7 +86,7 @@ async fn the_server_serves_the_page_and_its_webassembly() {
     );
     let (status, _) = http(address, "GET", "/static/nothing.js", None, None).await;
     assert_eq!(status, 404);
-    let wasm = include_bytes!("../page/pkg/editor_wasm_bg.wasm");
+    let wasm = include_bytes!("../../../../solutions/A-editor/src/page/pkg/editor_wasm_bg.wasm");
     assert_eq!(&wasm[..4], b"\0asm", "a WebAssembly module");
     common::within("shutdown", server.shutdown()).await;
 }

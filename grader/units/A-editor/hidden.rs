@@ -1,0 +1,1355 @@
+//! Hidden stages of capstone A, in the order the chapter builds them. Each
+//! starts the learner's server on a fresh database in a temporary folder
+//! (the durability stage runs the `editor-server` binary and kills it) and
+//! talks to it over HTTP and WebSockets on 127.0.0.1; every wait has a time
+//! limit. Random data comes from a seed that a failure prints.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use checkkit::within;
+use editor::ot::Selection;
+use editor::protocol::{ClientMessage, LoggedEdit, ServerMessage};
+use editor::{Config, Edit, History, Key, Operation, PRESENCE_INTERVAL, RichText, Role, Server};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+checkkit::checks! {
+    late_edits_are_transformed_like_the_reference,
+    positions_count_unicode_scalar_values,
+    formatting_converges,
+    cursors_move_with_edits_and_leave_with_their_page,
+    presence_is_conflated_to_20_a_second,
+    undo_removes_only_ones_own_edit,
+    versions_are_named_fetched_compared_and_restored,
+    roles_are_checked_on_every_edit,
+    a_resent_edit_is_applied_once,
+    offline_edits_are_rebased_on_reconnect,
+    acknowledged_edits_survive_kill_9,
+    oversize_and_garbage_do_not_stop_the_others,
+    idle_documents_leave_memory,
+}
+
+/// A small seeded random generator (xorshift64*): a failing run prints its
+/// seed, and `EDITOR_SEED=N` replays it.
+struct Rng(u64);
+
+impl Rng {
+    fn seeded() -> (Rng, u64) {
+        let seed = std::env::var("EDITOR_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64)
+                    | 1
+            });
+        (Rng(seed | 1), seed)
+    }
+
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn text(&mut self, max: usize) -> String {
+        const ALPHABET: [char; 8] = ['a', 'b', ' ', 'é', '€', '😀', '\n', '中'];
+        (0..1 + self.below(max))
+            .map(|_| ALPHABET[self.below(ALPHABET.len())])
+            .collect()
+    }
+
+    /// A random insert or delete (or both) on a document of `len` characters.
+    fn edit(&mut self, len: usize) -> Edit {
+        let at = self.below(len + 1);
+        let delete = if self.below(3) == 0 {
+            self.below(len - at + 1).min(4)
+        } else {
+            0
+        };
+        let text = if delete == 0 || self.below(2) == 0 {
+            self.text(4)
+        } else {
+            String::new()
+        };
+        Edit::text(
+            Operation::new()
+                .retain(at)
+                .delete(delete)
+                .insert(&text)
+                .retain(len - at - delete),
+        )
+    }
+}
+
+/// The reference's ordering: `submitted` (made on `base`) transformed past
+/// the log's edits from `base` on, as unit 10's server does.
+fn reference(log: &[Edit], base: u64, submitted: &Edit) -> Edit {
+    let mut edit = submitted.clone();
+    for other in &log[base as usize..] {
+        edit = edit.transform(other).expect("the reference transforms").0;
+    }
+    edit
+}
+
+async fn late_edits_are_transformed_like_the_reference() {
+    let (mut rng, seed) = Rng::seeded();
+    let section = "Stage 4: Late edits";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut watcher, _) = Page::open(address, "notes", &ada, "watcher").await;
+    let mut pages = Vec::new();
+    for name in ["p1", "p2", "p3"] {
+        pages.push(Page::open(address, "notes", &ada, name).await.0);
+    }
+    let mut log: Vec<Edit> = Vec::new();
+    let mut doc = RichText::default();
+    for round in 0..8 {
+        // Three pages edit the same revision at once: two of the edits
+        // arrive late and must be transformed.
+        let base = log.len() as u64;
+        let mut sent = BTreeMap::new();
+        for (i, page) in pages.iter_mut().enumerate() {
+            let edit = rng.edit(doc.len_chars());
+            let seq = page.edit(base, edit.clone()).await;
+            sent.insert(format!("p{}", i + 1), (seq, edit));
+        }
+        for _ in 0..3 {
+            let message = watcher
+                .until(|m| {
+                    matches!(
+                        m,
+                        ServerMessage::Remote { .. } | ServerMessage::Error { .. }
+                    )
+                })
+                .await;
+            let ServerMessage::Remote {
+                revision,
+                client,
+                edit,
+            } = message
+            else {
+                panic!(
+                    "seed {seed}, round {round}: the server refused an edit: {message:?} {}",
+                    chapter(section)
+                );
+            };
+            let (_, submitted) = &sent[&client];
+            let expected = reference(&log, base, submitted);
+            assert_eq!(
+                (revision, &edit),
+                (log.len() as u64 + 1, &expected),
+                "seed {seed}, round {round}: {client}'s edit {submitted:?} on revision {base} must be transformed past the {} edits it missed, as the reference engine does {}",
+                log.len() as u64 - base,
+                chapter(section)
+            );
+            doc.apply(&edit).expect("the reference applies");
+            log.push(edit);
+        }
+        for page in &mut pages {
+            page.ack().await;
+        }
+    }
+    let (_, welcome) = Page::open(address, "notes", &ada, "late").await;
+    let ServerMessage::Welcome {
+        revision,
+        doc: served,
+        ..
+    } = welcome
+    else {
+        panic!("a welcome, got {welcome:?}");
+    };
+    assert_eq!(
+        (revision, served.to_string()),
+        (24, doc.to_string()),
+        "seed {seed}: a new page gets what every page has {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn positions_count_unicode_scalar_values() {
+    let section = "Stage 5: Unicode";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    // A family (a ZWJ sequence of 5 scalar values), a combining accent (2),
+    // a flag (2): 15 characters, 35 bytes.
+    let start_text = "👩\u{200d}👩\u{200d}👧 cafe\u{301} 🇫🇷!";
+    let len = start_text.chars().count();
+    a.edit(0, insert(0, 0, start_text)).await;
+    a.ack().await;
+    b.until(|m| matches!(m, ServerMessage::Remote { .. })).await;
+    // Concurrently: ada inserts after the family, bob deletes the flag.
+    a.edit(1, insert(len, 5, "[family]")).await;
+    b.edit(
+        1,
+        Edit::text(Operation::new().retain(12).delete(2).retain(len - 14)),
+    )
+    .await;
+    a.ack().await;
+    b.ack().await;
+    let expected = "👩\u{200d}👩\u{200d}👧[family] cafe\u{301} !";
+    let (_, welcome) = Page::open(address, "notes", &ada, "pc").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 3, ref doc, .. } if doc.to_string() == expected),
+        "positions count chars: expected {expected:?} at revision 3, got {welcome:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn formatting_converges() {
+    let section = "Stage 6: Rich text";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    let (mut c, _) = Page::open(address, "notes", &ada, "pc").await;
+    a.edit(0, insert(0, 0, "hello brave world")).await;
+    a.ack().await;
+    b.until(|m| matches!(m, ServerMessage::Remote { .. })).await;
+    c.until(|m| matches!(m, ServerMessage::Remote { .. })).await;
+    // All three on revision 1: bob deletes "brave "; then ada, who has not
+    // seen that, bolds "hello brave"; then carol, who has seen neither,
+    // makes "brave world" italic.
+    let delete = Edit::text(Operation::new().retain(6).delete(6).retain(5));
+    let bold = Edit::format(17, 0, 11, Key::Bold, Some("true"));
+    let italic = Edit::format(17, 6, 17, Key::Italic, Some("true"));
+    b.edit(1, delete).await;
+    assert_eq!(b.ack().await.1, 2);
+    a.edit(1, bold).await;
+    let ack = a
+        .until(|m| matches!(m, ServerMessage::Ack { .. } | ServerMessage::Error { .. }))
+        .await;
+    assert_eq!(
+        ack,
+        ServerMessage::Ack {
+            seq: 2,
+            revision: 3
+        },
+        "a bold made on revision 1 is transformed past the deletion it missed {}",
+        chapter(section)
+    );
+    c.edit(1, italic).await;
+    let ack = c
+        .until(|m| matches!(m, ServerMessage::Ack { .. } | ServerMessage::Error { .. }))
+        .await;
+    assert_eq!(
+        ack,
+        ServerMessage::Ack {
+            seq: 1,
+            revision: 4
+        },
+        "an italic made on revision 1 is transformed past the deletion and the bold {}",
+        chapter(section)
+    );
+    // The log, applied in order, is the document served.
+    let mut reference_doc = RichText::plain("hello brave world");
+    let (_, catch_up) = Page::open_since(address, "notes", &ada, "pd", Some(1)).await;
+    let ServerMessage::CatchUp { edits, .. } = catch_up else {
+        panic!("a page coming back at revision 1 gets a catch-up, got {catch_up:?}");
+    };
+    assert_eq!(
+        edits.len(),
+        3,
+        "three edits after revision 1 {}",
+        chapter(section)
+    );
+    for LoggedEdit {
+        client, seq, edit, ..
+    } in &edits
+    {
+        assert!(
+            matches!((client.as_str(), seq), ("pa", 2) | ("pb", 1) | ("pc", 1)),
+            "the log holds bob's deletion, ada's bold and carol's italic, got {client}'s {seq}"
+        );
+        reference_doc.apply(edit).unwrap_or_else(|error| {
+            panic!(
+                "each logged edit fits the document before it ({error}) {}",
+                chapter(section)
+            )
+        });
+    }
+    let (_, welcome) = Page::open(address, "notes", &ada, "pe").await;
+    let ServerMessage::Welcome { doc, .. } = welcome else {
+        panic!("a welcome, got {welcome:?}");
+    };
+    assert_eq!(
+        doc.to_string(),
+        "hello world",
+        "the deleted word is gone {}",
+        chapter(section)
+    );
+    assert_eq!(
+        doc,
+        reference_doc,
+        "the served document is the log applied in order {}",
+        chapter(section)
+    );
+    let bold_spans: Vec<(usize, usize)> = doc
+        .spans(Key::Bold)
+        .iter()
+        .map(|s| (s.from, s.to))
+        .collect();
+    let italic_spans: Vec<(usize, usize)> = doc
+        .spans(Key::Italic)
+        .iter()
+        .map(|s| (s.from, s.to))
+        .collect();
+    assert_eq!(
+        (bold_spans, italic_spans),
+        (vec![(0, 6)], vec![(6, 11)]),
+        "\"hello \" stays bold and \"world\" italic, whatever order the server chose: formats move with the text {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn cursors_move_with_edits_and_leave_with_their_page() {
+    let section = "Stage 7: Presence";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    let (_, bob) = user(address, "Bob").await;
+    document(address, &ada, "notes").await;
+    invite(address, &ada, "notes", &bob, "editor").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "0123456789")).await;
+    a.ack().await;
+    let (mut b, _) = Page::open(address, "notes", &bob, "pb").await;
+    a.until(|m| matches!(m, ServerMessage::Presence { .. }))
+        .await;
+    b.send(&ClientMessage::Select {
+        selection: Selection::new(2, 4),
+    })
+    .await;
+    let seen = a
+        .until(|m| matches!(m, ServerMessage::Presence { .. }))
+        .await;
+    assert!(
+        matches!(seen, ServerMessage::Presence { ref participant } if participant.name == "Bob" && participant.selection == Some(Selection::new(2, 4))),
+        "ada sees bob's selection, with his name, got {seen:?} {}",
+        chapter(section)
+    );
+    // Ada types before bob's selection, and deletes inside it.
+    a.edit(1, insert(10, 0, "xyz")).await;
+    a.ack().await;
+    a.edit(
+        2,
+        Edit::text(Operation::new().retain(6).delete(1).retain(6)),
+    )
+    .await;
+    a.ack().await;
+    let (_, welcome) = Page::open(address, "notes", &ada, "pc").await;
+    let ServerMessage::Welcome { participants, .. } = welcome else {
+        panic!("a welcome, got {welcome:?}");
+    };
+    let bob_seen = participants
+        .iter()
+        .find(|p| p.client == "pb")
+        .map(|p| p.selection);
+    assert_eq!(
+        bob_seen,
+        Some(Some(Selection::new(5, 6))),
+        "a page that joins later sees bob's selection moved by ada's edits: 3 inserted before it, 1 deleted inside it {}",
+        chapter(section)
+    );
+    // Bob's network drops (no Close frame): his cursor goes.
+    drop(b);
+    let left = within(
+        Duration::from_secs(2),
+        "bob's cursor to go within 2 s of his connection dropping",
+        a.until(|m| matches!(m, ServerMessage::Left { client } if client == "pb")),
+    )
+    .await;
+    let _ = left;
+    let (_, welcome) = Page::open(address, "notes", &ada, "pd").await;
+    let ServerMessage::Welcome { participants, .. } = welcome else {
+        panic!("a welcome, got {welcome:?}");
+    };
+    assert!(
+        participants.iter().all(|p| p.client != "pb"),
+        "no ghost cursor: bob is gone from the presence list, got {participants:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn presence_is_conflated_to_20_a_second() {
+    let section = "Stage 8: Conflation";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "0123456789")).await;
+    a.ack().await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    a.until(|m| matches!(m, ServerMessage::Presence { .. }))
+        .await;
+    // A held arrow key: 100 moves as fast as they go, then a selection.
+    let started = std::time::Instant::now();
+    for i in 0..100 {
+        b.send(&ClientMessage::Select {
+            selection: Selection::cursor(i % 10),
+        })
+        .await;
+    }
+    b.send(&ClientMessage::Select {
+        selection: Selection::new(2, 7),
+    })
+    .await;
+    let sent_for = started.elapsed();
+    // Then the latest selection must arrive, within two intervals of the
+    // last move; count every update until it does.
+    let mut seen = Vec::new();
+    within(WAIT, "bob's latest selection to reach ada", async {
+        loop {
+            if let ServerMessage::Presence { participant } = a
+                .until(|m| matches!(m, ServerMessage::Presence { .. }))
+                .await
+            {
+                seen.push(participant.selection);
+                if participant.selection == Some(Selection::new(2, 7)) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    let allowed = 2 + (sent_for.as_millis() / PRESENCE_INTERVAL.as_millis()) as usize;
+    assert!(
+        seen.len() <= allowed,
+        "101 moves in {sent_for:?} reach the others as at most {allowed} updates (one per 50 ms), got {} {}",
+        seen.len(),
+        chapter(section)
+    );
+    // Nothing older comes after the latest.
+    let late = tokio::time::timeout(
+        PRESENCE_INTERVAL * 3,
+        a.until(|m| matches!(m, ServerMessage::Presence { .. })),
+    )
+    .await;
+    assert!(
+        late.is_err(),
+        "after the latest selection nothing older follows, got {late:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn undo_removes_only_ones_own_edit() {
+    let section = "Stage 9: Undo";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    // Ada's page keeps its document and its history, as the page does.
+    let mut doc = RichText::default();
+    let mut history = History::new();
+    for (base, edit) in [
+        (0, insert(0, 0, "first line\n")),
+        (1, insert(11, 11, "second line\n")),
+    ] {
+        history
+            .record(&edit, &doc)
+            .expect("History::record takes an edit that fits");
+        doc.apply(&edit).expect("fits");
+        a.edit(base, edit).await;
+        a.ack().await;
+    }
+    // Bob inserts a line in between, and formats ada's first word.
+    b.until(|m| matches!(m, ServerMessage::Remote { revision: 2, .. }))
+        .await;
+    b.edit(2, insert(23, 11, "BOB\n")).await;
+    b.ack().await;
+    b.edit(3, Edit::format(27, 0, 5, Key::Bold, Some("true")))
+        .await;
+    b.ack().await;
+    for _ in 0..2 {
+        let ServerMessage::Remote { edit, .. } =
+            a.until(|m| matches!(m, ServerMessage::Remote { .. })).await
+        else {
+            unreachable!()
+        };
+        doc.apply(&edit).expect("fits");
+        history
+            .transform(&edit)
+            .expect("History::transform takes a remote edit");
+    }
+    // Ada undoes twice: her second line goes, then her first; bob's stays.
+    let mut revision = 4;
+    for (undo, expected) in [(1, "first line\nBOB\n"), (2, "BOB\n")] {
+        let edit = history
+            .undo(&mut doc)
+            .expect("History::undo")
+            .unwrap_or_else(|| {
+                panic!(
+                    "undo {undo}: there is something to undo {}",
+                    chapter(section)
+                )
+            });
+        assert_eq!(
+            doc.to_string(),
+            expected,
+            "undo {undo} on ada's page {}",
+            chapter(section)
+        );
+        a.edit(revision, edit).await;
+        a.ack().await;
+        revision += 1;
+    }
+    let (_, welcome) = Page::open(address, "notes", &ada, "pc").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { ref doc, .. } if doc.to_string() == "BOB\n"),
+        "ada's undos remove her lines only, never bob's: expected \"BOB\\n\", got {welcome:?} {}",
+        chapter(section)
+    );
+    // Redo brings her first line back, where it was.
+    let edit = history
+        .redo(&mut doc)
+        .expect("History::redo")
+        .expect("something to redo");
+    a.edit(revision, edit).await;
+    a.ack().await;
+    assert_eq!(
+        doc.to_string(),
+        "first line\nBOB\n",
+        "redo {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn versions_are_named_fetched_compared_and_restored() {
+    let section = "Stage 10: History";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    // 230 edits: versions on both sides of two snapshots.
+    let mut texts = vec![String::new()];
+    for revision in 0..230u64 {
+        let text = texts.last().cloned().unwrap_or_default();
+        let word = format!("{} ", revision % 10);
+        a.edit(revision, insert(text.chars().count(), 0, &word))
+            .await;
+        a.ack().await;
+        texts.push(format!("{word}{text}"));
+    }
+    for revision in [0u64, 1, 99, 100, 101, 157, 200, 230] {
+        let (status, doc) = http(
+            address,
+            "GET",
+            &format!("/api/docs/notes/versions/{revision}"),
+            Some(&ada),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, text_of(&doc)),
+            (200, texts[revision as usize].clone()),
+            "version {revision} is the document as it was then {}",
+            chapter(section)
+        );
+    }
+    let (status, _) = http(
+        address,
+        "POST",
+        "/api/docs/notes/versions",
+        Some(&ada),
+        Some(json!({"name": "draft", "revision": 101})),
+    )
+    .await;
+    assert_eq!(status, 204, "naming revision 101 {}", chapter(section));
+    let (_, list) = http(address, "GET", "/api/docs/notes/versions", Some(&ada), None).await;
+    assert_eq!(
+        list,
+        json!({"revision": 230, "names": {"draft": 101}}),
+        "{}",
+        chapter(section)
+    );
+    let (status, diff) = http(
+        address,
+        "GET",
+        "/api/docs/notes/diff?from=229&to=230",
+        Some(&ada),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, diff["text"].clone()),
+        (200, json!(["9 ", texts[229].chars().count()])),
+        "the diff of 229 and 230 inserts \"9 \" before the rest {}",
+        chapter(section)
+    );
+    let (status, restored) = http(
+        address,
+        "POST",
+        "/api/docs/notes/restore",
+        Some(&ada),
+        Some(json!({"revision": 101})),
+    )
+    .await;
+    assert_eq!(
+        (status, restored["revision"].clone()),
+        (200, json!(231)),
+        "a restore is a new revision {}",
+        chapter(section)
+    );
+    let remote = b
+        .until(|m| matches!(m, ServerMessage::Remote { revision: 231, .. }))
+        .await;
+    let _ = remote;
+    let (_, welcome) = Page::open(address, "notes", &ada, "pc").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 231, ref doc, .. } if doc.to_string() == texts[101]),
+        "after restoring 101 everyone has version 101's text, got {welcome:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn roles_are_checked_on_every_edit() {
+    let section = "Stage 11: Permissions";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    let (bob_id, bob) = user(address, "Bob").await;
+    let (_, carol) = user(address, "Carol").await;
+    document(address, &ada, "notes").await;
+    invite(address, &ada, "notes", &bob, "viewer").await;
+    invite(address, &ada, "notes", &carol, "editor").await;
+    // A viewer's link does not lower an editor.
+    invite(address, &ada, "notes", &carol, "viewer").await;
+    let (_, welcome) = Page::open(address, "notes", &carol, "pc").await;
+    assert!(
+        matches!(
+            welcome,
+            ServerMessage::Welcome {
+                role: Role::Editor,
+                ..
+            }
+        ),
+        "carol stays an editor after opening a viewer's link (never less), got {welcome:?} {}",
+        chapter(section)
+    );
+    let (mut b, welcome) = Page::open(address, "notes", &bob, "pb").await;
+    assert!(
+        matches!(
+            welcome,
+            ServerMessage::Welcome {
+                role: Role::Viewer,
+                ..
+            }
+        ),
+        "{welcome:?}"
+    );
+    b.edit(0, insert(0, 0, "graffiti")).await;
+    let refused = b
+        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+        .await;
+    assert!(
+        matches!(refused, ServerMessage::Error { ref code, .. } if code == "forbidden"),
+        "a viewer's edit is refused as forbidden, got {refused:?} {}",
+        chapter(section)
+    );
+    // Only the owner changes roles: carol (an editor) cannot promote bob.
+    let (status, _) = http(
+        address,
+        "PUT",
+        &format!("/api/docs/notes/members/{bob_id}"),
+        Some(&carol),
+        Some(json!({"role": "editor"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        403,
+        "an editor cannot change roles {}",
+        chapter(section)
+    );
+    let (status, _) = http(
+        address,
+        "PUT",
+        &format!("/api/docs/notes/members/{bob_id}"),
+        Some(&bob),
+        Some(json!({"role": "editor"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        403,
+        "a viewer cannot promote himself {}",
+        chapter(section)
+    );
+    let (status, _) = http(
+        address,
+        "POST",
+        "/api/docs/notes/links",
+        Some(&carol),
+        Some(json!({"role": "editor"})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        403,
+        "an editor cannot make share links {}",
+        chapter(section)
+    );
+    // The owner promotes bob, then demotes him while he is connected.
+    let (status, _) = http(
+        address,
+        "PUT",
+        &format!("/api/docs/notes/members/{bob_id}"),
+        Some(&ada),
+        Some(json!({"role": "editor"})),
+    )
+    .await;
+    assert_eq!(status, 204, "the owner changes roles {}", chapter(section));
+    b.until(|m| matches!(m, ServerMessage::Role { .. })).await;
+    b.edit(0, insert(0, 0, "ok")).await;
+    assert_eq!(
+        b.ack().await,
+        (2, 1),
+        "promoted, bob's edit is applied {}",
+        chapter(section)
+    );
+    let (status, _) = http(
+        address,
+        "PUT",
+        &format!("/api/docs/notes/members/{bob_id}"),
+        Some(&ada),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    b.until(|m| matches!(m, ServerMessage::Role { .. })).await;
+    b.edit(1, insert(2, 2, "!")).await;
+    let refused = b
+        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+        .await;
+    assert!(
+        matches!(refused, ServerMessage::Error { ref code, .. } if code == "forbidden"),
+        "demoted while connected, bob's next edit is refused, got {refused:?} {}",
+        chapter(section)
+    );
+    let (status, _) = http(
+        address,
+        "PUT",
+        &format!("/api/docs/notes/members/{bob_id}"),
+        Some(&ada),
+        Some(json!({"role": "owner"})),
+    )
+    .await;
+    assert!(
+        status == 400 || status == 403 || status == 409,
+        "nobody else can be made owner, got {status} {}",
+        chapter(section)
+    );
+    let (_, doc) = http(address, "GET", "/api/docs/notes/versions", Some(&ada), None).await;
+    assert_eq!(
+        doc["revision"],
+        json!(1),
+        "nothing of the refused edits is in the document {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn a_resent_edit_is_applied_once() {
+    let section = "Stage 12: Exactly once";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "once")).await;
+    assert_eq!(a.ack().await, (1, 1));
+    a.edit(1, insert(4, 0, "twice")).await;
+    assert_eq!(a.ack().await, (2, 2));
+    // The connection drops before the page saw its second ack; the server
+    // restarts; the page comes back (same client id) from revision 1 and
+    // sends its edit in flight again.
+    drop(a);
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (mut a, first) = Page::open_since(address, "notes", &ada, "pa", Some(1)).await;
+    assert!(
+        matches!(first, ServerMessage::CatchUp { ref edits, .. } if edits.len() == 1),
+        "back at revision 1, the page is sent the one edit it missed (its own), got {first:?} {}",
+        chapter(section)
+    );
+    a.seq = 1;
+    a.edit(1, insert(4, 0, "twice")).await;
+    assert_eq!(
+        a.ack().await,
+        (2, 2),
+        "a resent edit is acknowledged again with the revision it got the first time, not applied again {}",
+        chapter(section)
+    );
+    // Older than the last one accepted: refused, not applied.
+    a.seq = 0;
+    a.edit(2, insert(9, 0, "stale")).await;
+    let refused = a
+        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+        .await;
+    assert!(
+        matches!(refused, ServerMessage::Error { ref code, .. } if code == "stale"),
+        "edit 1 again after edit 2 is refused as stale, got {refused:?} {}",
+        chapter(section)
+    );
+    let (_, doc) = http(address, "GET", "/api/docs/notes/versions", Some(&ada), None).await;
+    assert_eq!(
+        doc["revision"],
+        json!(2),
+        "each edit is applied once, after a restart too {}",
+        chapter(section)
+    );
+    let (_, welcome) = Page::open(address, "notes", &ada, "pz").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 2, ref doc, .. } if doc.to_string() == "twiceonce"),
+        "the text has each word once, got {welcome:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn offline_edits_are_rebased_on_reconnect() {
+    let (mut rng, seed) = Rng::seeded();
+    let section = "Stage 13: Offline";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    a.edit(0, insert(0, 0, "shared start")).await;
+    a.ack().await;
+    b.until(|m| matches!(m, ServerMessage::Remote { .. })).await;
+    let mut log = vec![insert(0, 0, "shared start")];
+    let mut doc = RichText::plain("shared start");
+    // Ada goes offline at revision 1 and keeps typing: her edits compose
+    // into one, on revision 1.
+    drop(a);
+    let mut offline_doc = doc.clone();
+    let mut offline = Edit::text(Operation::new().retain(doc.len_chars()));
+    for _ in 0..20 {
+        let edit = rng.edit(offline_doc.len_chars());
+        offline_doc.apply(&edit).expect("fits");
+        offline = offline.compose(&edit).expect("composes");
+    }
+    // Meanwhile bob edits 30 times.
+    for revision in 1..31u64 {
+        let edit = rng.edit(doc.len_chars());
+        b.edit(revision, edit.clone()).await;
+        assert_eq!(b.ack().await.1, revision + 1);
+        doc.apply(&edit).expect("fits");
+        log.push(edit);
+    }
+    // Ada is back: she catches up from revision 1 and sends her work.
+    let (mut a, first) = Page::open_since(address, "notes", &ada, "pa", Some(1)).await;
+    let ServerMessage::CatchUp { edits, .. } = first else {
+        panic!(
+            "seed {seed}: a page back at revision 1 gets a catch-up, got {first:?} {}",
+            chapter(section)
+        );
+    };
+    assert_eq!(
+        edits.len(),
+        30,
+        "seed {seed}: the catch-up holds the 30 edits missed {}",
+        chapter(section)
+    );
+    a.seq = 1;
+    a.edit(1, offline.clone()).await;
+    assert_eq!(
+        a.ack().await,
+        (2, 32),
+        "seed {seed}: ada's offline work is revision 32 {}",
+        chapter(section)
+    );
+    let expected = reference(&log, 1, &offline);
+    doc.apply(&expected).expect("fits");
+    let expected_text = doc.to_string();
+    let (_, welcome) = Page::open(address, "notes", &ada, "pc").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 32, ref doc, .. } if doc.to_string() == expected_text),
+        "seed {seed}: ada's offline edit is transformed past bob's 30: expected {expected_text:?}, got {welcome:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+/// The learner's `editor-server` on `database`; its address.
+fn spawn(database: &std::path::Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_editor-server"))
+        .args(["--listen", "127.0.0.1:0", "--database"])
+        .arg(database)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server binary starts");
+    let stdout = child.stdout.take().expect("its output");
+    let mut line = String::new();
+    // Bounded: the binary prints this line first, or exits (EOF).
+    let _ = BufReader::new(stdout).read_line(&mut line);
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("editor-server prints \"listening on http://ADDRESS\" first, it printed {line:?} {}", chapter("Stage 14: Durability"))
+        });
+    (child, address)
+}
+
+async fn acknowledged_edits_survive_kill_9() {
+    let section = "Stage 14: Durability";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let database = dir.path().join("editor.sqlite");
+    let (mut child, address) = spawn(&database);
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut page, _) = Page::open(address, "notes", &ada, "pa").await;
+    // Acknowledged only once stored: while another connection holds the
+    // database's write lock the server cannot commit, so it must not
+    // acknowledge; once the lock is gone, it does.
+    let lock = rusqlite::Connection::open(&database).expect("the check opens the database");
+    lock.execute_batch("BEGIN IMMEDIATE")
+        .expect("the check takes the write lock");
+    page.edit(0, insert(0, 0, "w ")).await;
+    let early = tokio::time::timeout(Duration::from_millis(400), page.ack()).await;
+    assert!(
+        early.is_err(),
+        "the edit was acknowledged while the database was locked, so before it was stored: acknowledge only after Store::append has committed {}",
+        chapter(section)
+    );
+    lock.execute_batch("COMMIT").expect("the check lets go");
+    drop(lock);
+    assert_eq!(
+        page.ack().await,
+        (1, 1),
+        "acknowledged once stored {}",
+        chapter(section)
+    );
+    let mut expected = String::from("w ");
+    for i in 1..61u64 {
+        let word = format!("w{i} ");
+        let len = expected.chars().count();
+        page.edit(i, insert(len, len, &word)).await;
+        assert_eq!(page.ack().await, (i + 1, i + 1));
+        expected.push_str(&word);
+    }
+    // The last acknowledgement is in: kill the server at once.
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(page);
+    let (mut child, address) = spawn(&database);
+    let (_, welcome) = Page::open(address, "notes", &ada, "pb").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 61, ref doc, .. } if doc.to_string() == expected),
+        "every acknowledged edit survives kill -9: expected revision 61 with {expected:?}, got {welcome:?} {}",
+        chapter(section)
+    );
+}
+
+async fn oversize_and_garbage_do_not_stop_the_others() {
+    let section = "Stage 15: Limits";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    document(address, &ada, "other").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    let (mut b, _) = Page::open(address, "notes", &ada, "pb").await;
+    let (mut c, _) = Page::open(address, "other", &ada, "pc").await;
+    within(WAIT, "sending", a.socket.send(Message::text("{not json")))
+        .await
+        .expect("sent");
+    let error = a.until(|m| matches!(m, ServerMessage::Error { .. })).await;
+    assert!(
+        matches!(error, ServerMessage::Error { ref code, .. } if code == "bad_request"),
+        "garbage gets bad_request, got {error:?} {}",
+        chapter(section)
+    );
+    for (base, edit) in [
+        (0, insert(7, 0, "x")),
+        (5, insert(0, 0, "x")),
+        (0, Edit::format(0, 0, 3, Key::Bold, Some("true"))),
+    ] {
+        a.edit(base, edit.clone()).await;
+        let error = a
+            .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+            .await;
+        assert!(
+            matches!(error, ServerMessage::Error { .. }),
+            "{edit:?} on revision {base} does not fit and is refused, got {error:?} {}",
+            chapter(section)
+        );
+    }
+    a.edit(0, insert(0, 0, "ok")).await;
+    assert_eq!(
+        a.ack().await.1,
+        1,
+        "the page still works after bad edits {}",
+        chapter(section)
+    );
+    let huge = "x".repeat(editor::protocol::MAX_MESSAGE + 10);
+    let _ = within(WAIT, "sending", a.socket.send(Message::text(huge))).await;
+    let code = within(WAIT, "the server's Close", async {
+        loop {
+            match a.socket.next().await {
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                _ => return None,
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        code,
+        Some(1009),
+        "a message over 1 MiB is closed with 1009 {}",
+        chapter(section)
+    );
+    b.until(|m| matches!(m, ServerMessage::Remote { .. })).await;
+    b.edit(1, insert(2, 2, "!")).await;
+    assert_eq!(
+        b.ack().await.1,
+        2,
+        "the other pages go on {}",
+        chapter(section)
+    );
+    c.edit(0, insert(0, 0, "fine")).await;
+    assert_eq!(
+        c.ack().await.1,
+        1,
+        "the other documents go on {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+async fn idle_documents_leave_memory() {
+    let section = "Stage 16: Idle unload";
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start_with(&dir, |config| {
+        config.idle_unload = Duration::from_millis(200)
+    })
+    .await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "still here")).await;
+    a.ack().await;
+    assert_eq!(server.open_documents(), 1);
+    drop(a);
+    within(WAIT, "the idle document to be unloaded", async {
+        while server.open_documents() > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let (_, welcome) = Page::open(address, "notes", &ada, "pb").await;
+    assert!(
+        matches!(welcome, ServerMessage::Welcome { revision: 1, ref doc, .. } if doc.to_string() == "still here"),
+        "an unloaded document is loaded again on the next join, before its welcome, got {welcome:?} {}",
+        chapter(section)
+    );
+    within(WAIT, "Server::shutdown", server.shutdown()).await;
+}
+
+// ----------------------------------------------------------------- the kit
+// A server on a fresh database, a small HTTP client, and a page that speaks
+// the editor's protocol (the same in the visible and the hidden checks).
+
+/// Generous for anything on loopback.
+const WAIT: Duration = Duration::from_secs(5);
+
+/// Where a failing stage is explained.
+fn chapter(section: &str) -> String {
+    format!("(chapter A-editor, \"{section}\")")
+}
+
+/// A server on a database in `dir`, configured by `configure`.
+async fn start_with(dir: &tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> Server {
+    let mut config = Config::new(dir.path().join("editor.sqlite"));
+    configure(&mut config);
+    let address: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    within(WAIT, "Server::start", Server::start(address, config))
+        .await
+        .unwrap_or_else(|error| {
+            panic!(
+                "the server must start: {error} {}",
+                chapter("Stage 1: Boot")
+            )
+        })
+}
+
+async fn start(dir: &tempfile::TempDir) -> Server {
+    start_with(dir, |_| {}).await
+}
+
+/// `METHOD path` with an optional bearer token and JSON body: the status
+/// and the body (JSON, or a string).
+async fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let (status, body) = http_bytes(address, method, path, token, body).await;
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+async fn http_bytes(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Vec<u8>) {
+    within(WAIT, &format!("the answer to {method} {path}"), async {
+        let mut stream = TcpStream::connect(address).await.expect("connects");
+        let body = body.map(|body| body.to_string()).unwrap_or_default();
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        if let Some(token) = token {
+            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(&body);
+        stream.write_all(request.as_bytes()).await.expect("sends");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).await.expect("reads");
+        let head_end = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(response.len(), |at| at + 4);
+        let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        (status, response[head_end..].to_vec())
+    })
+    .await
+}
+
+/// A new user: `(id, token)`.
+async fn user(address: SocketAddr, name: &str) -> (String, String) {
+    let (status, body) = http(
+        address,
+        "POST",
+        "/api/users",
+        None,
+        Some(json!({"name": name})),
+    )
+    .await;
+    assert_eq!(status, 201, "POST /api/users: {body}");
+    (
+        body["id"].as_str().expect("an id").to_owned(),
+        body["token"].as_str().expect("a token").to_owned(),
+    )
+}
+
+/// A new document `id` owned by `token`'s user.
+async fn document(address: SocketAddr, token: &str, id: &str) {
+    let (status, body) = http(
+        address,
+        "POST",
+        "/api/docs",
+        Some(token),
+        Some(json!({"id": id})),
+    )
+    .await;
+    assert_eq!(status, 201, "POST /api/docs: {body}");
+}
+
+/// `member` joins `id` through a share link of `role` made by `owner`.
+async fn invite(address: SocketAddr, owner: &str, id: &str, member: &str, role: &str) {
+    let (status, body) = http(
+        address,
+        "POST",
+        &format!("/api/docs/{id}/links"),
+        Some(owner),
+        Some(json!({"role": role})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        201,
+        "the owner makes a share link: {body} {}",
+        chapter("Stage 11: Permissions")
+    );
+    let code = body["code"].as_str().expect("a code").to_owned();
+    let (status, body) = http(
+        address,
+        "POST",
+        &format!("/api/docs/{id}/join"),
+        Some(member),
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        200,
+        "a share link lets one join: {body} {}",
+        chapter("Stage 11: Permissions")
+    );
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A page: its socket and its edits' numbers.
+struct Page {
+    socket: Socket,
+    seq: u64,
+}
+
+impl Page {
+    /// Connects `client` to document `id` with `token`; the first message.
+    async fn open(
+        address: SocketAddr,
+        id: &str,
+        token: &str,
+        client: &str,
+    ) -> (Page, ServerMessage) {
+        Self::open_since(address, id, token, client, None).await
+    }
+
+    async fn open_since(
+        address: SocketAddr,
+        id: &str,
+        token: &str,
+        client: &str,
+        since: Option<u64>,
+    ) -> (Page, ServerMessage) {
+        let since = since
+            .map(|since| format!("&since={since}"))
+            .unwrap_or_default();
+        let url = format!("ws://{address}/ws/{id}?token={token}&client={client}{since}");
+        let (socket, _) = within(
+            WAIT,
+            "the WebSocket handshake",
+            tokio_tungstenite::connect_async(url),
+        )
+        .await
+        .expect("the handshake succeeds");
+        let mut page = Page { socket, seq: 0 };
+        let first = page.next().await;
+        (page, first)
+    }
+
+    async fn send(&mut self, message: &ClientMessage) {
+        let text = serde_json::to_string(message).expect("serialises");
+        within(WAIT, "sending", self.socket.send(Message::text(text)))
+            .await
+            .expect("sent");
+    }
+
+    /// Sends `edit` on revision `base`; returns its seq.
+    async fn edit(&mut self, base: u64, edit: Edit) -> u64 {
+        self.seq += 1;
+        let seq = self.seq;
+        self.send(&ClientMessage::Edit { seq, base, edit }).await;
+        seq
+    }
+
+    /// The next protocol message (pings and pongs skipped).
+    async fn next(&mut self) -> ServerMessage {
+        within(WAIT, "a message from the server", async {
+            loop {
+                match self.socket.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        return serde_json::from_str(text.as_str())
+                            .unwrap_or_else(|error| panic!("{text}: {error}"));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    other => panic!("expected a message from the server, got {other:?}"),
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next message that `wanted` accepts (others skipped).
+    async fn until(&mut self, wanted: impl Fn(&ServerMessage) -> bool) -> ServerMessage {
+        loop {
+            let message = self.next().await;
+            if wanted(&message) {
+                return message;
+            }
+        }
+    }
+
+    /// The next acknowledgement (others skipped).
+    async fn ack(&mut self) -> (u64, u64) {
+        match self
+            .until(|m| matches!(m, ServerMessage::Ack { .. } | ServerMessage::Error { .. }))
+            .await
+        {
+            ServerMessage::Ack { seq, revision } => (seq, revision),
+            other => panic!("expected an ack, got {other:?}"),
+        }
+    }
+}
+
+/// `Edit` inserting `text` at `at` into a document of `len` characters.
+fn insert(len: usize, at: usize, text: &str) -> Edit {
+    Edit::text(Operation::new().retain(at).insert(text).retain(len - at))
+}
+
+/// The text of a version as the HTTP API gives it.
+fn text_of(value: &Value) -> String {
+    value["text"].as_str().unwrap_or_default().to_owned()
+}
