@@ -102,9 +102,13 @@ fn a_revision_is_stored_once_and_a_failed_transaction_stores_nothing() {
     store
         .append("d", 1, &entries[..1], &[])
         .expect("revision 1");
-    // Revisions 1 (again) and 2 together: the first fails, so neither is kept.
+    // Revisions 1 (again) and 2 together: the first fails, so neither is
+    // kept, and the error says which revision another writer had taken.
     let again = store.append("d", 1, &entries, &[]);
-    assert!(matches!(again, Err(StoreError::Database(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::Conflict { ref doc, revision: 1 }) if doc == "d"),
+        "{again:?}"
+    );
     let (loaded, _) = store.load("d").expect("reads").expect("exists");
     assert_eq!(loaded.revision(), 1);
     assert_eq!(loaded.current().to_string(), "a");
