@@ -20,6 +20,8 @@
 //! * [`presence`]: who is here and where their cursors are, moved by every
 //!   edit, removed when they leave, throttled to 20 updates a second.
 //! * [`protocol`]: the JSON messages between a page and the server.
+//! * [`redis`]: a small Redis client (RESP2), for several servers that
+//!   share documents ([`ClusterConfig`]).
 //! * [`replica`]: a participant's copy: one edit in flight, a buffer,
 //!   remote edits transformed past them, resends after a reconnect.
 //! * [`server`]: the HTTP and WebSocket server; one task per open
@@ -46,6 +48,7 @@ pub mod doc;
 mod page;
 pub mod presence;
 pub mod protocol;
+pub mod redis;
 pub mod replica;
 pub mod rich;
 pub mod server;
@@ -59,7 +62,7 @@ pub use ot::{OpError, Operation};
 pub use presence::{PRESENCE_INTERVAL, Participant, Pass, Presence, Throttle};
 pub use replica::{Replica, ReplicaError};
 pub use rich::{Edit, EditError, Format, Key, RichText, Span};
-pub use server::{Config, Server, ServerError};
+pub use server::{ClusterConfig, Config, Server, ServerError};
 pub use store::{Store, StoreError, User};
 pub use text::Text;
 pub use undo::History;

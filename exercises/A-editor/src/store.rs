@@ -28,6 +28,17 @@ pub enum StoreError {
     /// SQLite said no.
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    /// Another server stored this revision of the document first: the
+    /// primary key `(doc, revision)` is the fence that stops a sequencer
+    /// that lost its lease (see `server::cluster`). Nothing of the batch
+    /// is stored; the caller must not acknowledge it, and must reload.
+    #[error("document {doc}: revision {revision} was stored by another server first")]
+    Conflict {
+        /// The document.
+        doc: String,
+        /// The revision already taken.
+        revision: u64,
+    },
     /// A stored row does not read back (a database from elsewhere, or
     /// damaged).
     #[error("document {doc}: stored data does not read back: {problem}")]
@@ -169,7 +180,9 @@ impl Store {
 
     /// Stores, in one transaction, the edits that made revisions
     /// `first, first + 1, …` and the snapshots taken meanwhile. When this
-    /// returns, they are on disk; on an error none of them is.
+    /// returns, they are on disk; on an error none of them is. A revision
+    /// that is stored already (another server wrote it) is
+    /// [`StoreError::Conflict`].
     pub fn append(
         &self,
         id: &str,

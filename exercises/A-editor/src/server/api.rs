@@ -16,6 +16,10 @@
 //! | `POST /api/docs/{id}/restore` `{"revision"}` | restore, as a new edit (editor): `{"revision"}` |
 //! | `GET /ws/{id}?token=…&client=…[&since=…]` | the editing connection ([`crate::protocol`]) |
 //!
+//! In a cluster, every server answers every route: a document's routes
+//! go to its task, which may forward them to the server that sequences
+//! the document ([`super::remote`]).
+//!
 //! Every `/api` route but `POST /api/users` takes the user's token as
 //! `Authorization: Bearer TOKEN`. Errors are `{"error": code, "message"}`
 //! with 400, 401 (no or bad token), 403 (not allowed), 404 or 503.

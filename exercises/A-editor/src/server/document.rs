@@ -12,6 +12,12 @@
 //! anything: it closes every connection (1011) and ends, and the next
 //! connection loads the document again from what the database has.
 //!
+//! In a cluster ([`super::cluster`]), the task runs on the server holding
+//! the document's lease (a task of its own renews it, so that no edit
+//! waits for Redis), serves members on other servers through Redis, and
+//! stops (1012, the pages reconnect) if it loses the lease or another
+//! server stored a revision first.
+//!
 //! A document nobody has had open for [`Config::idle_unload`] is unloaded:
 //! the task ends and the memory is freed; it is loaded again on the next
 //! join.
@@ -31,12 +37,14 @@ use crate::rich::{Edit, RichText};
 use crate::store::User;
 
 use super::Shared;
+use super::cluster::{self, Cluster, Wire};
+use crate::store::StoreError;
 
 /// How many commands a document's inbox holds before senders wait.
 pub(crate) const INBOX: usize = 1024;
 
 /// What a session sends its connection.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outgoing {
     /// A message.
     Message(ServerMessage),
@@ -52,7 +60,7 @@ pub(crate) enum Outgoing {
 pub(crate) const OUTBOX: usize = 1024;
 
 /// Why a request to a document failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub(crate) enum Refused {
     #[error("no document with that id")]
     NotFound,
@@ -79,7 +87,7 @@ impl From<DocError> for Refused {
     }
 }
 
-type Reply<T> = oneshot::Sender<Result<T, Refused>>;
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, Refused>>;
 
 /// A connection joining.
 #[derive(Debug)]
@@ -153,12 +161,61 @@ pub(crate) enum Command {
         to: u64,
         reply: Reply<Edit>,
     },
+    /// A message from another server of the cluster.
+    Cluster(Box<Wire>),
+    /// The subscription to Redis failed (messages may be lost), or this
+    /// sequencer's lease was lost: close every connection with 1012 and
+    /// end.
+    Restart,
+}
+
+/// The queue of messages for another server's connections: the message
+/// and to which of them (see [`Cluster::node_link`]).
+pub(crate) type Link = mpsc::Sender<(Vec<u64>, Outgoing)>;
+
+/// Where a member's messages go.
+pub(crate) enum Outbox {
+    /// A connection of this server: its session's queue.
+    Local(mpsc::Sender<Outgoing>),
+    /// Connection `conn` of another server, through that server's link
+    /// ([`Cluster::node_link`]), shared by all its members: a broadcast is
+    /// published once per server, with the list of its connections.
+    Remote { conn: u64, link: Link },
+}
+
+impl Outbox {
+    fn try_send(&self, outgoing: Outgoing) -> bool {
+        match self {
+            Outbox::Local(outbox) => outbox.try_send(outgoing).is_ok(),
+            Outbox::Remote { conn, link } => link.try_send((vec![*conn], outgoing)).is_ok(),
+        }
+    }
+
+    /// Gone, or too far behind: its queue (or its server's link) is full.
+    fn is_stuck(&self) -> bool {
+        match self {
+            Outbox::Local(outbox) => outbox.is_closed() || outbox.capacity() == 0,
+            Outbox::Remote { link, .. } => link.is_closed() || link.capacity() == 0,
+        }
+    }
 }
 
 struct Member {
     conn: u64,
     user: User,
-    outbox: mpsc::Sender<Outgoing>,
+    outbox: Outbox,
+}
+
+impl Drop for Member {
+    /// A local session notices its queue ending and closes (1008); a
+    /// connection on another server is told so (if it left already, its
+    /// server ignores this).
+    fn drop(&mut self) {
+        if let Outbox::Remote { .. } = self.outbox {
+            self.outbox
+                .try_send(Outgoing::Close(1008, "dropped by the document".into()));
+        }
+    }
 }
 
 struct Task {
@@ -174,10 +231,87 @@ struct Task {
     /// The last revision stored: edits after it are applied but not yet
     /// stored (their authors and numbers are in the log).
     stored: u64,
+    /// In a cluster: this server's part, and the lease's value.
+    lease: Option<(Arc<Cluster>, String)>,
+    /// In a cluster: the link to each other server with members here.
+    links: HashMap<String, Link>,
+    /// Set when the task must end: the close code and reason.
+    ending: Option<(u16, &'static str)>,
+}
+
+/// What the pages of a document whose sequencer stopped are told: they
+/// reconnect, to whichever server, and resend what was not acknowledged.
+pub(crate) const RECONNECT: &str = "this document moved to another server; reconnect";
+
+/// Runs document `id` as its sequencer in a cluster, holding `lease`;
+/// `sender` is its inbox's, for the task that keeps the lease.
+pub(crate) async fn run_leased(
+    id: String,
+    shared: Arc<Shared>,
+    (sender, inbox): (mpsc::Sender<Command>, mpsc::Receiver<Command>),
+    cluster: Arc<Cluster>,
+    lease: String,
+) {
+    let keeper = tokio::spawn(keep_lease(
+        Arc::clone(&cluster),
+        id.clone(),
+        lease.clone(),
+        sender,
+    ));
+    run_with(
+        id.clone(),
+        shared,
+        inbox,
+        Some((Arc::clone(&cluster), lease.clone())),
+    )
+    .await;
+    // The inbox is closed now, so the keeper ends.
+    let _ = keeper.await;
+    cluster.release(&id, &lease).await;
+}
+
+/// Renews the lease every [`ClusterConfig::renew`](super::ClusterConfig)
+/// until the document's inbox closes, apart from the document task, so
+/// that no edit waits for Redis. A lease that is lost (or that Redis
+/// cannot renew: it may expire meanwhile) makes the task stop (1012).
+async fn keep_lease(
+    cluster: Arc<Cluster>,
+    id: String,
+    lease: String,
+    inbox: mpsc::Sender<Command>,
+) {
+    let mut every = tokio::time::interval(cluster.config.renew);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    every.reset();
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            () = inbox.closed() => return,
+        }
+        match cluster.renew(&id, &lease).await {
+            Ok(true) => continue,
+            Ok(false) => tracing::warn!(id, "the document's lease was taken over"),
+            Err(error) => tracing::warn!(%error, id, "the document's lease could not be renewed"),
+        }
+        tokio::select! {
+            _ = inbox.send(Command::Restart) => {}
+            () = inbox.closed() => {}
+        }
+        return;
+    }
 }
 
 /// Runs document `id` until it is unloaded, fails, or the server stops.
-pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiver<Command>) {
+pub(crate) async fn run(id: String, shared: Arc<Shared>, inbox: mpsc::Receiver<Command>) {
+    run_with(id, shared, inbox, None).await;
+}
+
+async fn run_with(
+    id: String,
+    shared: Arc<Shared>,
+    mut inbox: mpsc::Receiver<Command>,
+    lease: Option<(Arc<Cluster>, String)>,
+) {
     let store = Arc::clone(&shared.store);
     let key = id.clone();
     let loaded = tokio::task::spawn_blocking(move || store.load(&key)).await;
@@ -201,9 +335,17 @@ pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiv
         members: HashMap::new(),
         duplicates: Vec::new(),
         stored,
+        ending: None,
+        lease,
+        links: HashMap::new(),
     };
     let mut stop = task.shared.stop.clone();
     let mut idle_since = Some(Instant::now());
+    let every = task.shared.config.cluster.as_ref().map(|c| c.renew);
+    let mut heartbeat =
+        tokio::time::interval(every.unwrap_or(std::time::Duration::from_secs(3600)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    heartbeat.reset();
     loop {
         let idle_at = idle_since.map(|since| since + task.shared.config.idle_unload);
         let due = task.throttle.next_due();
@@ -220,12 +362,17 @@ pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiv
                 for command in batch {
                     task.handle(command);
                 }
-                if !task.commit().await {
-                    task.close_all(1011, "the document could not be stored; reconnect");
+                if let Err((code, reason)) = task.commit().await {
+                    task.close_all(code, reason);
+                    break;
+                }
+                if let Some((code, reason)) = task.ending {
+                    task.close_all(code, reason);
                     break;
                 }
                 idle_since = task.members.is_empty().then(Instant::now);
             }
+            _ = heartbeat.tick(), if task.lease.is_some() => task.heartbeat(),
             () = sleep_until(due), if due.is_some() => task.flush_presence(),
             () = sleep_until(idle_at), if idle_at.is_some() => {
                 if task.unload(&mut inbox) {
@@ -234,7 +381,7 @@ pub(crate) async fn run(id: String, shared: Arc<Shared>, mut inbox: mpsc::Receiv
                 idle_since = task.members.is_empty().then(Instant::now);
             }
             () = super::stopped(&mut stop) => {
-                task.close_all(1001, "the server is shutting down");
+                task.close_on_shutdown();
                 break;
             }
         }
@@ -250,7 +397,12 @@ async fn sleep_until(at: Option<Instant>) {
 }
 
 /// Answers every command waiting with `refused` and forgets the document.
-fn refuse_all(id: &str, shared: &Shared, mut inbox: mpsc::Receiver<Command>, refused: Refused) {
+pub(crate) fn refuse_all(
+    id: &str,
+    shared: &Shared,
+    mut inbox: mpsc::Receiver<Command>,
+    refused: Refused,
+) {
     let mut documents = shared.documents();
     inbox.close();
     while let Ok(command) = inbox.try_recv() {
@@ -260,7 +412,7 @@ fn refuse_all(id: &str, shared: &Shared, mut inbox: mpsc::Receiver<Command>, ref
 }
 
 impl Command {
-    fn refuse(self, refused: Refused) {
+    pub(crate) fn refuse(self, refused: Refused) {
         match self {
             Command::Join(_, reply)
             | Command::SetRole { reply, .. }
@@ -285,7 +437,11 @@ impl Command {
             Command::Diff { reply, .. } => {
                 let _ = reply.send(Err(refused));
             }
-            Command::Edit { .. } | Command::Select { .. } | Command::Leave { .. } => {}
+            Command::Edit { .. }
+            | Command::Select { .. }
+            | Command::Leave { .. }
+            | Command::Cluster(_)
+            | Command::Restart => {}
         }
     }
 }
@@ -411,6 +567,84 @@ impl Task {
                 });
                 let _ = reply.send(result);
             }
+            Command::Cluster(wire) => self.remote(*wire),
+            Command::Restart => self.ending = Some((1012, RECONNECT)),
+        }
+    }
+
+    /// Sends each server with members here a message for none of its
+    /// connections: if that server is gone (killed, so its pages could
+    /// not leave), nobody receives it, its link closes, and its members
+    /// are pruned at the next heartbeat: the others see those cursors go
+    /// even in a document where nobody types.
+    fn heartbeat(&mut self) {
+        self.links.retain(|_, link| !link.is_closed());
+        for link in self.links.values() {
+            let _ = link.try_send((Vec::new(), Outgoing::Frame(Default::default())));
+        }
+        self.prune();
+    }
+
+    /// A message from another server: a member there joins, edits,
+    /// selects, leaves or asks.
+    fn remote(&mut self, wire: Wire) {
+        let Some((cluster, _)) = self.lease.clone() else {
+            return;
+        };
+        match wire {
+            Wire::Join {
+                from,
+                id,
+                conn,
+                client,
+                user,
+                since,
+                ..
+            } => {
+                let link = match self.links.get(&from) {
+                    Some(link) if !link.is_closed() => link.clone(),
+                    _ => {
+                        let link =
+                            cluster.node_link(self.shared.alive(), from.clone(), self.id.clone());
+                        self.links.insert(from.clone(), link.clone());
+                        link
+                    }
+                };
+                let outbox = Outbox::Remote { conn, link };
+                let result = self
+                    .join_with(conn, client, user, since, outbox)
+                    .map(|()| serde_json::Value::Null);
+                let answer = Wire::Answer {
+                    doc: self.id.clone(),
+                    id,
+                    result,
+                };
+                cluster.publish_later(self.shared.alive(), &from, answer);
+            }
+            Wire::Edit {
+                client,
+                seq,
+                base,
+                edit,
+                ..
+            } => self.edit(client, seq, base, edit),
+            Wire::Select {
+                client, selection, ..
+            } => self.select(&client, selection),
+            Wire::Leave { conn, client, .. } => self.handle(Command::Leave { conn, client }),
+            Wire::Request {
+                from, id, request, ..
+            } => {
+                let (command, answer) = cluster::from_request(request);
+                self.handle(command);
+                let answer = Wire::Answer {
+                    doc: self.id.clone(),
+                    id,
+                    result: answer(),
+                };
+                cluster.publish_later(self.shared.alive(), &from, answer);
+            }
+            Wire::Deliver { .. } | Wire::Answer { .. } | Wire::NotHere { .. } => {}
         }
     }
 
@@ -431,7 +665,6 @@ impl Task {
     }
 
     fn join(&mut self, joining: Joining) -> Result<(), Refused> {
-        let role = self.member(&joining.user.id)?;
         let Joining {
             conn,
             client,
@@ -439,6 +672,18 @@ impl Task {
             since,
             outbox,
         } = joining;
+        self.join_with(conn, client, user, since, Outbox::Local(outbox))
+    }
+
+    fn join_with(
+        &mut self,
+        conn: u64,
+        client: String,
+        user: User,
+        since: Option<u64>,
+        outbox: Outbox,
+    ) -> Result<(), Refused> {
+        let role = self.member(&user.id)?;
         self.presence.leave(&client);
         let you = self.presence.join(&client, &user.name).clone();
         let participants: Vec<Participant> = self
@@ -482,7 +727,7 @@ impl Task {
                 participants,
             },
         };
-        if outbox.try_send(Outgoing::Message(first)).is_err() {
+        if !outbox.try_send(Outgoing::Message(first)) {
             self.presence.leave(&client);
             return Err(Refused::Unavailable);
         }
@@ -527,11 +772,13 @@ impl Task {
     }
 
     /// Stores what was applied since the last commit, then acknowledges and
-    /// broadcasts it. `false` when the store failed.
-    async fn commit(&mut self) -> bool {
+    /// broadcasts it. When the store failed: how to close the connections
+    /// (nothing of the batch is acknowledged).
+    async fn commit(&mut self) -> Result<(), (u16, &'static str)> {
+        const FAILED: (u16, &str) = (1011, "the document could not be stored; reconnect");
         if self.doc.revision() > self.stored {
             let Ok(entries) = self.doc.since(self.stored) else {
-                return false;
+                return Err(FAILED);
             };
             let entries = entries.to_vec();
             let snapshots: Vec<(u64, RichText)> = self
@@ -552,11 +799,16 @@ impl Task {
             .await;
             let entries = match saved {
                 Ok(Ok(entries)) => entries,
+                Ok(Err(error @ StoreError::Conflict { .. })) => {
+                    // The fence: another server sequences this document now.
+                    tracing::warn!(%error, id = self.id, "a stale sequencer stops");
+                    return Err((1012, RECONNECT));
+                }
                 Ok(Err(error)) => {
                     tracing::error!(%error, id = self.id, "edits could not be stored");
-                    return false;
+                    return Err(FAILED);
                 }
-                Err(_) => return false,
+                Err(_) => return Err(FAILED),
             };
             self.stored = self.doc.revision();
             for (entry, revision) in entries.into_iter().zip(first..) {
@@ -569,22 +821,16 @@ impl Task {
                     }
                     .to_json(),
                 );
-                for (to, member) in &self.members {
-                    let outgoing = if *to == client {
-                        Outgoing::Message(ServerMessage::Ack { seq, revision })
-                    } else {
-                        Outgoing::Frame(remote.clone())
-                    };
-                    // A full queue (too slow) or a gone page: `prune` below.
-                    let _ = member.outbox.try_send(outgoing);
-                }
+                // A full queue (too slow) or a gone page: `prune` below.
+                self.send(&client, ServerMessage::Ack { seq, revision });
+                self.fan_out(&client, &Outgoing::Frame(remote));
             }
         }
         for (client, seq, revision) in std::mem::take(&mut self.duplicates) {
             self.send(&client, ServerMessage::Ack { seq, revision });
         }
         self.prune();
-        true
+        Ok(())
     }
 
     /// Removes members whose connection is gone or cannot keep up.
@@ -592,12 +838,12 @@ impl Task {
         let gone: Vec<String> = self
             .members
             .iter()
-            .filter(|(_, member)| member.outbox.is_closed() || member.outbox.capacity() == 0)
+            .filter(|(_, member)| member.outbox.is_stuck())
             .map(|(client, _)| client.clone())
             .collect();
         for client in gone {
             if let Some(member) = self.members.get(&client) {
-                let _ = member.outbox.try_send(Outgoing::Close(
+                member.outbox.try_send(Outgoing::Close(
                     1008,
                     "too far behind: reconnect to catch up".into(),
                 ));
@@ -652,7 +898,7 @@ impl Task {
             self.send(&client, ServerMessage::Role { role });
             if role.is_none() {
                 if let Some(member) = self.members.get(&client) {
-                    let _ = member.outbox.try_send(Outgoing::Close(
+                    member.outbox.try_send(Outgoing::Close(
                         1008,
                         "you are no longer a member of this document".into(),
                     ));
@@ -674,49 +920,99 @@ impl Task {
 
     fn send(&self, client: &str, message: ServerMessage) {
         if let Some(member) = self.members.get(client) {
-            let _ = member.outbox.try_send(Outgoing::Message(message));
+            member.outbox.try_send(Outgoing::Message(message));
         }
     }
 
     fn broadcast_except(&self, except: &str, message: ServerMessage) {
+        let frame = axum::extract::ws::Utf8Bytes::from(message.to_json());
+        self.fan_out(except, &Outgoing::Frame(frame));
+    }
+
+    /// Sends `outgoing` to every member but `except`: to each local
+    /// connection, and once to each other server with members here.
+    fn fan_out(&self, except: &str, outgoing: &Outgoing) {
+        let mut servers: Vec<(&Link, Vec<u64>)> = Vec::new();
         for (client, member) in &self.members {
-            if client != except {
-                let _ = member.outbox.try_send(Outgoing::Message(message.clone()));
+            if client == except {
+                continue;
             }
+            match &member.outbox {
+                Outbox::Local(outbox) => {
+                    let _ = outbox.try_send(outgoing.clone());
+                }
+                Outbox::Remote { conn, link } => {
+                    match servers
+                        .iter_mut()
+                        .find(|(known, _)| known.same_channel(link))
+                    {
+                        Some((_, conns)) => conns.push(*conn),
+                        None => servers.push((link, vec![*conn])),
+                    }
+                }
+            }
+        }
+        for (link, conns) in servers {
+            let _ = link.try_send((conns, outgoing.clone()));
         }
     }
 
-    fn close_all(&mut self, code: u16, reason: &str) {
+    /// This server stops: its own pages are told it is going away (1001);
+    /// pages on other servers only lose their sequencer, and reconnect to
+    /// their server, where another takes over (1012).
+    fn close_on_shutdown(&mut self) {
         for member in self.members.values() {
-            let _ = member
+            let close = match member.outbox {
+                Outbox::Local(_) => Outgoing::Close(1001, "the server is shutting down".into()),
+                Outbox::Remote { .. } => Outgoing::Close(1012, RECONNECT.into()),
+            };
+            member.outbox.try_send(close);
+        }
+        self.members.clear();
+    }
+
+    pub(crate) fn close_all(&mut self, code: u16, reason: &str) {
+        for member in self.members.values() {
+            member
                 .outbox
                 .try_send(Outgoing::Close(code, reason.to_owned()));
         }
+        // (A remote one is told again as it is dropped: ignored there.)
         self.members.clear();
     }
 
     /// Unloads the document if nobody joined meanwhile; `true` when it did.
     fn unload(&mut self, inbox: &mut mpsc::Receiver<Command>) -> bool {
-        let mut documents = self.shared.documents();
-        if !inbox.is_empty() || !self.members.is_empty() {
-            return false;
-        }
-        inbox.close();
-        documents.remove(&self.id);
-        tracing::debug!(id = self.id, "unloaded an idle document");
-        true
+        self.members.is_empty() && unload(&self.shared, &self.id, inbox)
     }
 
-    /// The task ends: nothing waiting is answered, the document is
-    /// forgotten so the next request loads it again.
     fn forget(&mut self, inbox: &mut mpsc::Receiver<Command>) {
-        let mut documents = self.shared.documents();
-        inbox.close();
-        while let Ok(command) = inbox.try_recv() {
-            command.refuse(Refused::Unavailable);
-        }
-        documents.remove(&self.id);
+        forget(&self.shared, &self.id, inbox);
     }
+}
+
+/// Ends a document's task (a document task or a remote one) if nothing
+/// is waiting in its inbox; `true` when it did.
+pub(crate) fn unload(shared: &Shared, id: &str, inbox: &mut mpsc::Receiver<Command>) -> bool {
+    let mut documents = shared.documents();
+    if !inbox.is_empty() {
+        return false;
+    }
+    inbox.close();
+    documents.remove(id);
+    tracing::debug!(id, "unloaded an idle document");
+    true
+}
+
+/// A document's task ends: nothing waiting is answered, the document is
+/// forgotten so the next request loads it again.
+pub(crate) fn forget(shared: &Shared, id: &str, inbox: &mut mpsc::Receiver<Command>) {
+    let mut documents = shared.documents();
+    inbox.close();
+    while let Ok(command) = inbox.try_recv() {
+        command.refuse(Refused::Unavailable);
+    }
+    documents.remove(id);
 }
 
 fn logged(entry: &Entry, revision: u64) -> LoggedEdit {

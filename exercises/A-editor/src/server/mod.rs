@@ -5,12 +5,17 @@
 //!   calls talk to it through its inbox.
 //! * [`session`]: one task per WebSocket connection.
 //! * [`api`]: the HTTP routes.
+//! * [`cluster`] and [`remote`]: several servers sharing documents through
+//!   Redis ([`Config::cluster`]): one sequencer per document, holding a
+//!   lease; on the other servers, a remote task that forwards.
 //!
 //! [`Server::shutdown`] stops accepting, closes every connection with 1001
 //! and returns when no task of the server is left.
 
 pub(crate) mod api;
+pub(crate) mod cluster;
 pub(crate) mod document;
+pub(crate) mod remote;
 pub(crate) mod session;
 
 use std::collections::HashMap;
@@ -34,6 +39,9 @@ pub struct Config {
     pub database: PathBuf,
     /// A document nobody has open is unloaded from memory after this long.
     pub idle_unload: Duration,
+    /// Several servers serving the same documents through Redis; `None`
+    /// (the default): this server alone.
+    pub cluster: Option<ClusterConfig>,
 }
 
 impl Config {
@@ -42,6 +50,38 @@ impl Config {
         Self {
             database: database.into(),
             idle_unload: Duration::from_secs(60),
+            cluster: None,
+        }
+    }
+}
+
+/// How a server takes part in a cluster: every server of it uses the same
+/// database file and the same Redis.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Redis, as `HOST:PORT`.
+    pub redis: String,
+    /// This server's name, for people (logs, the lease's value in Redis); a
+    /// random suffix is added, so a restarted server is a new instance.
+    pub node: String,
+    /// How long a document's lease lasts without renewal: after a server
+    /// dies, its documents are served elsewhere within about this long.
+    pub lease: Duration,
+    /// How often the lease is renewed, and how often the other servers
+    /// check who holds it. Well under [`ClusterConfig::lease`], so that a
+    /// late renewal or two do not lose it.
+    pub renew: Duration,
+}
+
+impl ClusterConfig {
+    /// Redis at `redis`, this server called `node`; a lease of 2 s renewed
+    /// every 500 ms.
+    pub fn new(redis: impl Into<String>, node: impl Into<String>) -> Self {
+        Self {
+            redis: redis.into(),
+            node: node.into(),
+            lease: Duration::from_secs(2),
+            renew: Duration::from_millis(500),
         }
     }
 }
@@ -60,6 +100,15 @@ pub enum ServerError {
     /// The database could not be opened.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Redis could not be reached (a server told to share documents does
+    /// not start alone). Is `redis-server` running at that address?
+    #[error("could not use Redis at {address}: {source}")]
+    Redis {
+        /// Redis's address.
+        address: String,
+        /// Why.
+        source: crate::redis::RedisError,
+    },
 }
 
 /// What every task of the server shares.
@@ -72,8 +121,11 @@ pub(crate) struct Shared {
     documents: Mutex<HashMap<String, mpsc::Sender<Command>>>,
     /// Every task holds a clone; shutdown waits until all are dropped.
     alive: mpsc::Sender<()>,
-    /// Numbers WebSocket connections.
+    /// Numbers WebSocket connections (in a cluster, from a random start:
+    /// the numbers of all servers' connections differ).
     pub connections: AtomicU64,
+    /// In a cluster: this server's part.
+    pub cluster: Option<Arc<cluster::Cluster>>,
 }
 
 impl Shared {
@@ -95,8 +147,23 @@ impl Shared {
         let shared = Arc::clone(self);
         let alive = self.alive.clone();
         let id = id.to_owned();
+        let inbox = sender.clone();
         tokio::spawn(async move {
-            document::run(id, shared, receiver).await;
+            match shared.cluster.clone() {
+                None => document::run(id, shared, receiver).await,
+                Some(cluster) => match cluster.claim(&id).await {
+                    cluster::Claim::Sequencer(lease) => {
+                        let inbox = (inbox, receiver);
+                        document::run_leased(id, shared, inbox, cluster, lease).await;
+                    }
+                    cluster::Claim::Member(holder) => {
+                        remote::run(id, shared, cluster, holder, receiver).await;
+                    }
+                    cluster::Claim::Unavailable => {
+                        document::refuse_all(&id, &shared, receiver, document::Refused::Unavailable)
+                    }
+                },
+            }
             drop(alive);
         });
         sender
@@ -141,14 +208,43 @@ impl Server {
             .map_err(|source| ServerError::Bind { address, source })?;
         let (stop, stop_signal) = watch::channel(false);
         let (alive, alive_receiver) = mpsc::channel(1);
+        let mut subscription = None;
+        let mut first_connection = 0;
+        if let Some(settings) = &config.cluster {
+            let redis = |source| ServerError::Redis {
+                address: settings.redis.clone(),
+                source,
+            };
+            let cluster = cluster::Cluster::connect(settings.clone())
+                .await
+                .map_err(redis)?;
+            let messages = cluster::subscribe(&cluster, &stop_signal, alive.clone())
+                .await
+                .map_err(redis)?;
+            subscription = Some((Arc::new(cluster), messages));
+            let mut random = [0u8; 4];
+            if getrandom::fill(&mut random).is_ok() {
+                first_connection = u64::from(u32::from_le_bytes(random)) << 32;
+            }
+        }
         let shared = Arc::new(Shared {
             store: Arc::new(store),
             config,
             stop: stop_signal.clone(),
             documents: Mutex::new(HashMap::new()),
             alive,
-            connections: AtomicU64::new(0),
+            connections: AtomicU64::new(first_connection),
+            cluster: subscription
+                .as_ref()
+                .map(|(cluster, _)| Arc::clone(cluster)),
         });
+        if let Some((cluster, messages)) = subscription {
+            let (shared, alive) = (Arc::clone(&shared), shared.alive());
+            tokio::spawn(async move {
+                cluster::dispatch(shared, cluster, messages).await;
+                drop(alive);
+            });
+        }
         let router = api::router(Arc::clone(&shared));
         let mut on_stop = stop_signal;
         let serve = tokio::spawn(async move {
