@@ -1247,11 +1247,13 @@ impl Fuzzer {
         let section = chapter("Stage 17: Faults");
         match message {
             ServerMessage::Ack { seq, revision } => {
-                // A resend may be acknowledged twice (once as applied, once
-                // as a duplicate): only the edit in flight counts.
-                if self.replica.resend().is_none_or(|sent| sent.seq != seq) {
-                    return;
-                }
+                let in_flight = self.replica.resend().map(|sent| sent.seq);
+                assert_eq!(
+                    in_flight,
+                    Some(seq),
+                    "seed {seed}: {} was acknowledged edit {seq}, but its edit in flight is {in_flight:?}: acknowledge each edit once, to its page {section}",
+                    self.name
+                );
                 assert_eq!(
                     revision,
                     self.replica.revision() + 1,

@@ -759,6 +759,9 @@ impl Task {
         };
         match self.doc.submit(submitted) {
             Ok(Accepted::Applied { edit, .. }) => self.presence.transform(&edit),
+            // Not stored yet: the commit acknowledges it to this client
+            // anyway, and a second ack would acknowledge the page's next edit.
+            Ok(Accepted::Duplicate { revision }) if revision > self.stored => {}
             Ok(Accepted::Duplicate { revision }) => self.duplicates.push((client, seq, revision)),
             Err(refused) => {
                 let code = match refused {
