@@ -622,3 +622,40 @@ async fn a_page_whose_network_drops_is_gone_within_two_seconds() {
     );
     within("shutdown", server.shutdown()).await;
 }
+
+#[tokio::test]
+async fn a_restore_is_answered_once_stored() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let server = start(&dir).await;
+    let address = server.local_addr();
+    let (_, ada) = user(address, "Ada").await;
+    document(address, &ada, "notes").await;
+    let (mut a, _) = Page::open(address, "notes", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "first")).await;
+    a.next().await;
+    a.edit(1, insert(5, 5, " second")).await;
+    a.next().await;
+    // While another connection holds the write lock, the restore cannot be
+    // stored, so it is not answered.
+    let lock = rusqlite::Connection::open(dir.path().join("editor.sqlite")).expect("opens");
+    lock.execute_batch("BEGIN IMMEDIATE").expect("locks");
+    let token = ada.clone();
+    let restore = tokio::spawn(async move {
+        http(
+            address,
+            "POST",
+            "/api/docs/notes/restore",
+            Some(&token),
+            Some(json!({"revision": 1})),
+        )
+        .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!restore.is_finished(), "answered before it was stored");
+    lock.execute_batch("COMMIT").expect("unlocks");
+    let (status, body) = within("the restore's answer", restore)
+        .await
+        .expect("the request task");
+    assert_eq!((status, body["revision"].clone()), (200, json!(3)));
+    within("shutdown", server.shutdown()).await;
+}

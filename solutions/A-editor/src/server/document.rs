@@ -228,6 +228,9 @@ struct Task {
     members: HashMap<String, Member>,
     /// Acknowledgements of resends, sent after the next commit.
     duplicates: Vec<(String, u64, u64)>,
+    /// Answers to restores (their revision), sent after the commit that
+    /// stores them: an API caller told "restored" can rely on it.
+    restored: Vec<(u64, Reply<u64>)>,
     /// The last revision stored: edits after it are applied but not yet
     /// stored (their authors and numbers are in the log).
     stored: u64,
@@ -334,6 +337,7 @@ async fn run_with(
         throttle: Throttle::new(PRESENCE_INTERVAL),
         members: HashMap::new(),
         duplicates: Vec::new(),
+        restored: Vec::new(),
         stored,
         ending: None,
         lease,
@@ -565,7 +569,12 @@ impl Task {
                         Accepted::Duplicate { revision } => Ok(revision),
                     }
                 });
-                let _ = reply.send(result);
+                match result {
+                    Ok(revision) if revision > self.stored => self.restored.push((revision, reply)),
+                    result => {
+                        let _ = reply.send(result);
+                    }
+                }
             }
             Command::Cluster(wire) => self.remote(*wire),
             Command::Restart => self.ending = Some((1012, RECONNECT)),
@@ -828,6 +837,9 @@ impl Task {
                 self.send(&client, ServerMessage::Ack { seq, revision });
                 self.fan_out(&client, &Outgoing::Frame(remote));
             }
+        }
+        for (revision, reply) in std::mem::take(&mut self.restored) {
+            let _ = reply.send(Ok(revision));
         }
         for (client, seq, revision) in std::mem::take(&mut self.duplicates) {
             self.send(&client, ServerMessage::Ack { seq, revision });
