@@ -21,6 +21,9 @@
 //!    it (p50, p99), against the same 50 clients in a testkit room. Goal:
 //!    p99 at most 2× the room's + 10 ms.
 //! 5. **Memory per idle open document**, from the process's resident size.
+//!
+//! Every client here disables Nagle's algorithm (`TCP_NODELAY`), as
+//! browsers do for WebSockets, and so do the editor and testkit servers.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -232,7 +235,7 @@ async fn editor_server(dir: &tempfile::TempDir) -> (Server, String) {
 
 async fn page(address: SocketAddr, token: &str, client: &str) -> (Socket, Value) {
     let url = format!("ws://{address}/ws/bench?token={token}&client={client}");
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .expect("connects");
     let welcome = next_json(&mut socket).await;
@@ -275,9 +278,10 @@ async fn replay(ops: &[Operation]) {
     server.shutdown().await;
 
     let echo_server = testkit::TestServer::start().await.expect("testkit starts");
-    let (mut echo, _) = tokio_tungstenite::connect_async(echo_server.ws_url("/ws"))
-        .await
-        .expect("connects");
+    let (mut echo, _) =
+        tokio_tungstenite::connect_async_with_config(echo_server.ws_url("/ws"), None, true)
+            .await
+            .expect("connects");
     let started = Instant::now();
     for (i, op) in ops.iter().take(EDITS).enumerate() {
         let message = json!({"type": "edit", "seq": i + 1, "base": i, "edit": {"text": op}});
@@ -379,9 +383,10 @@ async fn replay_as_typed(ops: &[Operation]) {
     server.shutdown().await;
 
     let echo_server = testkit::TestServer::start().await.expect("testkit starts");
-    let (mut echo, _) = tokio_tungstenite::connect_async(echo_server.ws_url("/ws"))
-        .await
-        .expect("connects");
+    let (mut echo, _) =
+        tokio_tungstenite::connect_async_with_config(echo_server.ws_url("/ws"), None, true)
+            .await
+            .expect("connects");
     let started = Instant::now();
     for (i, op) in ops.iter().enumerate() {
         let message = json!({"type": "edit", "seq": i + 1, "base": i, "edit": {"text": op}});
@@ -524,7 +529,7 @@ async fn send(sink: &mut futures_util::stream::SplitSink<Socket, Message>, sent:
 type RoomTimes = Arc<Mutex<HashMap<(usize, u64), (Instant, Vec<Instant>)>>>;
 
 async fn room_client(url: String, index: usize, times: RoomTimes) {
-    let (socket, _) = tokio_tungstenite::connect_async(url)
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .expect("connects");
     let (mut sink, mut stream) = socket.split();
@@ -665,7 +670,7 @@ async fn memory() {
     };
     for i in 0..DOCUMENTS {
         let url = format!("ws://{address}/ws/d{i}?token={token}&client=m");
-        let (mut socket, _) = tokio_tungstenite::connect_async(url)
+        let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
             .await
             .expect("connects");
         next_json(&mut socket).await;

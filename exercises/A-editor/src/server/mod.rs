@@ -249,6 +249,14 @@ impl Server {
         let mut on_stop = stop_signal;
         let serve = tokio::spawn(async move {
             let shutdown = async move { stopped(&mut on_stop).await };
+            // Small frames go out at once: with Nagle's algorithm, a
+            // broadcast written while the page's acknowledgement of the last
+            // one is delayed (up to 40 ms on Linux) would wait for it.
+            let listener = axum::serve::ListenerExt::tap_io(listener, |stream| {
+                if let Err(error) = stream.set_nodelay(true) {
+                    tracing::debug!(%error, "TCP_NODELAY could not be set");
+                }
+            });
             if let Err(error) = axum::serve(listener, router)
                 .with_graceful_shutdown(shutdown)
                 .await
