@@ -254,6 +254,32 @@ async fn next_json(socket: &mut Socket) -> Value {
     }
 }
 
+/// `ops.len()` round trips to the bundled testkit server's echo, one edit
+/// message each, one after the other: the baseline of parts 3 and 3b.
+async fn echo_round_trips(ops: &[Operation]) -> Duration {
+    let echo_server = testkit::TestServer::start().await.expect("testkit starts");
+    let (mut echo, _) =
+        tokio_tungstenite::connect_async_with_config(echo_server.ws_url("/ws"), None, true)
+            .await
+            .expect("connects");
+    let started = Instant::now();
+    for (i, op) in ops.iter().enumerate() {
+        let message = json!({"type": "edit", "seq": i + 1, "base": i, "edit": {"text": op}});
+        echo.send(Message::text(message.to_string()))
+            .await
+            .expect("sends");
+        loop {
+            if let Some(Ok(Message::Text(_))) = echo.next().await {
+                break;
+            }
+        }
+    }
+    let baseline = started.elapsed();
+    drop(echo);
+    echo_server.shutdown().await;
+    baseline
+}
+
 async fn replay(ops: &[Operation]) {
     const EDITS: usize = 10_000;
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -277,26 +303,7 @@ async fn replay(ops: &[Operation]) {
     drop(socket);
     server.shutdown().await;
 
-    let echo_server = testkit::TestServer::start().await.expect("testkit starts");
-    let (mut echo, _) =
-        tokio_tungstenite::connect_async_with_config(echo_server.ws_url("/ws"), None, true)
-            .await
-            .expect("connects");
-    let started = Instant::now();
-    for (i, op) in ops.iter().take(EDITS).enumerate() {
-        let message = json!({"type": "edit", "seq": i + 1, "base": i, "edit": {"text": op}});
-        echo.send(Message::text(message.to_string()))
-            .await
-            .expect("sends");
-        loop {
-            if let Some(Ok(Message::Text(_))) = echo.next().await {
-                break;
-            }
-        }
-    }
-    let baseline = started.elapsed();
-    drop(echo);
-    echo_server.shutdown().await;
+    let baseline = echo_round_trips(ops.get(..EDITS).unwrap_or(ops)).await;
     let ratio = baseline.as_secs_f64() / editor.as_secs_f64();
     println!("\n3. {EDITS} edits of the trace, one at a time, each waiting for its answer");
     println!(
@@ -329,7 +336,7 @@ async fn replay_as_typed(ops: &[Operation]) {
             .edit(Edit::text(op.clone()))
             .expect("the trace applies")
         {
-            send_submitted(&mut socket, &submitted).await;
+            send(&mut socket, &submitted).await;
             sent += 1;
         }
         // Between keystrokes the page's event loop runs (here: the task
@@ -348,7 +355,7 @@ async fn replay_as_typed(ops: &[Operation]) {
                     .acknowledge()
                     .expect("an ack for the edit in flight")
             {
-                send_submitted(&mut socket, &next).await;
+                send(&mut socket, &next).await;
                 sent += 1;
             }
         }
@@ -370,7 +377,7 @@ async fn replay_as_typed(ops: &[Operation]) {
                 .acknowledge()
                 .expect("an ack for the edit in flight")
         {
-            send_submitted(&mut socket, &next).await;
+            send(&mut socket, &next).await;
             sent += 1;
         }
     }
@@ -382,26 +389,7 @@ async fn replay_as_typed(ops: &[Operation]) {
     drop(socket);
     server.shutdown().await;
 
-    let echo_server = testkit::TestServer::start().await.expect("testkit starts");
-    let (mut echo, _) =
-        tokio_tungstenite::connect_async_with_config(echo_server.ws_url("/ws"), None, true)
-            .await
-            .expect("connects");
-    let started = Instant::now();
-    for (i, op) in ops.iter().enumerate() {
-        let message = json!({"type": "edit", "seq": i + 1, "base": i, "edit": {"text": op}});
-        echo.send(Message::text(message.to_string()))
-            .await
-            .expect("sends");
-        loop {
-            if let Some(Ok(Message::Text(_))) = echo.next().await {
-                break;
-            }
-        }
-    }
-    let baseline = started.elapsed();
-    drop(echo);
-    echo_server.shutdown().await;
+    let baseline = echo_round_trips(ops).await;
     let ratio = baseline.as_secs_f64() / editor.as_secs_f64();
     println!(
         "\n3b. the whole trace ({} edits) typed into a page, which sends one edit at a time and composes the rest",
@@ -418,19 +406,6 @@ async fn replay_as_typed(ops: &[Operation]) {
         ops.len() as f64 / editor.as_secs_f64(),
         met(ratio >= 0.5)
     );
-}
-
-async fn send_submitted(socket: &mut Socket, submitted: &Submitted) {
-    let message = json!({
-        "type": "edit",
-        "seq": submitted.seq,
-        "base": submitted.base,
-        "edit": submitted.edit,
-    });
-    socket
-        .send(Message::text(message.to_string()))
-        .await
-        .expect("sends");
 }
 
 // ---------------------------------------------------------------- 4
@@ -518,7 +493,12 @@ async fn editor_page(address: SocketAddr, token: String, index: usize, times: Ar
     }
 }
 
-async fn send(sink: &mut futures_util::stream::SplitSink<Socket, Message>, sent: &Submitted) {
+/// Sends `sent` as the protocol's `edit` message, on a whole socket or its
+/// sending half.
+async fn send<S>(sink: &mut S, sent: &Submitted)
+where
+    S: futures_util::Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+{
     let message = json!({"type": "edit", "seq": sent.seq, "base": sent.base, "edit": sent.edit});
     sink.send(Message::text(message.to_string()))
         .await
