@@ -178,13 +178,7 @@ fn write_member(root: &Path, base: &Path, members: &Path, slug: &str) -> Result<
     }
     let member = members.join(slug);
     files::mirror(&learner_src, &member.join("src"))?;
-    let solution = root.join("solutions").join(slug);
-    files::mirror(&solution.join("tests"), &member.join("tests"))?;
-    files::write_if_changed(
-        &member.join("tests").join("hidden.rs"),
-        &crate::units::hidden_text(root, slug)?,
-    )?;
-    files::write_if_changed(&member.join("Cargo.toml"), &unit_manifest(&solution)?)?;
+    write_checks_and_manifest(root, &member, slug)?;
     Ok(true)
 }
 
@@ -199,6 +193,12 @@ fn write_stub_member(root: &Path, members: &Path, slug: &str) -> Result<(), Grad
             files::write_bytes_if_changed(&member.join("src").join(relative), &bytes)?;
         }
     }
+    write_checks_and_manifest(root, &member, slug)
+}
+
+/// What a member has besides its `src/`, all canonical: the visible checks
+/// (the solution's `tests/`), the hidden ones and the unit's manifest.
+fn write_checks_and_manifest(root: &Path, member: &Path, slug: &str) -> Result<(), GraderError> {
     let solution = root.join("solutions").join(slug);
     files::mirror(&solution.join("tests"), &member.join("tests"))?;
     files::write_if_changed(
