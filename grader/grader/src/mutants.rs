@@ -150,8 +150,8 @@ pub fn explained(root: &Path, unit: &Unit) -> Result<Explained, GraderError> {
 }
 
 /// The source files of `slug`'s solution that the learner is given whole:
-/// the same bytes in `exercises/` (relative to the unit's folder,
-/// `src/protocol.rs`). No learner writes them, so mutating them asks nothing
+/// the same bytes in `exercises/`, or the same but for the reference's own
+/// tests (relative to the unit's folder, `src/protocol.rs`). No learner writes them, so mutating them asks nothing
 /// about a learner's code.
 pub fn given_files(root: &Path, slug: &str) -> Result<Vec<String>, GraderError> {
     let solution = root.join("solutions").join(slug);
@@ -162,14 +162,19 @@ pub fn given_files(root: &Path, slug: &str) -> Result<Vec<String>, GraderError> 
             continue;
         };
         let stub = exercise.join(relative);
-        let same = stub.is_file()
-            && std::fs::read(&path).map_err(|source| GraderError::Io {
-                path: path.clone(),
+        if !stub.is_file() {
+            continue;
+        }
+        let read = |path: &Path| {
+            std::fs::read(path).map_err(|source| GraderError::Io {
+                path: path.to_owned(),
                 source,
-            })? == std::fs::read(&stub).map_err(|source| GraderError::Io {
-                path: stub.clone(),
-                source,
-            })?;
+            })
+        };
+        let source = read(&path)?;
+        let same = source == read(&stub)?
+            || (path.extension().is_some_and(|ext| ext == "rs")
+                && crate::stubs::only_tests_are_solution(&String::from_utf8_lossy(&source)));
         if same {
             given.push(relative.to_string_lossy().replace('\\', "/"));
         }
@@ -548,6 +553,13 @@ mod tests {
         );
         assert!(!given.contains(&"src/store.rs".to_owned()), "{given:?}");
         assert!(!given.iter().any(|f| f.contains("connection")), "{given:?}");
+        // Capstone A's document task: only its tests are the reference's.
+        let given = given_files(&root, "A-editor").expect("unit A reads");
+        assert!(
+            given.contains(&"src/server/document.rs".to_owned()),
+            "{given:?}"
+        );
+        assert!(!given.contains(&"src/doc.rs".to_owned()), "{given:?}");
     }
 
     #[test]

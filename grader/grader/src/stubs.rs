@@ -100,6 +100,20 @@ pub fn solution_lines(source: &str) -> Vec<(usize, usize)> {
     regions
 }
 
+/// Whether every solution region of a Rust source is a `#[cfg(test)]`
+/// item (the reference's own tests, left out of the stub): then the
+/// learner writes nothing in it, and the rest is given whole.
+pub fn only_tests_are_solution(source: &str) -> bool {
+    let lines: Vec<&str> = source.lines().collect();
+    solution_lines(source).iter().all(|&(first, last)| {
+        lines[first..last.saturating_sub(1)]
+            .iter()
+            .map(|line| line.trim())
+            .find(|line| !line.is_empty() && !line.starts_with("//"))
+            .is_some_and(|line| line == "#[cfg(test)]")
+    })
+}
+
 /// Turns one solution file into its stub.
 pub fn strip(source: &str, style: CommentStyle) -> Result<String, MarkerError> {
     let prefix = style.prefix();
@@ -574,6 +588,17 @@ pub fn answer() -> u32 {
                       // endregion\ngiven\n    // region: solution\n    mine\n    // endregion\n";
         assert_eq!(solution_lines(source), [(2, 4), (8, 10)]);
         assert!(solution_lines("fn given() {}\n").is_empty());
+    }
+
+    #[test]
+    fn a_file_whose_regions_are_its_tests_is_given() {
+        let tests = "fn given() {}\n// region: solution\n// its tests\n#[cfg(test)]\nmod tests {}\n// endregion\n";
+        assert!(only_tests_are_solution(tests));
+        let mine = format!(
+            "fn f() {{\n    // region: solution\n    mine();\n    // endregion\n}}\n{tests}"
+        );
+        assert!(!only_tests_are_solution(&mine));
+        assert!(only_tests_are_solution("fn given() {}\n"));
     }
 
     #[test]

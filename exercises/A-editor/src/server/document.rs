@@ -204,6 +204,11 @@ struct Member {
     conn: u64,
     user: User,
     outbox: Outbox,
+    /// The highest seq acknowledged on this connection: a resend that
+    /// crossed its acknowledgement on the way is not acknowledged again
+    /// (the page has sent its next edit, which a second ack would
+    /// acknowledge).
+    acked: Option<u64>,
 }
 
 impl Drop for Member {
@@ -740,8 +745,15 @@ impl Task {
             self.presence.leave(&client);
             return Err(Refused::Unavailable);
         }
-        self.members
-            .insert(client.clone(), Member { conn, user, outbox });
+        self.members.insert(
+            client.clone(),
+            Member {
+                conn,
+                user,
+                outbox,
+                acked: None,
+            },
+        );
         self.broadcast_except(&client, ServerMessage::Presence { participant: you });
         Ok(())
     }
@@ -768,9 +780,8 @@ impl Task {
         };
         match self.doc.submit(submitted) {
             Ok(Accepted::Applied { edit, .. }) => self.presence.transform(&edit),
-            // Not stored yet: the commit acknowledges it to this client
-            // anyway, and a second ack would acknowledge the page's next edit.
-            Ok(Accepted::Duplicate { revision }) if revision > self.stored => {}
+            // Acknowledged after the next commit, unless that commit
+            // stores it and acknowledges it on this connection anyway.
             Ok(Accepted::Duplicate { revision }) => self.duplicates.push((client, seq, revision)),
             Err(refused) => {
                 let code = match refused {
@@ -834,7 +845,7 @@ impl Task {
                     .to_json(),
                 );
                 // A full queue (too slow) or a gone page: `prune` below.
-                self.send(&client, ServerMessage::Ack { seq, revision });
+                self.acknowledge(&client, seq, revision);
                 self.fan_out(&client, &Outgoing::Frame(remote));
             }
         }
@@ -842,7 +853,7 @@ impl Task {
             let _ = reply.send(Ok(revision));
         }
         for (client, seq, revision) in std::mem::take(&mut self.duplicates) {
-            self.send(&client, ServerMessage::Ack { seq, revision });
+            self.acknowledge(&client, seq, revision);
         }
         self.prune();
         Ok(())
@@ -931,6 +942,20 @@ impl Task {
                 tracing::error!(%error, "a document's members were not stored");
             }
         });
+    }
+
+    /// Acknowledges `client`'s edit `seq` as `revision`, once per
+    /// connection: a page whose edit was applied from its old connection
+    /// resends it on the new one, and may get the commit's ack first.
+    fn acknowledge(&mut self, client: &str, seq: u64, revision: u64) {
+        if let Some(member) = self.members.get_mut(client)
+            && member.acked.is_none_or(|acked| acked < seq)
+        {
+            member.acked = Some(seq);
+            member
+                .outbox
+                .try_send(Outgoing::Message(ServerMessage::Ack { seq, revision }));
+        }
     }
 
     fn send(&self, client: &str, message: ServerMessage) {

@@ -204,6 +204,11 @@ struct Member {
     conn: u64,
     user: User,
     outbox: Outbox,
+    /// The highest seq acknowledged on this connection: a resend that
+    /// crossed its acknowledgement on the way is not acknowledged again
+    /// (the page has sent its next edit, which a second ack would
+    /// acknowledge).
+    acked: Option<u64>,
 }
 
 impl Drop for Member {
@@ -740,8 +745,15 @@ impl Task {
             self.presence.leave(&client);
             return Err(Refused::Unavailable);
         }
-        self.members
-            .insert(client.clone(), Member { conn, user, outbox });
+        self.members.insert(
+            client.clone(),
+            Member {
+                conn,
+                user,
+                outbox,
+                acked: None,
+            },
+        );
         self.broadcast_except(&client, ServerMessage::Presence { participant: you });
         Ok(())
     }
@@ -768,9 +780,8 @@ impl Task {
         };
         match self.doc.submit(submitted) {
             Ok(Accepted::Applied { edit, .. }) => self.presence.transform(&edit),
-            // Not stored yet: the commit acknowledges it to this client
-            // anyway, and a second ack would acknowledge the page's next edit.
-            Ok(Accepted::Duplicate { revision }) if revision > self.stored => {}
+            // Acknowledged after the next commit, unless that commit
+            // stores it and acknowledges it on this connection anyway.
             Ok(Accepted::Duplicate { revision }) => self.duplicates.push((client, seq, revision)),
             Err(refused) => {
                 let code = match refused {
@@ -834,7 +845,7 @@ impl Task {
                     .to_json(),
                 );
                 // A full queue (too slow) or a gone page: `prune` below.
-                self.send(&client, ServerMessage::Ack { seq, revision });
+                self.acknowledge(&client, seq, revision);
                 self.fan_out(&client, &Outgoing::Frame(remote));
             }
         }
@@ -842,7 +853,7 @@ impl Task {
             let _ = reply.send(Ok(revision));
         }
         for (client, seq, revision) in std::mem::take(&mut self.duplicates) {
-            self.send(&client, ServerMessage::Ack { seq, revision });
+            self.acknowledge(&client, seq, revision);
         }
         self.prune();
         Ok(())
@@ -931,6 +942,20 @@ impl Task {
                 tracing::error!(%error, "a document's members were not stored");
             }
         });
+    }
+
+    /// Acknowledges `client`'s edit `seq` as `revision`, once per
+    /// connection: a page whose edit was applied from its old connection
+    /// resends it on the new one, and may get the commit's ack first.
+    fn acknowledge(&mut self, client: &str, seq: u64, revision: u64) {
+        if let Some(member) = self.members.get_mut(client)
+            && member.acked.is_none_or(|acked| acked < seq)
+        {
+            member.acked = Some(seq);
+            member
+                .outbox
+                .try_send(Outgoing::Message(ServerMessage::Ack { seq, revision }));
+        }
     }
 
     fn send(&self, client: &str, message: ServerMessage) {
@@ -1045,3 +1070,119 @@ fn error(code: &str, message: &str) -> ServerMessage {
         message: message.to_owned(),
     }
 }
+
+// region: solution
+// The reference's own tests of the task's ordering (a batch is set up
+// exactly by queueing its commands before the task runs).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Operation;
+    use crate::access::Access;
+    use crate::server::{Config, Server};
+
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+    /// The next message in `outbox` (frames decoded).
+    async fn next(outbox: &mut mpsc::Receiver<Outgoing>) -> ServerMessage {
+        match tokio::time::timeout(WAIT, outbox.recv()).await {
+            Ok(Some(Outgoing::Message(message))) => message,
+            Ok(Some(Outgoing::Frame(text))) => {
+                serde_json::from_str(text.as_str()).expect("a frame of the protocol")
+            }
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    fn edit(seq: u64, base: u64, len: usize, text: &str) -> Command {
+        Command::Edit {
+            client: "pa".to_owned(),
+            seq,
+            base,
+            edit: Edit::text(Operation::new().retain(len).insert(text)),
+        }
+    }
+
+    fn join(conn: u64, user: &User, since: Option<u64>) -> (Command, mpsc::Receiver<Outgoing>) {
+        let (outbox, messages) = mpsc::channel(OUTBOX);
+        let (reply, _) = oneshot::channel();
+        let joining = Joining {
+            conn,
+            client: "pa".to_owned(),
+            user: user.clone(),
+            since,
+            outbox,
+        };
+        (Command::Join(joining, reply), messages)
+    }
+
+    /// A page's edit 2 is applied from its old connection in the same batch
+    /// as its return (not stored yet, so not in the catch-up): the commit
+    /// acknowledges it on the new connection. The page's resend of it,
+    /// crossing that ack, must not be acknowledged again: the page sent
+    /// edit 3 after the ack, and would take a second ack 2 for edit 3's
+    /// (the fuzz of stage 17 found this).
+    #[tokio::test]
+    async fn a_resend_crossing_its_ack_is_not_acknowledged_twice() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let config = Config::new(dir.path().join("editor.sqlite"));
+        let address = "127.0.0.1:0".parse().expect("an address");
+        let server = Server::start(address, config).await.expect("starts");
+        let (ada, _) = server.shared.store.create_user("Ada").expect("a user");
+        let created = server.shared.store.create("notes", &Access::new(&ada.id));
+        assert!(matches!(created, Ok(true)));
+        let inbox = server.shared.document("notes");
+
+        let (joined, mut old) = join(1, &ada, None);
+        inbox.send(joined).await.expect("the task runs");
+        assert!(matches!(
+            next(&mut old).await,
+            ServerMessage::Welcome { .. }
+        ));
+        inbox.send(edit(1, 0, 0, "a")).await.expect("the task runs");
+        assert_eq!(
+            next(&mut old).await,
+            ServerMessage::Ack {
+                seq: 1,
+                revision: 1
+            }
+        );
+
+        // One batch: nothing runs between these two sends.
+        let (joined, mut new) = join(2, &ada, Some(1));
+        inbox
+            .try_send(edit(2, 1, 1, "b"))
+            .expect("room in the inbox");
+        inbox.try_send(joined).expect("room in the inbox");
+        let first = next(&mut new).await;
+        assert!(
+            matches!(first, ServerMessage::CatchUp { ref edits, .. } if edits.is_empty()),
+            "edit 2 is not stored yet when the page is back, got {first:?}"
+        );
+        assert_eq!(
+            next(&mut new).await,
+            ServerMessage::Ack {
+                seq: 2,
+                revision: 2
+            }
+        );
+
+        inbox.send(edit(2, 1, 1, "b")).await.expect("the task runs");
+        for (seq, len) in [(3, 2), (4, 3)] {
+            inbox
+                .send(edit(seq, seq - 1, len, "c"))
+                .await
+                .expect("the task runs");
+            assert_eq!(
+                next(&mut new).await,
+                ServerMessage::Ack { seq, revision: seq },
+                "a resend of an edit acknowledged on this connection is not acknowledged again"
+            );
+        }
+        drop((old, new, inbox));
+        tokio::time::timeout(WAIT, server.shutdown())
+            .await
+            .expect("shuts down");
+    }
+}
+// endregion
