@@ -28,6 +28,30 @@
 //! Check bodies are plain `async fn name()` that assert with messages
 //! written for the learner: what was expected, what happened, and where the
 //! chapter explains it.
+//!
+//! ## A check that needs a system tool
+//!
+//! A check that starts a program of the system (Debian's `redis-server`,
+//! say) calls [`require`] first, before anything else:
+//!
+//! ```no_run
+//! async fn two_servers_share_a_document() {
+//!     checkkit::require("redis-server", "sudo apt-get install redis-server");
+//!     // … start redis-server, then the servers …
+//! }
+//! ```
+//!
+//! When the program cannot be started, the check ends there:
+//!
+//! * on a learner's machine it is **skipped**: it is not graded (its
+//!   points are left out of the unit's total) and its message says how to
+//!   install the tool. In grading mode the harness writes
+//!   `skip <id> <nonce> <message>`; under `cargo test`, where libtest has no
+//!   way to mark a test ignored once it runs, it is reported as a failure
+//!   whose message starts with `skipped: ` (a skip is never a pass);
+//! * under `CI=true` (the environment variable `CI` equal to `true`; the
+//!   grader passes it on to the checks it runs) it **fails**: CI must
+//!   install the tool.
 
 pub mod cpu;
 pub mod net;
@@ -96,6 +120,84 @@ pub async fn within<F: Future>(limit: Duration, what: &str, future: F) -> F::Out
     }
 }
 
+/// For a check that needs a program of the system: call it first, before
+/// anything else, in the check's own body (not in a task it spawns).
+/// `install` is the command that installs the program, shown to the
+/// learner: `checkkit::require("redis-server", "sudo apt-get install redis-server")`.
+///
+/// Returns when `program --version` can be started. Otherwise, under
+/// `CI=true` the check fails with
+/// ``"`redis-server` is not installed, and this check needs it: `sudo apt-get
+/// install redis-server` (under CI=true a missing tool fails the check)"``,
+/// and anywhere else it ends *skipped*, not graded, with
+/// ``"needs `redis-server`, which is not installed here: sudo apt-get install
+/// redis-server; this stage is not graded until it is"``.
+///
+/// # Panics
+/// Under `CI=true`, when the program is missing.
+pub fn require(program: &str, install: &str) {
+    let ci = std::env::var_os("CI").is_some_and(|value| value == "true");
+    require_with(program, install, ci);
+}
+
+/// [`require`], with the `CI=true` decision made by the caller.
+fn require_with(program: &str, install: &str, ci: bool) {
+    match needing(program, install, runs(program), ci) {
+        Ended::Passed => {}
+        Ended::Failed(message) => panic!("{message}"),
+        // `resume_unwind`, not `panic!`: the panic hook prints nothing.
+        Ended::Skipped(message) => std::panic::resume_unwind(Box::new(Skipped(message))),
+    }
+}
+
+/// What becomes of a check that needs `program`: it goes on (`Passed`)
+/// when the program is `present`; otherwise it fails under CI and is
+/// skipped elsewhere.
+fn needing(program: &str, install: &str, present: bool, ci: bool) -> Ended {
+    if present {
+        Ended::Passed
+    } else if ci {
+        Ended::Failed(format!(
+            "`{program}` is not installed, and this check needs it: `{install}` \
+             (under CI=true a missing tool fails the check)"
+        ))
+    } else {
+        Ended::Skipped(format!(
+            "needs `{program}`, which is not installed here: {install}; \
+             this stage is not graded until it is"
+        ))
+    }
+}
+
+/// Whether `program --version` can be started (and waited for). Its exit
+/// status does not matter: only a program that is not there, or may not be
+/// run, fails to start.
+fn runs(program: &str) -> bool {
+    use std::process::Stdio;
+    std::process::Command::new(program)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// The payload a skipped check unwinds with. Private: only [`require`]
+/// can end a check as skipped, and submission code cannot name it.
+struct Skipped(String);
+
+/// How a check ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ended {
+    /// Its body returned.
+    Passed,
+    /// It failed: an assertion's message, or what went wrong.
+    Failed(String),
+    /// It was not graded: a tool it needs is missing ([`require`]).
+    Skipped(String),
+}
+
 /// Set in the child process [`alone`] starts.
 const ALONE_ENV: &str = "WSW_CHECK_ALONE";
 
@@ -145,11 +247,33 @@ fn run_like_libtest(checks: &[Check]) -> ExitCode {
         .map(|check| {
             let check = *check;
             libtest_mimic::Trial::test(check.id, move || {
-                run_check(check, DEFAULT_CHECK_TIMEOUT).map_err(libtest_mimic::Failed::from)
+                learner_result(run_check(check, DEFAULT_CHECK_TIMEOUT))
+                    .map_err(libtest_mimic::Failed::from)
             })
         })
         .collect();
     libtest_mimic::run(&arguments, trials).exit_code()
+}
+
+/// What `cargo test` shows: libtest cannot mark a test ignored once it has
+/// started, and a skip is never a pass, so a skip is a failure whose
+/// message starts with `skipped: `.
+fn learner_result(ended: Ended) -> Result<(), String> {
+    match ended {
+        Ended::Passed => Ok(()),
+        Ended::Failed(message) => Err(message),
+        Ended::Skipped(message) => Err(format!("skipped: {message}")),
+    }
+}
+
+/// The verdict line grading mode writes: `pass <id> <nonce>`, or `fail` /
+/// `skip` with the message on the same line.
+fn record(id: &str, nonce: &str, ended: &Ended) -> String {
+    match ended {
+        Ended::Passed => format!("pass {id} {nonce}\n"),
+        Ended::Failed(message) => format!("fail {id} {nonce} {}\n", one_line(message)),
+        Ended::Skipped(message) => format!("skip {id} {nonce} {}\n", one_line(message)),
+    }
 }
 
 /// The descriptor on which the grader gives a check its verdict pipe.
@@ -186,10 +310,7 @@ fn grade_one(checks: &[Check], args: &[String]) -> ExitCode {
         eprintln!("no check named {id:?} in this binary");
         return ExitCode::from(2);
     };
-    let record = match run_check(*check, DEFAULT_CHECK_TIMEOUT) {
-        Ok(()) => format!("pass {id} {nonce}\n"),
-        Err(message) => format!("fail {id} {nonce} {}\n", one_line(&message)),
-    };
+    let record = record(id, &nonce, &run_check(*check, DEFAULT_CHECK_TIMEOUT));
     match verdict.write_all(record.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -236,43 +357,54 @@ mod guard {
 }
 
 /// Runs one check on a fresh current-thread runtime, on a thread of its
-/// own; `Err` carries the learner-facing failure message (the panic message
-/// of the assertion).
+/// own; a failure carries the learner-facing message (the panic message of
+/// the assertion), a skip the message of [`require`].
 ///
 /// The limit is measured in *real* time by this thread, not by a tokio
 /// timer: a check that pauses tokio's clock and advances it by hours (the
 /// reconnect checks of unit 04 do) must not trip it, and a check stuck in
 /// synchronous code, which no tokio timer could interrupt, must. A check
 /// that overruns is abandoned; its thread ends with the process.
-fn run_check(check: Check, limit: Duration) -> Result<(), String> {
+fn run_check(check: Check, limit: Duration) -> Ended {
     let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
+    let started = std::thread::Builder::new()
         .name(check.id.to_owned())
         .spawn(move || {
             let _ = sender.send(run_on_runtime(check));
-        })
-        .map_err(|error| format!("could not start a thread for the check: {error}"))?;
+        });
+    if let Err(error) = started {
+        return Ended::Failed(format!("could not start a thread for the check: {error}"));
+    }
     match receiver.recv_timeout(limit) {
-        Ok(result) => result,
+        Ok(ended) => ended,
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            Err(format!("the check did not finish within {limit:?}"))
+            Ended::Failed(format!("the check did not finish within {limit:?}"))
         }
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            Err("the check's thread ended without a result".to_owned())
+            Ended::Failed("the check's thread ended without a result".to_owned())
         }
     }
 }
 
-fn run_on_runtime(check: Check) -> Result<(), String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+fn run_on_runtime(check: Check) -> Ended {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|error| format!("could not start a tokio runtime: {error}"))?;
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return Ended::Failed(format!("could not start a tokio runtime: {error}")),
+    };
     let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on((check.run)())));
     // Shutting the runtime down in the background means a task the
     // submission left running cannot hold the check open.
     runtime.shutdown_background();
-    outcome.map_err(|payload| panic_message(payload.as_ref()))
+    match outcome {
+        Ok(()) => Ended::Passed,
+        Err(payload) => match payload.downcast::<Skipped>() {
+            Ok(skipped) => Ended::Skipped(skipped.0),
+            Err(payload) => Ended::Failed(panic_message(payload.as_ref())),
+        },
+    }
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -305,7 +437,7 @@ mod tests {
             id: "passes",
             run: || Box::pin(passes()),
         };
-        assert_eq!(run_check(check, Duration::from_secs(1)), Ok(()));
+        assert_eq!(run_check(check, Duration::from_secs(1)), Ended::Passed);
     }
 
     #[test]
@@ -316,7 +448,7 @@ mod tests {
         };
         assert_eq!(
             run_check(check, Duration::from_secs(1)),
-            Err("expected 1000, got 1005".to_owned())
+            Ended::Failed("expected 1000, got 1005".to_owned())
         );
     }
 
@@ -326,7 +458,9 @@ mod tests {
             id: "hangs",
             run: || Box::pin(std::future::pending::<()>()),
         };
-        let error = run_check(check, Duration::from_millis(50)).expect_err("must time out");
+        let Ended::Failed(error) = run_check(check, Duration::from_millis(50)) else {
+            panic!("must time out");
+        };
         assert!(error.contains("did not finish"), "{error}");
     }
 
@@ -341,7 +475,7 @@ mod tests {
             id: "paused",
             run: || Box::pin(sleeps_an_hour_on_a_paused_clock()),
         };
-        assert_eq!(run_check(check, Duration::from_secs(5)), Ok(()));
+        assert_eq!(run_check(check, Duration::from_secs(5)), Ended::Passed);
     }
 
     async fn blocks_the_thread() {
@@ -356,8 +490,95 @@ mod tests {
             id: "spins",
             run: || Box::pin(blocks_the_thread()),
         };
-        let error = run_check(check, Duration::from_millis(100)).expect_err("must time out");
+        let Ended::Failed(error) = run_check(check, Duration::from_millis(100)) else {
+            panic!("must time out");
+        };
         assert!(error.contains("did not finish"), "{error}");
+    }
+
+    const NOWHERE: &str = "wsw-no-such-program-anywhere";
+
+    async fn needs_a_missing_tool() {
+        require_with(NOWHERE, "sudo apt-get install wsw-tool", false);
+        panic!("a missing tool must end the check before this line");
+    }
+
+    async fn needs_a_missing_tool_in_ci() {
+        require_with(NOWHERE, "sudo apt-get install wsw-tool", true);
+        panic!("a missing tool must end the check before this line");
+    }
+
+    async fn needs_sh() {
+        require_with("sh", "sudo apt-get install dash", true);
+        require_with("sh", "sudo apt-get install dash", false);
+    }
+
+    #[test]
+    fn a_check_without_its_tool_is_skipped_with_the_install_advice() {
+        let check = Check {
+            id: "needs_a_missing_tool",
+            run: || Box::pin(needs_a_missing_tool()),
+        };
+        assert_eq!(
+            run_check(check, Duration::from_secs(5)),
+            Ended::Skipped(format!(
+                "needs `{NOWHERE}`, which is not installed here: sudo apt-get install \
+                 wsw-tool; this stage is not graded until it is"
+            ))
+        );
+    }
+
+    #[test]
+    fn under_ci_a_check_without_its_tool_fails() {
+        let check = Check {
+            id: "needs_a_missing_tool_in_ci",
+            run: || Box::pin(needs_a_missing_tool_in_ci()),
+        };
+        assert_eq!(
+            run_check(check, Duration::from_secs(5)),
+            Ended::Failed(format!(
+                "`{NOWHERE}` is not installed, and this check needs it: `sudo apt-get \
+                 install wsw-tool` (under CI=true a missing tool fails the check)"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_check_with_its_tool_goes_on() {
+        assert!(runs("sh"));
+        assert!(!runs(NOWHERE));
+        let check = Check {
+            id: "needs_sh",
+            run: || Box::pin(needs_sh()),
+        };
+        assert_eq!(run_check(check, Duration::from_secs(5)), Ended::Passed);
+    }
+
+    #[test]
+    fn a_present_tool_is_never_missing_and_a_missing_one_skips_or_fails() {
+        assert_eq!(needing("sh", "x", true, false), Ended::Passed);
+        assert_eq!(needing("sh", "x", true, true), Ended::Passed);
+        assert!(matches!(needing("t", "x", false, false), Ended::Skipped(_)));
+        assert!(matches!(needing("t", "x", false, true), Ended::Failed(_)));
+    }
+
+    #[test]
+    fn a_skip_is_a_record_of_its_own_and_never_a_pass_under_cargo_test() {
+        let skipped = Ended::Skipped("needs `x`\nline two".into());
+        assert_eq!(
+            record("echo", "n0", &skipped),
+            "skip echo n0 needs `x`\\nline two\n"
+        );
+        assert_eq!(record("echo", "n0", &Ended::Passed), "pass echo n0\n");
+        assert_eq!(
+            record("echo", "n0", &Ended::Failed("boom".into())),
+            "fail echo n0 boom\n"
+        );
+        assert_eq!(
+            learner_result(skipped),
+            Err("skipped: needs `x`\nline two".to_owned())
+        );
+        assert_eq!(learner_result(Ended::Passed), Ok(()));
     }
 
     #[test]

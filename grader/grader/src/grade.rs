@@ -325,7 +325,14 @@ fn unit_report(
         })
         .collect();
     let score = checks.iter().map(|c| c.score).sum();
-    let max_score = unit.max_score();
+    // A skipped check (a tool it needs is missing here) is not graded: its
+    // points are left out of what the unit is out of.
+    let skipped: u32 = checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Skipped)
+        .map(|c| c.max_score)
+        .sum();
+    let max_score = unit.max_score().saturating_sub(skipped);
     let state = match state {
         UnitState::Failing if score == max_score => UnitState::Passed,
         other => other,
@@ -385,6 +392,50 @@ mod tests {
         assert_eq!(restricted[0].max_score(), restricted[0].checks[0].points);
         let everything = restrict(&[chat], &[]).expect("no filter");
         assert_eq!(everything[0].checks.len(), chat.checks.len());
+    }
+
+    fn outcome(status: CheckStatus, message: Option<&str>) -> Outcome {
+        Outcome {
+            status,
+            message: message.map(str::to_owned),
+            output: String::new(),
+            duration: Duration::from_millis(3),
+        }
+    }
+
+    #[test]
+    fn a_skipped_check_scores_nothing_and_is_left_out_of_the_max_score() {
+        let all = crate::units::load_all(&crate::repo_root()).expect("units load");
+        let unit = crate::units::find(&all, "01").expect("unit 01");
+        assert!(unit.checks.len() >= 3, "unit 01 has several checks");
+        let advice = "needs `redis-server`, which is not installed here: \
+                      sudo apt-get install redis-server; this stage is not graded until it is";
+        let mut outcomes: Vec<Outcome> = unit
+            .checks
+            .iter()
+            .map(|_| outcome(CheckStatus::Pass, None))
+            .collect();
+        outcomes[1] = outcome(CheckStatus::Skipped, Some(advice));
+        let report = unit_report(unit, UnitState::Failing, None, &outcomes, Duration::ZERO);
+        let skipped = &report.checks[1];
+        assert_eq!(skipped.status, CheckStatus::Skipped);
+        assert_eq!(skipped.score, 0);
+        assert_eq!(skipped.max_score, unit.checks[1].points);
+        assert_eq!(skipped.message.as_deref(), Some(advice));
+        assert_eq!(report.max_score, unit.max_score() - unit.checks[1].points);
+        assert_eq!(report.score, report.max_score);
+        assert_eq!(report.state, UnitState::Passed, "every graded check passed");
+
+        // A failure as well: the unit fails, still out of the smaller total.
+        outcomes[2] = outcome(CheckStatus::Fail, Some("expected 1000"));
+        let report = unit_report(unit, UnitState::Failing, None, &outcomes, Duration::ZERO);
+        assert_eq!(report.state, UnitState::Failing);
+        assert_eq!(report.max_score, unit.max_score() - unit.checks[1].points);
+        assert_eq!(
+            report.score,
+            report.max_score - unit.checks[2].points,
+            "{report:?}"
+        );
     }
 
     #[test]

@@ -633,6 +633,12 @@ async fn verify_wrong(
                 verdict.score,
                 verdict.failed
             );
+            if !verdict.skipped.is_empty() {
+                println!(
+                    "         skipped, not compared (a program they need is missing; CI=true fails them): {:?}",
+                    verdict.skipped
+                );
+            }
             for mismatch in &verdict.mismatches {
                 println!("         {mismatch}");
             }

@@ -1,6 +1,8 @@
 //! The terminal output: one row per unit, what to do next, and for each
 //! failed check a message that teaches (what was expected, what happened,
-//! where the chapter explains it).
+//! where the chapter explains it). A skipped check (a tool it needs is not
+//! installed) is shown with its message, which says how to install the
+//! tool, but is not counted as failed: it is not graded.
 
 use std::fmt::Write;
 
@@ -31,9 +33,14 @@ pub fn human(report: &Report, details: bool) -> String {
         .max("unit".len());
     let _ = writeln!(out, "  {:<width$} {:<22} {:>9}", "unit", "state", "score");
     for unit in &report.units {
+        let skipped = match unit.skipped() {
+            0 => String::new(),
+            1 => "  (1 check skipped)".to_owned(),
+            n => format!("  ({n} checks skipped)"),
+        };
         let _ = writeln!(
             out,
-            "  {:<width$} {:<22} {:>9}",
+            "  {:<width$} {:<22} {:>9}{skipped}",
             format!("{} {}", unit.id, unit.title),
             state_text(unit),
             format!("{}/{}", unit.score, unit.max_score)
@@ -60,6 +67,17 @@ pub fn human(report: &Report, details: bool) -> String {
         let show = details || next.is_some_and(|n| n.slug == unit.slug);
         if show && matches!(unit.state, UnitState::Failing | UnitState::BuildFailed) {
             out.push_str(&failures(unit, &read_source));
+        } else if unit.state == UnitState::Passed && unit.skipped() > 0 {
+            // Passed, out of fewer points: say which checks were not
+            // graded, and how to install what they need.
+            let _ = writeln!(out, "\n{} {} — not graded here", unit.id, unit.title);
+            for check in unit
+                .checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Skipped)
+            {
+                out.push_str(&skipped(check));
+            }
         }
     }
     match next {
@@ -151,8 +169,10 @@ fn state_text(unit: &UnitReport) -> String {
         UnitState::NotStarted => "○ not started".to_owned(),
         UnitState::BuildFailed => "✘ does not compile".to_owned(),
         UnitState::Failing => {
-            let failing = unit.checks.len() - unit.passed();
-            format!("✘ failing {failing} of {}", unit.checks.len())
+            // Skipped checks are not graded: neither failing nor counted.
+            let graded = unit.checks.len() - unit.skipped();
+            let failing = graded - unit.passed();
+            format!("✘ failing {failing} of {graded}")
         }
     }
 }
@@ -170,7 +190,35 @@ fn failures(unit: &UnitReport, read_source: &dyn Fn(&str) -> Option<String>) -> 
     // that reached the same one say so in a line.
     let mut reached: Vec<(Unwritten, String)> = Vec::new();
     for check in unit.checks.iter().filter(|c| c.status != CheckStatus::Pass) {
-        out.push_str(&failure(check, read_source, &mut reached));
+        if check.status == CheckStatus::Skipped {
+            out.push_str(&skipped(check));
+        } else {
+            out.push_str(&failure(check, read_source, &mut reached));
+        }
+    }
+    out
+}
+
+fn visibility_text(check: &CheckReport) -> &'static str {
+    match check.visibility {
+        crate::units::Visibility::Visible => "visible",
+        crate::units::Visibility::Hidden => "hidden",
+    }
+}
+
+/// A skipped check: not graded, and its message, which names the missing
+/// program and how to install it.
+fn skipped(check: &CheckReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n  ○ {} ({}, {} points) was skipped: not graded, its points are left out of the total",
+        check.id,
+        visibility_text(check),
+        check.max_score
+    );
+    for line in check.message.as_deref().unwrap_or("").lines().take(12) {
+        let _ = writeln!(out, "      {line}");
     }
     out
 }
@@ -186,12 +234,10 @@ fn failure(
         CheckStatus::Timeout => "timed out",
         CheckStatus::Error => "ended without a result",
         CheckStatus::NotRun => "was not run",
+        CheckStatus::Skipped => "was skipped",
         CheckStatus::Pass => "passed",
     };
-    let visibility = match check.visibility {
-        crate::units::Visibility::Visible => "visible",
-        crate::units::Visibility::Hidden => "hidden",
-    };
+    let visibility = visibility_text(check);
     let _ = writeln!(
         out,
         "\n  ✘ {} ({visibility}, {} points) {what}",
@@ -445,6 +491,64 @@ mod tests {
             text.contains("hint: Wait for the server's Close."),
             "{text}"
         );
+    }
+
+    const ADVICE: &str = "needs `redis-server`, which is not installed here: sudo apt-get \
+                          install redis-server; this stage is not graded until it is";
+
+    #[test]
+    fn a_skipped_check_shows_its_install_advice_and_is_not_a_failure() {
+        // Every other check passes: the unit passes, out of fewer points.
+        let mut passed = report(
+            UnitState::Passed,
+            vec![
+                check("echo", CheckStatus::Pass, None),
+                check("cluster", CheckStatus::Skipped, Some(ADVICE)),
+            ],
+        );
+        passed.units[0].max_score = 5;
+        passed.max_score = 5;
+        let text = human(&passed, false);
+        assert!(text.contains("✔ passed"), "{text}");
+        assert!(text.contains("5/5  (1 check skipped)"), "{text}");
+        assert!(
+            text.contains("01 Connection lifecycle — not graded here"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "○ cluster (hidden, 5 points) was skipped: not graded, its points are left out of the total\n      \
+                 needs `redis-server`, which is not installed here: sudo apt-get install redis-server;"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("✘ cluster"), "{text}");
+        assert!(!text.contains("failing"), "{text}");
+
+        // Beside a failure: only the failure counts as failing.
+        let mut failing = report(
+            UnitState::Failing,
+            vec![
+                check("echo", CheckStatus::Pass, None),
+                check("cluster", CheckStatus::Skipped, Some(ADVICE)),
+                check(
+                    "close",
+                    CheckStatus::Fail,
+                    Some("close() returned too early"),
+                ),
+            ],
+        );
+        failing.units[0].max_score = 10;
+        let text = human(&failing, true);
+        assert!(text.contains("✘ failing 1 of 2"), "{text}");
+        assert!(text.contains("(1 check skipped)"), "{text}");
+        assert!(text.contains("✘ close (hidden, 5 points) failed"), "{text}");
+        assert!(
+            text.contains("○ cluster (hidden, 5 points) was skipped"),
+            "{text}"
+        );
+        assert!(text.contains("sudo apt-get install redis-server"), "{text}");
+        assert!(!text.contains("✘ cluster"), "{text}");
     }
 
     fn unit(id: &str, slug: &str, state: UnitState) -> UnitReport {

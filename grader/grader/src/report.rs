@@ -59,7 +59,8 @@ pub struct UnitReport {
     pub state: UnitState,
     /// Points scored.
     pub score: u32,
-    /// Points available.
+    /// Points available: its checks' points, less those of skipped checks
+    /// (not graded on this machine).
     pub max_score: u32,
     /// Time spent on the unit's checks (the build is shared, not counted).
     pub duration_ms: u64,
@@ -80,9 +81,11 @@ pub struct CheckReport {
     pub status: CheckStatus,
     /// Points scored: all or nothing.
     pub score: u32,
-    /// Points available.
+    /// Points available. A skipped check keeps what it is worth here, but
+    /// those points are left out of its unit's `max_score`.
     pub max_score: u32,
-    /// What was expected and what happened, for a failed check.
+    /// What was expected and what happened, for a failed check; for a
+    /// skipped one, the program it needs and how to install it.
     pub message: Option<String>,
     /// A teaching sentence.
     pub hint: String,
@@ -102,6 +105,15 @@ impl UnitReport {
         self.checks
             .iter()
             .filter(|check| check.status == CheckStatus::Pass)
+            .count()
+    }
+
+    /// How many checks were skipped (not graded: a tool they need is
+    /// missing on this machine).
+    pub fn skipped(&self) -> usize {
+        self.checks
+            .iter()
+            .filter(|check| check.status == CheckStatus::Skipped)
             .count()
     }
 }

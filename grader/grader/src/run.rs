@@ -18,6 +18,11 @@
 //! (that needs `unsafe`, forbidden in submissions, or `/proc/self/fd`, which
 //! Landlock hides). A check that outlives its time limit is killed with its
 //! whole process group, by system call.
+//!
+//! A check that needs a program the machine lacks (`checkkit::require`)
+//! writes `skip <id> <nonce> <message>` instead: it is not graded. The
+//! grader passes `CI=true` on to the checks when it has it itself, so that
+//! in CI such a check fails rather than being skipped.
 
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
@@ -47,6 +52,11 @@ pub enum CheckStatus {
     Error,
     /// Not run: the unit did not build, or was not started.
     NotRun,
+    /// Not graded: the check needs a program this machine does not have
+    /// (`checkkit::require`); its message says how to install it. It scores
+    /// 0 and its points are left out of the unit's `max_score`. Under
+    /// `CI=true` the harness fails such a check instead.
+    Skipped,
 }
 
 /// The outcome of one check process.
@@ -133,6 +143,7 @@ async fn run_inner(
         .env("TMPDIR", &workdir)
         .env("CARGO_MANIFEST_DIR", &workdir)
         .env("RUST_BACKTRACE", "0")
+        .envs(ci_true().then_some(("CI", "true")))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -195,8 +206,9 @@ async fn run_inner(
         ));
     }
     Ok(match verdict(&records, &check.id, nonce) {
-        Some(Ok(())) => (CheckStatus::Pass, None, output),
-        Some(Err(message)) => (CheckStatus::Fail, Some(message), output),
+        Some(Record::Pass) => (CheckStatus::Pass, None, output),
+        Some(Record::Fail(message)) => (CheckStatus::Fail, Some(message), output),
+        Some(Record::Skip(message)) => (CheckStatus::Skipped, Some(message), output),
         None => (
             CheckStatus::Error,
             Some(
@@ -207,6 +219,12 @@ async fn run_inner(
             output,
         ),
     })
+}
+
+/// Whether the grader runs under `CI=true`: then so do its checks, and a
+/// check whose tool is missing fails rather than being skipped.
+fn ci_true() -> bool {
+    std::env::var_os("CI").is_some_and(|value| value == "true")
 }
 
 /// `PATH` in a check: the system's programs only (a check may start
@@ -245,9 +263,20 @@ fn remove_private(private: &Path) {
     }
 }
 
-/// Finds the record for `id` carrying `nonce`: `Ok` for a pass, `Err(message)`
-/// for a failure, `None` when there is no valid record.
-pub fn verdict(records: &str, id: &str, nonce: &str) -> Option<Result<(), String>> {
+/// A verdict record the harness wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Record {
+    /// `pass <id> <nonce>`.
+    Pass,
+    /// `fail <id> <nonce> <message>`.
+    Fail(String),
+    /// `skip <id> <nonce> <message>`: a program the check needs is missing.
+    Skip(String),
+}
+
+/// Finds the record for `id` carrying `nonce`; `None` when there is no
+/// valid record.
+pub fn verdict(records: &str, id: &str, nonce: &str) -> Option<Record> {
     for line in records.lines() {
         let mut fields = line.splitn(4, ' ');
         let (Some(kind), Some(line_id), Some(line_nonce)) =
@@ -259,8 +288,9 @@ pub fn verdict(records: &str, id: &str, nonce: &str) -> Option<Result<(), String
             continue;
         }
         match kind {
-            "pass" => return Some(Ok(())),
-            "fail" => return Some(Err(unescape(fields.next().unwrap_or("")))),
+            "pass" => return Some(Record::Pass),
+            "fail" => return Some(Record::Fail(unescape(fields.next().unwrap_or("")))),
+            "skip" => return Some(Record::Skip(unescape(fields.next().unwrap_or("")))),
             _ => {}
         }
     }
@@ -322,12 +352,28 @@ mod tests {
         let records = "pass echo 1234\nfail echo abcd boom\\nline two\n";
         assert_eq!(
             verdict(records, "echo", "abcd"),
-            Some(Err("boom\nline two".into()))
+            Some(Record::Fail("boom\nline two".into()))
         );
-        assert_eq!(verdict(records, "echo", "1234"), Some(Ok(())));
+        assert_eq!(verdict(records, "echo", "1234"), Some(Record::Pass));
         assert_eq!(verdict(records, "echo", "ffff"), None);
         assert_eq!(verdict(records, "other", "1234"), None);
         assert_eq!(verdict("test result: ok. 12 passed", "echo", "1234"), None);
+    }
+
+    #[test]
+    fn a_skip_record_carries_its_install_advice() {
+        let records = "skip cluster 1234 needs `redis-server`, which is not installed here: \
+                       sudo apt-get install redis-server;\\n this stage is not graded until it is\n";
+        assert_eq!(
+            verdict(records, "cluster", "1234"),
+            Some(Record::Skip(
+                "needs `redis-server`, which is not installed here: sudo apt-get install \
+                 redis-server;\n this stage is not graded until it is"
+                    .into()
+            ))
+        );
+        assert_eq!(verdict(records, "cluster", "0000"), None);
+        assert_eq!(verdict(records, "echo", "1234"), None);
     }
 
     #[test]

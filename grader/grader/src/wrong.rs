@@ -141,8 +141,11 @@ pub struct Verdict {
     pub state: crate::report::UnitState,
     /// The unit's score.
     pub score: u32,
-    /// The checks that did not pass.
+    /// The checks that ran and did not pass.
     pub failed: std::collections::BTreeSet<String>,
+    /// The checks skipped because a program they need is missing: not
+    /// compared with the expectation.
+    pub skipped: std::collections::BTreeSet<String>,
     /// Each way the result differs from the expectation; empty when it matches.
     pub mismatches: Vec<String>,
     /// What each check that failed although it was expected to pass said.
@@ -177,10 +180,21 @@ pub async fn verify(
         let Some(result) = report.units.into_iter().next() else {
             return Err(GraderError::UnknownUnit(unit.id.clone()));
         };
+        // A skipped check (a program it needs is missing here) says
+        // nothing about the submission: it is left out of the comparison,
+        // neither failed nor passed, rather than counted as a pass that
+        // would read as "expected to fail but passed". Under `CI=true` a
+        // check never skips, so CI compares every check.
+        let skipped: std::collections::BTreeSet<String> = result
+            .checks
+            .iter()
+            .filter(|check| check.status == CheckStatus::Skipped)
+            .map(|check| check.id.clone())
+            .collect();
         let failed: std::collections::BTreeSet<String> = result
             .checks
             .iter()
-            .filter(|check| check.status != CheckStatus::Pass)
+            .filter(|check| !matches!(check.status, CheckStatus::Pass | CheckStatus::Skipped))
             .map(|check| check.id.clone())
             .collect();
         let mut mismatches = Vec::new();
@@ -197,6 +211,7 @@ pub async fn verify(
             let expected: std::collections::BTreeSet<String> = expected
                 .iter()
                 .filter(|id| checks.is_empty() || checks.contains(id))
+                .filter(|id| !skipped.contains(*id))
                 .cloned()
                 .collect();
             if result.state == UnitState::BuildFailed {
@@ -242,6 +257,7 @@ pub async fn verify(
             state: result.state,
             score: result.score,
             failed,
+            skipped,
             mismatches,
             unexpected,
         });

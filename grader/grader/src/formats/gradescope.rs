@@ -13,6 +13,15 @@
 //!   hint and chapter. A hidden check is `"after_due_date"` and shows its
 //!   name and hint only: not its message nor its output, which would tell
 //!   what the hidden check does.
+//! * A skipped check (a program it needs is missing on the autograder's
+//!   image) is `score` 0 out of `max_score` 0, so it weighs nothing in
+//!   Gradescope's sums, and `status` `"failed"`, so Gradescope shows it in
+//!   red rather than as a green 0/0: its output starts with `Skipped, not
+//!   graded:` and carries the harness's message (which program, how to
+//!   install it; it says nothing about what a hidden check does). On
+//!   Gradescope that is the autograder's fault, not the learner's: install
+//!   the program in `setup.sh`, and grade under `CI=true`, where such a
+//!   check fails instead of skipping.
 
 use serde::Serialize;
 use std::fmt::Write;
@@ -48,7 +57,7 @@ pub struct Test {
     pub score: u32,
     /// Points available.
     pub max_score: u32,
-    /// `"passed"` or `"failed"`.
+    /// `"passed"` or `"failed"` (a skipped check is `"failed"`, out of 0).
     pub status: &'static str,
     /// What the learner reads about this check.
     pub output: String,
@@ -139,6 +148,27 @@ fn state_text(state: UnitState) -> &'static str {
 }
 
 fn test(submission: &str, unit: &UnitReport, index: usize, check: &CheckReport) -> Test {
+    let visibility = match check.visibility {
+        Visibility::Visible => "visible",
+        Visibility::Hidden => "after_due_date",
+    };
+    if check.status == CheckStatus::Skipped {
+        return Test {
+            name: format!("{}: {}", unit.slug, check.id),
+            number: format!("{}.{}", unit.id, index + 1),
+            score: 0,
+            max_score: 0,
+            status: "failed",
+            output: format!(
+                "Skipped, not graded: {}",
+                check
+                    .message
+                    .as_deref()
+                    .unwrap_or("a program this check needs is missing")
+            ),
+            visibility,
+        };
+    }
     let passed = check.status == CheckStatus::Pass;
     Test {
         name: format!("{}: {}", unit.slug, check.id),
@@ -151,10 +181,7 @@ fn test(submission: &str, unit: &UnitReport, index: usize, check: &CheckReport) 
         } else {
             test_output(submission, unit, check)
         },
-        visibility: match check.visibility {
-            Visibility::Visible => "visible",
-            Visibility::Hidden => "after_due_date",
-        },
+        visibility,
     }
 }
 
@@ -167,6 +194,7 @@ fn test_output(submission: &str, unit: &UnitReport, check: &CheckReport) -> Stri
         (_, CheckStatus::Timeout) => "Timed out.",
         (_, CheckStatus::Error) => "Ended without a result (the process exited or crashed).",
         (_, CheckStatus::NotRun) => "Not run.",
+        (_, CheckStatus::Skipped) => "Skipped, not graded.",
         (_, CheckStatus::Fail | CheckStatus::Pass) => "Failed.",
     };
     let mut out = String::from(why);

@@ -16,7 +16,9 @@
 //! * One `testsuite` per unit; `classname` is the unit's slug, `name` the
 //!   check's id, `time` in seconds.
 //! * A failed check has a `failure`; a check that timed out or ended
-//!   without a result has an `error`; a check not run is `skipped`.
+//!   without a result has an `error`; a check not run is `skipped`, and so
+//!   is a check skipped because a program it needs is missing, with its
+//!   message (which program, how to install it) as the `message`.
 //! * A unit that does not compile has a testcase named `build` with an
 //!   `error` carrying the compiler output; its checks are `skipped`.
 //! * A unit not started has every check `skipped`.
@@ -296,6 +298,7 @@ fn verdict(check: &CheckReport) -> Verdict {
             text: text(),
         },
         CheckStatus::NotRun => Verdict::Skipped("not run".into()),
+        CheckStatus::Skipped => Verdict::Skipped(or(&message, "skipped: not graded here")),
     }
 }
 

@@ -18,8 +18,9 @@ use crate::run::CheckStatus;
 
 /// Whether a graded check failed: a check that ran and did not pass
 /// (failed, timed out, ended without a result), or a unit that does not
-/// compile. Units not started are not graded and do not count. This is
-/// what `cargo grade --ci` exits 1 on.
+/// compile. Units not started and skipped checks (a program they need is
+/// missing) are not graded and do not count; under `CI=true` a check
+/// never skips, it fails. This is what `cargo grade --ci` exits 1 on.
 pub fn any_failed(report: &Report) -> bool {
     report
         .units
@@ -27,7 +28,7 @@ pub fn any_failed(report: &Report) -> bool {
         .any(|unit| unit.state == UnitState::BuildFailed || unit.checks.iter().any(check_failed))
 }
 
-/// Whether a check ran and did not pass.
+/// Whether a check ran and did not pass (a skipped check did neither).
 pub fn check_failed(check: &CheckReport) -> bool {
     matches!(
         check.status,

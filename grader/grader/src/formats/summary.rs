@@ -3,7 +3,9 @@
 //! appends it there, whatever `--format` prints.
 //!
 //! A table of the units (unit, state, score), a list of the failed checks
-//! with their hint and chapter section, and the sandbox the checks ran in. As in the Gradescope
+//! with their hint and chapter section, a list of the skipped checks (not
+//! graded: a program they need is missing) with the harness's message
+//! (which program, how to install it), and the sandbox the checks ran in. As in the Gradescope
 //! results, a hidden check's message is not shown, only its hint: a
 //! learner may read this page.
 
@@ -58,6 +60,29 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(out, "\n### Failed checks\n");
         for (unit, check) in failed {
             out.push_str(&failed_check(&report.submission, unit, check));
+        }
+    }
+    let skipped: Vec<(&UnitReport, &CheckReport)> = report
+        .units
+        .iter()
+        .flat_map(|u| {
+            u.checks
+                .iter()
+                .filter(|c| c.status == CheckStatus::Skipped)
+                .map(move |c| (u, c))
+        })
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "\n### Skipped checks (not graded)\n");
+        for (unit, check) in skipped {
+            let _ = writeln!(
+                out,
+                "- **{}** `{}` ({} points, left out of the total): {}",
+                unit.slug,
+                check.id,
+                check.max_score,
+                cell(check.message.as_deref().unwrap_or(""))
+            );
         }
     }
     for unit in report
@@ -123,8 +148,10 @@ fn state_text(unit: &UnitReport) -> String {
         UnitState::NotStarted => "⚪ not started".to_owned(),
         UnitState::BuildFailed => "❌ does not compile".to_owned(),
         UnitState::Failing => {
-            let failing = unit.checks.len() - unit.passed();
-            format!("❌ failing {failing} of {}", unit.checks.len())
+            // Skipped checks are not graded: neither failing nor counted.
+            let graded = unit.checks.len() - unit.skipped();
+            let failing = graded - unit.passed();
+            format!("❌ failing {failing} of {graded}")
         }
     }
 }

@@ -478,7 +478,10 @@ pub fn unwritten_code(
     check: &CheckReport,
     read_source: &dyn Fn(&str) -> Option<String>,
 ) -> Option<Unwritten> {
-    if matches!(check.status, CheckStatus::Pass | CheckStatus::NotRun) {
+    if matches!(
+        check.status,
+        CheckStatus::Pass | CheckStatus::NotRun | CheckStatus::Skipped
+    ) {
         return None;
     }
     let from_output = learner_panics(&check.output)
@@ -619,7 +622,8 @@ pub fn check_failure(check: &CheckReport) -> Option<String> {
             };
             Some(format!("Your code panicked at {at}: {message}\n{why}"))
         }
-        CheckStatus::Pass | CheckStatus::NotRun => None,
+        // A skipped check's message already says how to install its tool.
+        CheckStatus::Pass | CheckStatus::NotRun | CheckStatus::Skipped => None,
     }
 }
 

@@ -63,7 +63,7 @@ pub struct UnitProgress {
     /// Checks passed then.
     #[serde(default)]
     pub passed: usize,
-    /// Checks in all.
+    /// Checks graded (all but those skipped for a missing program).
     #[serde(default)]
     pub checks: usize,
     /// How many hints `cargo grade hint` has shown (the first `hints_seen`).
@@ -118,7 +118,8 @@ impl Progress {
             entry.score = unit.score;
             entry.max_score = unit.max_score;
             entry.passed = unit.passed();
-            entry.checks = unit.checks.len();
+            // Skipped checks (a program they need is missing) are not graded.
+            entry.checks = unit.checks.len() - unit.skipped();
         }
     }
 

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use crate::grade::{self, Request};
 use crate::learner::progress::{self, Progress};
 use crate::learner::{explain, hint};
-use crate::report::{CheckReport, UnitReport, UnitState};
+use crate::report::{CheckReport, UnitState};
 use crate::run::{self, CheckStatus};
 use crate::scratch::{self, Source};
 use crate::units::{self, Unit, Visibility};
@@ -305,7 +305,14 @@ fn stty(args: &[&str]) {
 /// fully and remembers the result.
 async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluation, GraderError> {
     let visible = run_visible(root, source, unit).await?;
-    let total = visible.checks.len();
+    // A skipped check (a tool it needs is missing) is not graded: it
+    // neither passes nor fails, and is not counted.
+    let skipped: Vec<&CheckReport> = visible
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Skipped)
+        .collect();
+    let total = visible.checks.len() - skipped.len();
     let passed = visible
         .checks
         .iter()
@@ -328,11 +335,10 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
         "visible checks: {passed} of {total} pass  {}",
         small_bar(passed, total)
     );
-    if let Some(first) = visible
-        .checks
-        .iter()
-        .find(|c| c.status != CheckStatus::Pass)
-    {
+    for check in &skipped {
+        text.push_str(&compact_skipped(check));
+    }
+    if let Some(first) = first_failure(&visible.checks) {
         text.push_str(&compact_failure(first));
         return Ok(Evaluation {
             text,
@@ -359,19 +365,26 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
             passed: false,
         });
     };
+    let counted = graded.checks.len() - graded.skipped();
     let _ = writeln!(
         text,
-        "all checks: {} of {} pass, {}/{} points  {}",
+        "all checks: {} of {counted} pass, {}/{} points  {}",
         graded.passed(),
-        graded.checks.len(),
         graded.score,
         graded.max_score,
-        small_bar(graded.passed(), graded.checks.len())
+        small_bar(graded.passed(), counted)
     );
+    for check in graded
+        .checks
+        .iter()
+        .filter(|c| c.status == CheckStatus::Skipped && c.visibility == Visibility::Hidden)
+    {
+        text.push_str(&compact_skipped(check));
+    }
     if graded.state == UnitState::Passed {
         return Ok(Evaluation { text, passed: true });
     }
-    if let Some(first) = first_failure(graded) {
+    if let Some(first) = first_failure(&graded.checks) {
         text.push_str(&compact_failure(first));
         let _ = writeln!(
             text,
@@ -385,8 +398,21 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
     })
 }
 
-fn first_failure(unit: &UnitReport) -> Option<&CheckReport> {
-    unit.checks.iter().find(|c| c.status != CheckStatus::Pass)
+/// The first check that ran and did not pass (a skipped one is not graded).
+fn first_failure(checks: &[CheckReport]) -> Option<&CheckReport> {
+    checks
+        .iter()
+        .find(|c| !matches!(c.status, CheckStatus::Pass | CheckStatus::Skipped))
+}
+
+/// A skipped check: not graded, and how to install what it needs.
+fn compact_skipped(check: &CheckReport) -> String {
+    let mut out = format!("\n○ {} was skipped (not graded)\n", check.id);
+    let message = crate::sanitize::terminal_safe(check.message.as_deref().unwrap_or(""));
+    for line in message.lines().take(MESSAGE_LINES) {
+        let _ = writeln!(out, "    {line}");
+    }
+    out
 }
 
 fn small_bar(done: usize, total: usize) -> String {
