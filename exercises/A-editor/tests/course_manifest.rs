@@ -19,6 +19,7 @@ const COURSE: &[&str] = &[
     "[dependencies] tokio.workspace=true",
     "[dependencies] tracing.workspace=true",
     "[dev-dependencies] checkkit.workspace=true",
+    "[dev-dependencies] flate2.workspace=true",
     "[dev-dependencies] tempfile.workspace=true",
 ];
 

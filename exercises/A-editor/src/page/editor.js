@@ -376,10 +376,18 @@ function onMessage(event) {
       send(state.editor.resend());
       welcomed(message);
       break;
-    case 'ack':
+    case 'ack': {
+      // Only the edit in flight can be acknowledged: an ack for another
+      // seq (a server's mistake) would otherwise acknowledge the wrong one.
+      const inFlight = state.editor.resend();
+      if (!inFlight || JSON.parse(inFlight).seq !== message.seq) {
+        console.warn(`ignored an ack for edit ${message.seq}, which is not in flight`);
+        break;
+      }
       send(state.editor.acknowledge());
       drawToolbar();
       break;
+    }
     case 'remote': {
       const at = selection();
       const applied = state.editor.receive(JSON.stringify(message.edit));

@@ -407,7 +407,7 @@ impl Cluster {
         mine: String,
     ) -> Result<Option<Claim>, RedisError> {
         todo!(
-            "Stage 18: one sequencer per document: take the lease with SET NX PX, or follow its holder (chapter A-editor, section \"Stage 18: Several servers\")"
+            "Stage 19: one sequencer per document: take the lease with SET NX PX, or follow its holder (chapter A-editor, section \"Stage 19: Several servers\")"
         )
     }
 

@@ -115,7 +115,7 @@ fi
 echo "using $(cargo --version)"
 
 # The system programs that some checks start on their own loopback
-# (capstone A's stages 18 and 19 run redis-server).
+# (capstone A's stages 19 and 20 run redis-server).
 if ! command -v redis-server >/dev/null 2>&1; then
     apt-get update
     DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends redis-server

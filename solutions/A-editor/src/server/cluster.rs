@@ -424,7 +424,7 @@ impl Cluster {
             Ok(None)
         }
         // region: stub
-        // todo!("Stage 18: one sequencer per document: take the lease with SET NX PX, or follow its holder (chapter A-editor, section \"Stage 18: Several servers\")")
+        // todo!("Stage 19: one sequencer per document: take the lease with SET NX PX, or follow its holder (chapter A-editor, section \"Stage 19: Several servers\")")
         // endregion
     }
 
