@@ -16,8 +16,8 @@ use editor::ot::Selection;
 use editor::protocol::{ClientMessage, LoggedEdit, ServerMessage};
 use editor::redis::Connection;
 use editor::{
-    ClusterConfig, Config, Edit, Entry, History, Key, Operation, PRESENCE_INTERVAL, Replica,
-    RichText, Role, Server,
+    ClusterConfig, Config, Edit, Entry, History, Key, MAX_BEHIND, Operation, PRESENCE_INTERVAL,
+    Replica, RichText, Role, Server,
 };
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -923,6 +923,51 @@ async fn offline_edits_are_rebased_on_reconnect() {
     assert!(
         matches!(welcome, ServerMessage::Welcome { revision: 32, ref doc, .. } if doc.to_string() == expected_text),
         "seed {seed}: ada's offline edit is transformed past bob's 30: expected {expected_text:?}, got {welcome:?} {}",
+        chapter(section)
+    );
+    // The bound: work at most MAX_BEHIND revisions old is merged, older
+    // work is refused (the page reloads). Bob types MAX_BEHIND + 1 letters
+    // in a new document, each sent on the revision the last one will make.
+    document(address, &ada, "far").await;
+    let (mut b, _) = Page::open(address, "far", &ada, "pb").await;
+    let typed = MAX_BEHIND + 1;
+    // A hundred at a time, their acks read before the next hundred: a page
+    // that reads nothing would be closed as too slow.
+    let mut acked = 0;
+    while acked < typed {
+        let next = (acked + 100).min(typed);
+        for base in acked..next {
+            let len = usize::try_from(base).expect("small");
+            b.edit(base, insert(len, len, "x")).await;
+        }
+        for expected in acked + 1..=next {
+            let (_, revision) = b.ack().await;
+            assert_eq!(
+                revision,
+                expected,
+                "each letter is acknowledged in turn {}",
+                chapter(section)
+            );
+        }
+        acked = next;
+    }
+    let (mut a, _) = Page::open(address, "far", &ada, "pa").await;
+    a.edit(0, insert(0, 0, "old")).await;
+    let refused = a
+        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+        .await;
+    assert!(
+        matches!(refused, ServerMessage::Error { ref code, .. } if code == "too_far_behind"),
+        "an edit on revision 0 of a document at revision {typed} is {typed} revisions behind, over MAX_BEHIND ({MAX_BEHIND}): refused as too_far_behind, got {refused:?} {}",
+        chapter(section)
+    );
+    a.edit(1, insert(1, 0, "old")).await;
+    let merged = a
+        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+        .await;
+    assert!(
+        matches!(merged, ServerMessage::Ack { revision, .. } if revision == typed + 1),
+        "an edit on revision 1 is exactly MAX_BEHIND ({MAX_BEHIND}) behind: merged, got {merged:?} {}",
         chapter(section)
     );
     within(WAIT, "Server::shutdown", server.shutdown()).await;
