@@ -21,6 +21,13 @@
 //!    it (p50, p99), against the same 50 clients in a testkit room. Goal:
 //!    p99 at most 2× the room's + 10 ms.
 //! 5. **Memory per idle open document**, from the process's resident size.
+//! 6. **Two nodes against one.** 40 documents, two pages typing into each
+//!    as fast as the protocol lets them (one edit in flight each), for 4 s:
+//!    edits stored and acknowledged per second with two `editor-server`
+//!    processes sharing Redis and the database (each sequencing half of
+//!    the documents, the pages on the server that sequences theirs), against
+//!    one such process. Goal: at least 1.5x. Needs `redis-server` (skipped
+//!    without it).
 //!
 //! Every client here disables Nagle's algorithm (`TCP_NODELAY`), as
 //! browsers do for WebSockets, and so do the editor and testkit servers.
@@ -101,6 +108,9 @@ fn main() {
         }
         if run("memory") {
             memory().await;
+        }
+        if run("nodes") {
+            nodes().await;
         }
     });
 }
@@ -670,4 +680,192 @@ async fn memory() {
     );
     assert_eq!(server.open_documents(), DOCUMENTS);
     server.shutdown().await;
+}
+
+// ---------------------------------------------------------------- 6
+const DOCUMENTS: usize = 40;
+const NODES_TYPING: Duration = Duration::from_secs(4);
+
+/// A process of the bench, killed when dropped.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `redis-server` on a free port: the process and its address.
+fn redis_server() -> Option<(Process, String)> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .ok()?
+        .port();
+    let child = std::process::Command::new("redis-server")
+        .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    Some((Process(child), format!("127.0.0.1:{port}")))
+}
+
+/// An `editor-server` process in `redis`'s cluster as `name`.
+fn node(database: &std::path::Path, redis: &str, name: &str) -> (Process, SocketAddr) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_editor-server"))
+        .args(["--listen", "127.0.0.1:0", "--database"])
+        .arg(database)
+        .args(["--redis", redis, "--node", name])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("editor-server starts");
+    let stdout = child.stdout.take().expect("its output");
+    let process = Process(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("its first line");
+    let address = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .and_then(|address| address.parse().ok())
+        .expect("it says where it listens");
+    (process, address)
+}
+
+/// One page typing into `doc` on `address` as fast as one edit in flight
+/// allows, until `stop`; the number of its edits acknowledged.
+async fn typist(
+    address: SocketAddr,
+    token: String,
+    doc: String,
+    client: String,
+    stop: Instant,
+) -> u64 {
+    let url = format!("ws://{address}/ws/{doc}?token={token}&client={client}");
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+        .await
+        .expect("connects");
+    let (mut sink, mut stream) = socket.split();
+    let welcome = loop {
+        match stream.next().await {
+            Some(Ok(Message::Text(text))) => {
+                break serde_json::from_str::<Value>(text.as_str()).expect("JSON");
+            }
+            Some(Ok(_)) => {}
+            other => panic!("{client}: the connection ended: {other:?}"),
+        }
+    };
+    let text: RichText = serde_json::from_value(welcome["doc"].clone()).expect("the document");
+    let revision = welcome["revision"].as_u64().unwrap_or(0);
+    let mut replica = Replica::new(&client, text, revision, 1);
+    let mut acked = 0;
+    let type_one = |replica: &mut Replica| {
+        let len = replica.doc().len_chars();
+        let edit = Edit::text(Operation::new().retain(len).insert("w "));
+        replica.edit(edit).expect("an edit at the end fits")
+    };
+    if let Some(first) = type_one(&mut replica) {
+        send(&mut sink, &first).await;
+    }
+    while Instant::now() < stop || !replica.is_synchronized() {
+        let text = match stream.next().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            other => panic!("{client}: the connection ended: {other:?}"),
+        };
+        let message: Value = serde_json::from_str(text.as_str()).expect("JSON");
+        match message["type"].as_str() {
+            Some("ack") => {
+                acked += 1;
+                let mut next = replica.acknowledge().expect("an edit in flight");
+                if next.is_none() && Instant::now() < stop {
+                    next = type_one(&mut replica);
+                }
+                if let Some(next) = next {
+                    send(&mut sink, &next).await;
+                }
+            }
+            Some("remote") => {
+                let edit: Edit = serde_json::from_value(message["edit"].clone()).expect("an edit");
+                replica.receive(&edit).expect("a remote edit fits");
+            }
+            _ => {}
+        }
+    }
+    acked
+}
+
+/// Edits acknowledged per second with `servers` nodes: the documents are
+/// opened first on node `i % servers`, which then sequences document `i`,
+/// and its two pages type there.
+async fn nodes_throughput(redis: &str, servers: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let database = dir.path().join("bench.sqlite");
+    let nodes: Vec<(Process, SocketAddr)> = (0..servers)
+        .map(|i| node(&database, redis, &format!("n{i}")))
+        .collect();
+    let first = nodes[0].1;
+    let user = post(first, "/api/users", None, json!({"name": "Bench"})).await;
+    let token = user["token"].as_str().expect("a token").to_owned();
+    for i in 0..DOCUMENTS {
+        post(
+            first,
+            "/api/docs",
+            Some(&token),
+            json!({"id": format!("d{i}")}),
+        )
+        .await;
+    }
+    let stop = Instant::now() + NODES_TYPING;
+    let started = Instant::now();
+    let mut pages = tokio::task::JoinSet::new();
+    for i in 0..DOCUMENTS {
+        let address = nodes[i % servers].1;
+        for page in 0..2 {
+            pages.spawn(typist(
+                address,
+                token.clone(),
+                format!("d{i}"),
+                format!("p{page}"),
+                stop,
+            ));
+        }
+    }
+    let mut acked = 0;
+    while let Some(page) = pages.join_next().await {
+        acked += page.expect("a page");
+    }
+    acked as f64 / started.elapsed().as_secs_f64()
+}
+
+async fn nodes() {
+    let Some((_redis, address)) = redis_server() else {
+        println!(
+            "\n6. two nodes against one: skipped, redis-server is not installed (sudo apt-get install redis-server)"
+        );
+        return;
+    };
+    // Let it start listening.
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&address).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let one = nodes_throughput(&address, 1).await;
+    let two = nodes_throughput(&address, 2).await;
+    let ratio = two / one;
+    println!(
+        "\n6. {DOCUMENTS} documents, 2 pages typing into each (one edit in flight), {} s, on {} cores",
+        NODES_TYPING.as_secs(),
+        std::thread::available_parallelism().map_or(1, usize::from)
+    );
+    println!("   one editor-server process:   {one:8.0} edits stored and acknowledged per second");
+    println!(
+        "   two, through Redis:         {two:8.0} edits per second; {ratio:.2}x; goal at least 1.5x: {}",
+        met(ratio >= 1.5)
+    );
 }
