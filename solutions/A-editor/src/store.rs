@@ -192,7 +192,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         // region: solution
         let mut connection = self.connection();
-        let transaction = connection.transaction()?;
+        let transaction =
+            connection.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut insert = transaction.prepare(
                 "INSERT INTO edits (doc, revision, client, seq, edit) VALUES (?1, ?2, ?3, ?4, ?5)",
