@@ -690,9 +690,7 @@ async fn roles_are_checked_on_every_edit() {
         "{welcome:?}"
     );
     b.edit(0, insert(0, 0, "graffiti")).await;
-    let refused = b
-        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
-        .await;
+    let refused = b.answer().await;
     assert!(
         matches!(refused, ServerMessage::Error { ref code, .. } if code == "forbidden"),
         "a viewer's edit is refused as forbidden, got {refused:?} {}",
@@ -770,9 +768,7 @@ async fn roles_are_checked_on_every_edit() {
     assert_eq!(status, 204);
     b.until(|m| matches!(m, ServerMessage::Role { .. })).await;
     b.edit(1, insert(2, 2, "!")).await;
-    let refused = b
-        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
-        .await;
+    let refused = b.answer().await;
     assert!(
         matches!(refused, ServerMessage::Error { ref code, .. } if code == "forbidden"),
         "demoted while connected, bob's next edit is refused, got {refused:?} {}",
@@ -837,9 +833,7 @@ async fn a_resent_edit_is_applied_once() {
     // Older than the last one accepted: refused, not applied.
     a.seq = 0;
     a.edit(2, insert(9, 0, "stale")).await;
-    let refused = a
-        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
-        .await;
+    let refused = a.answer().await;
     assert!(
         matches!(refused, ServerMessage::Error { ref code, .. } if code == "stale"),
         "edit 1 again after edit 2 is refused as stale, got {refused:?} {}",
@@ -953,18 +947,14 @@ async fn offline_edits_are_rebased_on_reconnect() {
     }
     let (mut a, _) = Page::open(address, "far", &ada, "pa").await;
     a.edit(0, insert(0, 0, "old")).await;
-    let refused = a
-        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
-        .await;
+    let refused = a.answer().await;
     assert!(
         matches!(refused, ServerMessage::Error { ref code, .. } if code == "too_far_behind"),
         "an edit on revision 0 of a document at revision {typed} is {typed} revisions behind, over MAX_BEHIND ({MAX_BEHIND}): refused as too_far_behind, got {refused:?} {}",
         chapter(section)
     );
     a.edit(1, insert(1, 0, "old")).await;
-    let merged = a
-        .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
-        .await;
+    let merged = a.answer().await;
     assert!(
         matches!(merged, ServerMessage::Ack { revision, .. } if revision == typed + 1),
         "an edit on revision 1 is exactly MAX_BEHIND ({MAX_BEHIND}) behind: merged, got {merged:?} {}",
@@ -975,9 +965,16 @@ async fn offline_edits_are_rebased_on_reconnect() {
 
 /// The learner's `editor-server` on `database`; its address.
 fn spawn(database: &std::path::Path) -> (Child, SocketAddr) {
+    spawn_with(database, &[], "Stage 14: Durability")
+}
+
+/// The learner's `editor-server` on `database` with `more` arguments; its
+/// address (a failure to start is explained in `section`).
+fn spawn_with(database: &std::path::Path, more: &[&str], section: &str) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_editor-server"))
         .args(["--listen", "127.0.0.1:0", "--database"])
         .arg(database)
+        .args(more)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -989,11 +986,16 @@ fn spawn(database: &std::path::Path) -> (Child, SocketAddr) {
     let address = line
         .trim()
         .strip_prefix("listening on http://")
-        .and_then(|address| address.parse().ok())
-        .unwrap_or_else(|| {
-            let _ = child.kill();
-            panic!("editor-server prints \"listening on http://ADDRESS\" first, it printed {line:?} {}", chapter("Stage 14: Durability"))
-        });
+        .and_then(|address| address.parse().ok());
+    let Some(address) = address else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "editor-server {} prints \"listening on http://ADDRESS\" first, it printed {line:?} {}",
+            more.join(" "),
+            chapter(section)
+        );
+    };
     (child, address)
 }
 
@@ -1075,9 +1077,7 @@ async fn oversize_and_garbage_do_not_stop_the_others() {
         (0, Edit::format(0, 0, 3, Key::Bold, Some("true"))),
     ] {
         a.edit(base, edit.clone()).await;
-        let error = a
-            .until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
-            .await;
+        let error = a.answer().await;
         assert!(
             matches!(error, ServerMessage::Error { .. }),
             "{edit:?} on revision {base} does not fit and is refused, got {error:?} {}",
@@ -2159,30 +2159,9 @@ impl Drop for Node {
 }
 
 fn spawn_node(database: &std::path::Path, redis: &Redis, name: &str) -> (Node, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_editor-server"))
-        .args(["--listen", "127.0.0.1:0", "--database"])
-        .arg(database)
-        .args(["--redis", &redis.address, "--node", name])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server binary starts");
-    let stdout = child.stdout.take().expect("its output");
-    let node = Node(child);
-    let mut line = String::new();
-    // Bounded: the binary prints this line first, or exits (EOF).
-    let _ = BufReader::new(stdout).read_line(&mut line);
-    let address = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .and_then(|address| address.parse().ok())
-        .unwrap_or_else(|| {
-            panic!(
-                "editor-server --redis prints \"listening on http://ADDRESS\" first, it printed {line:?} {}",
-                chapter("Stage 20: A server fails")
-            )
-        });
-    (node, address)
+    let more = ["--redis", &redis.address, "--node", name];
+    let (child, address) = spawn_with(database, &more, "Stage 20: A server fails");
+    (Node(child), address)
 }
 
 async fn a_killed_server_loses_no_acknowledged_edit() {
@@ -2451,6 +2430,13 @@ impl Page {
                 return message;
             }
         }
+    }
+
+    /// The server's answer to an edit: its acknowledgement or an error
+    /// (others skipped).
+    async fn answer(&mut self) -> ServerMessage {
+        self.until(|m| matches!(m, ServerMessage::Error { .. } | ServerMessage::Ack { .. }))
+            .await
     }
 
     /// The next acknowledgement (others skipped).
