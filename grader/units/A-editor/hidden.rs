@@ -472,6 +472,42 @@ async fn presence_is_conflated_to_20_a_second() {
         "after the latest selection nothing older follows, got {late:?} {}",
         chapter(section)
     );
+    // A slower key: a move every 10 ms for about half a second, each one
+    // handled on its own, still reaches the others at most once per 50 ms.
+    let started = std::time::Instant::now();
+    for i in 0..40 {
+        b.send(&ClientMessage::Select {
+            selection: Selection::cursor(i % 10),
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    b.send(&ClientMessage::Select {
+        selection: Selection::new(3, 8),
+    })
+    .await;
+    let sent_for = started.elapsed();
+    let mut seen = 0;
+    within(WAIT, "bob's latest selection to reach ada", async {
+        loop {
+            if let ServerMessage::Presence { participant } = a
+                .until(|m| matches!(m, ServerMessage::Presence { .. }))
+                .await
+            {
+                seen += 1;
+                if participant.selection == Some(Selection::new(3, 8)) {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    let allowed = 2 + (sent_for.as_millis() / PRESENCE_INTERVAL.as_millis()) as usize;
+    assert!(
+        seen <= allowed,
+        "41 moves, 10 ms apart, in {sent_for:?} reach the others as at most {allowed} updates (one per 50 ms: a held update is due 50 ms after the last one sent), got {seen} {}",
+        chapter(section)
+    );
     within(WAIT, "Server::shutdown", server.shutdown()).await;
 }
 
@@ -2090,10 +2126,62 @@ fn check_burst(
     );
 }
 
+/// The fence: `Store::append` refuses a revision that is stored already
+/// as `StoreError::Conflict`, and nothing of its batch is stored; any other
+/// failure of the database is not a conflict.
+fn the_store_is_the_fence(dir: &tempfile::TempDir, section: &str) {
+    let store = editor::Store::open(&dir.path().join("fence.sqlite")).expect("a store");
+    assert!(
+        matches!(store.create("doc", &editor::Access::new("ada")), Ok(true)),
+        "a new document {}",
+        chapter(section)
+    );
+    let entry = |len: usize, text: &str, seq| Entry {
+        edit: insert(len, 0, text),
+        client: "a".to_owned(),
+        seq,
+    };
+    store
+        .append("doc", 1, &[entry(0, "one", 1)], &[])
+        .expect("revision 1 is stored");
+    let second = store.append("doc", 2, &[entry(3, "two", 2)], &[]);
+    assert!(second.is_ok(), "revision 2 is stored: {second:?}");
+    let again = store.append("doc", 2, &[entry(6, "3", 3), entry(7, "4", 4)], &[]);
+    assert!(
+        matches!(again, Err(editor::StoreError::Conflict { ref doc, revision: 2 }) if doc == "doc"),
+        "another server stored revision 2 first: Store::append answers StoreError::Conflict {{ doc, revision: 2 }} (the fence), got {again:?} {}",
+        chapter(section)
+    );
+    let stored = store.load("doc").expect("loads").expect("exists").0;
+    assert_eq!(
+        (stored.revision(), stored.current().to_string()),
+        (2, "twoone".to_owned()),
+        "nothing of a refused batch is stored {}",
+        chapter(section)
+    );
+    // A failure that is not a conflict (here the check's own trigger
+    // overflows an integer) is a database error, not StoreError::Conflict.
+    let connection = rusqlite::Connection::open(dir.path().join("fence.sqlite"))
+        .expect("the check opens the database");
+    connection
+        .execute_batch(
+            "CREATE TRIGGER overflow BEFORE INSERT ON edits \
+             BEGIN SELECT abs(-9223372036854775808); END;",
+        )
+        .expect("the check's trigger");
+    let failed = store.append("doc", 3, &[entry(6, "5", 5)], &[]);
+    assert!(
+        matches!(failed, Err(ref error) if !matches!(error, editor::StoreError::Conflict { .. })),
+        "only a revision stored already is a Conflict (the primary key's constraint); other failures are database errors, got {failed:?} {}",
+        chapter(section)
+    );
+}
+
 async fn two_servers_share_a_document_through_redis() {
     let section = "Stage 19: Several servers";
     let redis = Redis::start().await;
     let dir = tempfile::tempdir().expect("a temporary directory");
+    the_store_is_the_fence(&dir, section);
     let node = |name: &str| {
         let cluster = ClusterConfig::new(redis.address.clone(), name);
         start_with(&dir, move |config| config.cluster = Some(cluster))
