@@ -36,6 +36,9 @@ use crate::redis::{Connection, RedisError};
 use crate::rich::Edit;
 use crate::store::User;
 
+// The learner's part: one attempt at a document's lease.
+mod lease;
+
 /// A request of the HTTP API that needs the document's task, as it
 /// travels to the sequencer (its answer comes back as JSON).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -394,21 +397,6 @@ impl Cluster {
             *guard = None;
         }
         result
-    }
-
-    /// One attempt at the lease `key` for this server's document task
-    /// `mine`: the sequencer's part when the lease was free (taken, and
-    /// only by one server at a time), a member's when a running server
-    /// holds it, `None` to try again (its holder is gone or giving it back).
-    async fn lease(
-        &self,
-        connection: &mut Connection,
-        key: &str,
-        mine: String,
-    ) -> Result<Option<Claim>, RedisError> {
-        todo!(
-            "Stage 19: one sequencer per document: take the lease with SET NX PX, or follow its holder (chapter A-editor, section \"Stage 19: Several servers\")"
-        )
     }
 
     /// Runs one command on the shared connection, dropping it on an error
