@@ -1,0 +1,639 @@
+//! The time-series store: every series in memory, in two tiers.
+//!
+//! * **raw**: one [`Bucket`] per second, kept for [`Retention::raw`]
+//!   (an hour by default);
+//! * **minute**: one bucket per minute, kept for [`Retention::minute`]
+//!   (a day by default).
+//!
+//! A bucket is kept while the clock shows less than its start plus the
+//! retention plus one period: at `now`, the oldest bucket kept is the one
+//! holding `now - retention`.
+//!
+//! A bucket holds the count, sum, minimum, maximum and last value of the
+//! samples of its period, so any aggregation over whole buckets is exact:
+//! a query never re-reads samples, and memory is bounded by the retention,
+//! not by how fast samples come.
+//!
+//! Each tier of a series is a ring (`VecDeque`) of buckets sorted by time:
+//! a sample in order is pushed at the back, the oldest bucket leaves at the
+//! front when it falls out of the retention.
+//!
+//! ## Range queries
+//! A [`Query`] asks for `[start, end)`: `start` **inclusive**, `end`
+//! **exclusive**, every `step` milliseconds. The point at `t` aggregates the
+//! buckets whose period starts in `[t, t + step)` (and before `end`); a
+//! step with no data gives no point. `start`, `end` and `step` are whole
+//! periods of the tier that answers: seconds for raw, minutes for minute.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::labels::{Selector, SeriesKey};
+
+/// A sample: a value at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    /// When, in milliseconds since the epoch.
+    pub t: Millis,
+    /// The value.
+    pub v: f64,
+}
+
+/// A series' number in this store; the wire protocol uses it instead of
+/// repeating the labels with every sample.
+pub type SeriesId = u64;
+
+/// The period of the raw tier: a second.
+pub const RAW_PERIOD: Millis = 1_000;
+/// The period of the minute tier.
+pub const MINUTE_PERIOD: Millis = 60_000;
+/// A sample more than this ahead of the clock is refused (so that a wrong
+/// timestamp cannot push a series' whole history out of its ring).
+pub const MAX_FUTURE: Millis = 60_000;
+/// The most points a query may ask for per series.
+pub const MAX_POINTS: i64 = 11_000;
+
+/// How long each tier keeps its buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// The raw tier (per second).
+    pub raw: Duration,
+    /// The minute tier.
+    pub minute: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            raw: Duration::from_secs(3_600),
+            minute: Duration::from_secs(86_400),
+        }
+    }
+}
+
+/// A tier of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// One bucket per second.
+    Raw,
+    /// One bucket per minute.
+    Minute,
+}
+
+impl Tier {
+    /// The tier's period in milliseconds.
+    pub fn period(self) -> Millis {
+        match self {
+            Tier::Raw => RAW_PERIOD,
+            Tier::Minute => MINUTE_PERIOD,
+        }
+    }
+}
+
+/// How a query's step combines the buckets in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Aggregation {
+    /// The mean of every sample.
+    #[default]
+    Avg,
+    /// The smallest sample.
+    Min,
+    /// The largest sample.
+    Max,
+    /// The sum of the samples.
+    Sum,
+    /// How many samples.
+    Count,
+    /// The latest sample (by time).
+    Last,
+}
+
+/// The samples of one period, summed up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// The period's start (a multiple of the tier's period).
+    pub start: Millis,
+    /// How many samples.
+    pub count: u64,
+    /// Their sum.
+    pub sum: f64,
+    /// The smallest.
+    pub min: f64,
+    /// The largest.
+    pub max: f64,
+    /// The latest, by time (on a tie, the one stored last).
+    pub last: f64,
+    /// The latest sample's time.
+    pub last_t: Millis,
+}
+
+impl Bucket {
+    fn new(start: Millis, sample: Sample) -> Self {
+        Self {
+            start,
+            count: 1,
+            sum: sample.v,
+            min: sample.v,
+            max: sample.v,
+            last: sample.v,
+            last_t: sample.t,
+        }
+    }
+
+    fn add(&mut self, sample: Sample) {
+        self.count += 1;
+        self.sum += sample.v;
+        self.min = self.min.min(sample.v);
+        self.max = self.max.max(sample.v);
+        if sample.t >= self.last_t {
+            self.last = sample.v;
+            self.last_t = sample.t;
+        }
+    }
+
+    fn merge(&mut self, other: &Bucket) {
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        if other.last_t >= self.last_t {
+            self.last = other.last;
+            self.last_t = other.last_t;
+        }
+    }
+
+    /// The bucket's value under `aggregation`.
+    pub fn value(&self, aggregation: Aggregation) -> f64 {
+        match aggregation {
+            Aggregation::Avg => self.sum / self.count as f64,
+            Aggregation::Min => self.min,
+            Aggregation::Max => self.max,
+            Aggregation::Sum => self.sum,
+            Aggregation::Count => self.count as f64,
+            Aggregation::Last => self.last,
+        }
+    }
+}
+
+/// One tier of one series: buckets sorted by start, at most `capacity`
+/// periods from the newest.
+#[derive(Debug, Clone)]
+struct Ring {
+    period: Millis,
+    /// How long it keeps a bucket, in ms.
+    retention: Millis,
+    buckets: VecDeque<Bucket>,
+}
+
+impl Ring {
+    fn new(period: Millis, retention: Duration) -> Self {
+        Self {
+            period,
+            retention: (retention.as_millis() as Millis).max(period),
+            buckets: VecDeque::new(),
+        }
+    }
+
+    /// The first period still kept when the clock shows `now`: the one
+    /// that holds `now - retention` (a sample is kept while
+    /// `t >= now - retention`, to the period).
+    fn oldest_kept(&self, now: Millis) -> Millis {
+        now.saturating_sub(self.retention).div_euclid(self.period) * self.period
+    }
+
+    /// Adds a sample; `false` when it is older than the retention.
+    fn add(&mut self, sample: Sample, now: Millis) -> bool {
+        let start = sample.t.div_euclid(self.period) * self.period;
+        if start < self.oldest_kept(now) {
+            return false;
+        }
+        match self.buckets.back_mut() {
+            Some(last) if last.start == start => last.add(sample),
+            Some(last) if last.start > start => {
+                // Out of order: find its bucket (rare; a binary search).
+                match self.buckets.binary_search_by_key(&start, |b| b.start) {
+                    Ok(i) => self.buckets[i].add(sample),
+                    Err(i) => self.buckets.insert(i, Bucket::new(start, sample)),
+                }
+            }
+            _ => self.buckets.push_back(Bucket::new(start, sample)),
+        }
+        self.expire(now);
+        true
+    }
+
+    /// Drops the buckets that fell out of the retention.
+    fn expire(&mut self, now: Millis) {
+        let oldest = self.oldest_kept(now);
+        while self.buckets.front().is_some_and(|b| b.start < oldest) {
+            self.buckets.pop_front();
+        }
+    }
+
+    /// The buckets starting in `[from, to)`, also no older than the
+    /// retention at `now`.
+    fn range(&self, from: Millis, to: Millis, now: Millis) -> impl Iterator<Item = &Bucket> {
+        let from = from.max(self.oldest_kept(now));
+        let first = self.buckets.partition_point(|b| b.start < from);
+        self.buckets
+            .range(first..)
+            .take_while(move |b| b.start < to)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Series {
+    key: SeriesKey,
+    raw: Ring,
+    minute: Ring,
+    latest: Option<Sample>,
+}
+
+/// A range query: `[start, end)` every `step`, `aggregation` per step.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Query {
+    /// First time, inclusive (ms).
+    pub start: Millis,
+    /// Last time, exclusive (ms).
+    pub end: Millis,
+    /// The width of a point (ms).
+    pub step: Millis,
+    /// How the buckets of a step combine.
+    #[serde(default)]
+    pub aggregation: Aggregation,
+    /// The tier that answers; by default the minute tier when `start` and
+    /// `step` are whole minutes or `start` is older than the raw tier's
+    /// retention, the raw tier otherwise.
+    #[serde(default)]
+    pub tier: Option<Tier>,
+}
+
+/// One series' answer to a query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPoints {
+    /// The series' number.
+    pub id: SeriesId,
+    /// Its name and labels.
+    pub series: SeriesKey,
+    /// `(time, value)` for each step with data, in time order.
+    pub points: Vec<(Millis, f64)>,
+}
+
+/// The answer to a query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryResult {
+    /// The tier that answered.
+    pub tier: Tier,
+    /// Every matching series, by id.
+    pub series: Vec<SeriesPoints>,
+}
+
+/// A sample the store refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum IngestError {
+    /// Not a number, or infinite.
+    #[error("the value {0} is not a finite number")]
+    NotFinite(f64),
+    /// Older than both tiers keep.
+    #[error(
+        "the sample at {t} ms is older than the retention (nothing before {oldest} ms is kept)"
+    )]
+    TooOld {
+        /// Its time.
+        t: Millis,
+        /// The oldest time still kept.
+        oldest: Millis,
+    },
+    /// Too far ahead of the clock.
+    #[error("the sample at {t} ms is more than {MAX_FUTURE} ms ahead of the clock ({now} ms)")]
+    InFuture {
+        /// Its time.
+        t: Millis,
+        /// The clock.
+        now: Millis,
+    },
+    /// A name or label the syntax forbids.
+    #[error(transparent)]
+    BadSeries(#[from] crate::labels::SelectorError),
+}
+
+/// A query the store cannot answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// `end <= start` or `step <= 0`.
+    #[error(
+        "a query needs start < end and a positive step (got start {start}, end {end}, step {step})"
+    )]
+    Empty {
+        /// Start.
+        start: Millis,
+        /// End.
+        end: Millis,
+        /// Step.
+        step: Millis,
+    },
+    /// Not whole periods of the tier.
+    #[error(
+        "the {tier:?} tier answers in whole periods of {period} ms: start, end and step must be multiples of it"
+    )]
+    Unaligned {
+        /// The tier.
+        tier: Tier,
+        /// Its period.
+        period: Millis,
+    },
+    /// More than [`MAX_POINTS`] points.
+    #[error(
+        "the query asks for {0} points per series; the most is {MAX_POINTS} (use a larger step)"
+    )]
+    TooManyPoints(i64),
+}
+
+/// Every series, in memory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    retention: Retention,
+    ids: HashMap<SeriesKey, SeriesId>,
+    series: Vec<Series>,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(retention: Retention) -> Self {
+        Self {
+            retention,
+            ids: HashMap::new(),
+            series: Vec::new(),
+        }
+    }
+
+    /// Its retention.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// The series' id, adding the series if it is new (`true` then).
+    pub fn intern(&mut self, key: &SeriesKey) -> Result<(SeriesId, bool), IngestError> {
+        if let Some(&id) = self.ids.get(key) {
+            return Ok((id, false));
+        }
+        key.validate()?;
+        let id = self.series.len() as SeriesId;
+        self.series.push(Series {
+            key: key.clone(),
+            raw: Ring::new(RAW_PERIOD, self.retention.raw),
+            minute: Ring::new(MINUTE_PERIOD, self.retention.minute),
+            latest: None,
+        });
+        self.ids.insert(key.clone(), id);
+        Ok((id, true))
+    }
+
+    /// Stores a sample of series `id` (from [`Store::intern`]) when the
+    /// clock shows `now`.
+    pub fn insert(&mut self, id: SeriesId, sample: Sample, now: Millis) -> Result<(), IngestError> {
+        if !sample.v.is_finite() {
+            return Err(IngestError::NotFinite(sample.v));
+        }
+        if sample.t > now.saturating_add(MAX_FUTURE) {
+            return Err(IngestError::InFuture { t: sample.t, now });
+        }
+        let Some(series) = self.series.get_mut(id as usize) else {
+            return Ok(());
+        };
+        let in_minute = series.minute.add(sample, now);
+        let in_raw = series.raw.add(sample, now);
+        if !in_minute && !in_raw {
+            return Err(IngestError::TooOld {
+                t: sample.t,
+                oldest: series.minute.oldest_kept(now),
+            });
+        }
+        if series.latest.is_none_or(|latest| sample.t >= latest.t) {
+            series.latest = Some(sample);
+        }
+        Ok(())
+    }
+
+    /// A series' name and labels.
+    pub fn key(&self, id: SeriesId) -> Option<&SeriesKey> {
+        self.series.get(id as usize).map(|series| &series.key)
+    }
+
+    /// How many series there are.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Is the store empty?
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
+    }
+
+    /// The series a selector matches, by id.
+    pub fn select<'a>(
+        &'a self,
+        selector: &'a Selector,
+    ) -> impl Iterator<Item = (SeriesId, &'a SeriesKey)> + 'a {
+        self.series
+            .iter()
+            .enumerate()
+            .filter(|(_, series)| selector.matches(&series.key))
+            .map(|(id, series)| (id as SeriesId, &series.key))
+    }
+
+    /// A series' latest sample.
+    pub fn latest(&self, id: SeriesId) -> Option<Sample> {
+        self.series
+            .get(id as usize)
+            .and_then(|series| series.latest)
+    }
+
+    /// The raw tier's samples of a series at or after `since`: the latest
+    /// sample of each second (the raw tier's resolution), in time order.
+    /// This is what a subscription's backfill sends.
+    pub fn since(&self, id: SeriesId, since: Millis, now: Millis) -> Vec<Sample> {
+        let Some(series) = self.series.get(id as usize) else {
+            return Vec::new();
+        };
+        let from = since.div_euclid(RAW_PERIOD) * RAW_PERIOD;
+        series
+            .raw
+            .range(from, Millis::MAX, now)
+            .filter(|bucket| bucket.last_t >= since)
+            .map(|bucket| Sample {
+                t: bucket.last_t,
+                v: bucket.last,
+            })
+            .collect()
+    }
+
+    /// The tier a query is answered from, when it does not name one.
+    pub fn tier_for(&self, query: &Query, now: Millis) -> Tier {
+        if let Some(tier) = query.tier {
+            return tier;
+        }
+        let whole_minutes = query.start % MINUTE_PERIOD == 0 && query.step % MINUTE_PERIOD == 0;
+        let raw_oldest = Ring::new(RAW_PERIOD, self.retention.raw).oldest_kept(now);
+        if whole_minutes || query.start < raw_oldest {
+            Tier::Minute
+        } else {
+            Tier::Raw
+        }
+    }
+
+    /// Answers a range query over the series `selector` matches.
+    pub fn query(
+        &self,
+        selector: &Selector,
+        query: &Query,
+        now: Millis,
+    ) -> Result<QueryResult, QueryError> {
+        let Query {
+            start, end, step, ..
+        } = *query;
+        if end <= start || step <= 0 {
+            return Err(QueryError::Empty { start, end, step });
+        }
+        let tier = self.tier_for(query, now);
+        let period = tier.period();
+        if start % period != 0 || end % period != 0 || step % period != 0 {
+            return Err(QueryError::Unaligned { tier, period });
+        }
+        let points = (end - start + step - 1) / step;
+        if points > MAX_POINTS {
+            return Err(QueryError::TooManyPoints(points));
+        }
+        let series = self
+            .series
+            .iter()
+            .enumerate()
+            .filter(|(_, series)| selector.matches(&series.key))
+            .map(|(id, series)| {
+                let ring = match tier {
+                    Tier::Raw => &series.raw,
+                    Tier::Minute => &series.minute,
+                };
+                SeriesPoints {
+                    id: id as SeriesId,
+                    series: series.key.clone(),
+                    points: aggregate(ring.range(start, end, now), start, step, query.aggregation),
+                }
+            })
+            .collect();
+        Ok(QueryResult { tier, series })
+    }
+}
+
+/// Folds buckets (sorted by start, all in the query's range) into one point
+/// per step.
+fn aggregate<'a>(
+    buckets: impl Iterator<Item = &'a Bucket>,
+    start: Millis,
+    step: Millis,
+    aggregation: Aggregation,
+) -> Vec<(Millis, f64)> {
+    let mut points = Vec::new();
+    let mut current: Option<(Millis, Bucket)> = None;
+    for bucket in buckets {
+        let t = start + (bucket.start - start) / step * step;
+        match &mut current {
+            Some((at, sum)) if *at == t => sum.merge(bucket),
+            _ => {
+                if let Some((at, sum)) = current.take() {
+                    points.push((at, sum.value(aggregation)));
+                }
+                current = Some((t, *bucket));
+            }
+        }
+    }
+    if let Some((at, sum)) = current {
+        points.push((at, sum.value(aggregation)));
+    }
+    points
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with(samples: &[(Millis, f64)], now: Millis) -> (Store, SeriesId) {
+        let mut store = Store::new(Retention::default());
+        let (id, _) = store
+            .intern(&SeriesKey::new("x", [("a", "1")]))
+            .expect("a valid series");
+        for &(t, v) in samples {
+            store.insert(id, Sample { t, v }, now).expect("a sample");
+        }
+        (store, id)
+    }
+
+    #[test]
+    fn a_range_is_start_inclusive_end_exclusive() -> Result<(), QueryError> {
+        let now = 100_000;
+        let (store, _) = store_with(&[(10_000, 1.0), (11_000, 2.0), (12_000, 4.0)], now);
+        let query = |start, end| Query {
+            start,
+            end,
+            step: 1_000,
+            aggregation: Aggregation::Sum,
+            tier: Some(Tier::Raw),
+        };
+        let all = Selector::default();
+        let points = &store.query(&all, &query(11_000, 12_000), now)?.series[0].points;
+        assert_eq!(points, &vec![(11_000, 2.0)]);
+        let points = &store.query(&all, &query(10_000, 13_000), now)?.series[0].points;
+        assert_eq!(points.len(), 3);
+        Ok(())
+    }
+
+    #[test]
+    fn out_of_order_samples_land_in_their_bucket() -> Result<(), QueryError> {
+        let now = 100_000;
+        let (store, _) = store_with(&[(12_000, 4.0), (10_500, 1.0), (12_999, 2.0)], now);
+        let query = Query {
+            start: 10_000,
+            end: 13_000,
+            step: 3_000,
+            aggregation: Aggregation::Last,
+            tier: Some(Tier::Raw),
+        };
+        let result = store.query(&Selector::default(), &query, now)?;
+        assert_eq!(result.series[0].points, vec![(10_000, 2.0)]);
+        Ok(())
+    }
+
+    #[test]
+    fn the_raw_tier_forgets_after_its_retention() {
+        let (mut store, id) = store_with(&[(0, 1.0)], 0);
+        let hour = 3_600_000;
+        store
+            .insert(id, Sample { t: hour, v: 2.0 }, hour)
+            .expect("a sample");
+        assert_eq!(
+            store.series[0].raw.buckets.len(),
+            2,
+            "kept while t >= now - 1 h"
+        );
+        let later = hour + RAW_PERIOD;
+        store
+            .insert(id, Sample { t: later, v: 2.0 }, later)
+            .expect("a sample");
+        assert_eq!(
+            store.series[0].raw.buckets.len(),
+            2,
+            "the first second left"
+        );
+        assert_eq!(store.series[0].minute.buckets.len(), 2);
+        assert_eq!(store.since(id, 0, later).len(), 2);
+        assert!(matches!(
+            store.insert(id, Sample { t: 0, v: 0.0 }, 86_400_000 + hour),
+            Err(IngestError::TooOld { .. })
+        ));
+    }
+}
