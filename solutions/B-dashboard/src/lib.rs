@@ -14,11 +14,13 @@
 //!   amount, conflated to the latest value, rate-capped, or closed.
 //! * [`alerts`]: rules, the alert state machine, silences, notifications.
 //! * [`server`]: HTTP and WebSocket, ingest, the page.
+//! * [`host`]: this host's CPU, memory, network and disk (`sysinfo`).
 //! * [`sources`]: synthetic sources (sine, square wave, random walk,
 //!   bursts) for a demo that moves by itself.
 
 pub mod alerts;
 pub mod clock;
+pub mod host;
 pub mod hub;
 pub mod labels;
 pub mod protocol;

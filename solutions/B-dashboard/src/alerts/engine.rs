@@ -47,6 +47,11 @@ pub const RESOLVED_RETENTION: Millis = 15 * 60_000;
 pub const HISTORY_LIMIT: usize = 10_000;
 /// How many transitions of its own an alert carries in `why`.
 pub const WHY_LIMIT: usize = 8;
+/// A new sample alone (no state change) is worth a save once a minute: the
+/// saved `sample_t` is what a restart judges a series missing from the
+/// (empty, restarted) store on, so it must stay well within
+/// [`STALE_AFTER`], but saving every second for it would be waste.
+pub const SAMPLE_SAVE_EVERY: Millis = 60_000;
 
 /// The latest sample of every series of `store` that `selector` matches:
 /// the function [`Engine::evaluate`] wants, over the dashboard's store.
@@ -80,6 +85,10 @@ pub(crate) struct Alert {
     /// It resolved after being told: the group owes a "resolved".
     owes_resolved: bool,
     why: VecDeque<Transition>,
+    /// The `sample_t` last marked for saving (not itself saved: 0 after a
+    /// restore, so the first evaluation saves a fresh one).
+    #[serde(skip)]
+    saved_sample_t: Millis,
 }
 
 impl Alert {
@@ -226,6 +235,7 @@ impl Engine {
                             told_firing: false,
                             owes_resolved: false,
                             why: VecDeque::new(),
+                            saved_sample_t: sample.t,
                         })
                     }
                 };
@@ -470,6 +480,10 @@ fn step(alert: &mut Alert, rule: &Rule, sample: Option<Sample>, now: Millis) -> 
     };
     alert.labels = labels;
     alert.summary.clone_from(&rule.summary);
+    if alert.sample_t.saturating_sub(alert.saved_sample_t) >= SAMPLE_SAVE_EVERY {
+        alert.saved_sample_t = alert.sample_t;
+        outcome.changed = true;
+    }
     let stale = alert.sample_t < now.saturating_sub(STALE_AFTER);
     let firing = alert.state == AlertState::Firing;
     let holds = !stale && rule.holds(alert.value, firing);

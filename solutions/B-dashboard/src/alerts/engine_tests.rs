@@ -469,3 +469,31 @@ fn the_wire_shapes_are_stable() -> Result<(), serde_json::Error> {
     assert_eq!(alert["why"][0]["to"], "firing");
     Ok(())
 }
+
+#[test]
+fn a_restart_with_an_empty_store_does_not_resolve_a_firing_alert()
+-> Result<(), Box<dyn std::error::Error>> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("alerts.db");
+    let mut world = World::default();
+    let last = T0 + 6 * MIN;
+    {
+        let store = AlertStore::open(&path)?;
+        let mut engine = Engine::restore(rules("", ""), &store)?;
+        for t in (T0..=last).step_by(10_000) {
+            world.tick(&mut engine, t, 0.95);
+            engine.save_to(&store)?;
+        }
+    }
+    let store = AlertStore::open(&path)?;
+    let mut engine = Engine::restore(rules("", ""), &store)?;
+    // The in-memory store restarted empty: the collectors have not pushed yet.
+    let evaluation = World::default().eval(&mut engine, last + 10_000);
+    assert_eq!(
+        states(&engine),
+        [AlertState::Firing],
+        "judged on a recent saved sample, not on the one of 6 minutes ago: {:?}",
+        evaluation.transitions
+    );
+    Ok(())
+}

@@ -1,12 +1,13 @@
 //! The live monitoring dashboard's server.
 //!
 //! ```text
-//! dashboard-server [--listen 127.0.0.1:8080] [--demo] [--test-clock MS]
+//! dashboard-server [--listen 127.0.0.1:8080] [--demo] [--no-host] [--test-clock MS]
 //! ```
 //!
 //! `--demo` adds the synthetic sources (a sine, a square wave, a random
 //! walk, bursts) so that the page moves without any other program.
-//! `--test-clock MS` starts a manual clock at `MS` that only
+//! This host's CPU, memory, network and disk are collected every second
+//! unless `--no-host`. `--test-clock MS` starts a manual clock at `MS` that only
 //! `POST /api/test/clock` moves (for tests).
 //!
 //! It prints `listening on http://ADDRESS` once it accepts connections, and
@@ -17,11 +18,13 @@ use std::process::ExitCode;
 
 use dashboard::{Clock, Config, Server};
 
-const USAGE: &str = "usage: dashboard-server [--listen ADDRESS] [--demo] [--test-clock MS]";
+const USAGE: &str =
+    "usage: dashboard-server [--listen ADDRESS] [--demo] [--no-host] [--test-clock MS]";
 
 fn main() -> ExitCode {
     let mut listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080));
     let mut config = Config::default();
+    let mut host = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -37,6 +40,7 @@ fn main() -> ExitCode {
                 }
             },
             "--demo" => config.sources.extend(dashboard::sources::demo(1)),
+            "--no-host" => host = false,
             "--test-clock" => match args.next().map(|value| value.parse()) {
                 Some(Ok(start)) => config.clock = Clock::manual(start),
                 _ => {
@@ -49,6 +53,9 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         }
+    }
+    if host {
+        config.sources.push(Box::new(dashboard::host::Host::new()));
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

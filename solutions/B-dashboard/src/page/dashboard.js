@@ -30,6 +30,7 @@ const state = {
   connected: false,
   openedAt: 0,
   attempt: 0, // reconnections since the last stable connection
+  lastClose: '', // why the last connection ended, shown until the next one opens
   filter: '', // label matchers, without braces
   range: 'live',
   panels: new Map(), // metric name -> panel, in the order they appeared
@@ -449,7 +450,7 @@ function connect() {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
   const socket = new WebSocket(`${scheme}://${location.host}/ws`);
   state.socket = socket;
-  showStatus(state.attempt ? `reconnecting… (attempt ${state.attempt})` : 'connecting…', 'connecting');
+  showStatus(state.attempt ? `reconnecting… (attempt ${state.attempt}; ${state.lastClose})` : 'connecting…', 'connecting');
   socket.onopen = () => {
     state.connected = true;
     state.openedAt = Date.now();
@@ -471,10 +472,12 @@ function connect() {
     state.openedAt = 0;
     const delay = backoff(state.attempt);
     state.attempt += 1;
-    const why = event.code === 1008
+    state.lastClose = event.code === 1008
       ? `closed by the server: too slow to keep up (1008${event.reason ? `, ${event.reason}` : ''})`
       : `disconnected (${event.code})`;
-    showStatus(`${why}; reconnecting in ${(delay / 1000).toFixed(1)} s`, event.code === 1008 ? 'too-slow' : 'offline');
+    // The code stays on the status line's element, for people and tests.
+    $('#status').dataset.lastClose = String(event.code);
+    showStatus(`${state.lastClose}; reconnecting in ${(delay / 1000).toFixed(1)} s`, event.code === 1008 ? 'too-slow' : 'offline');
     setTimeout(connect, delay);
   };
 }
@@ -577,7 +580,7 @@ function alertRow(alert) {
   series.textContent = seriesText(alert.series);
   const facts = document.createElement('p');
   const time = document.createElement('time');
-  time.dateTime = new Date(alert.since).toISOString();
+  if (Number.isFinite(alert.since)) time.dateTime = new Date(alert.since).toISOString();
   time.textContent = localTime(alert.since);
   facts.append(`value ${compact(alert.value)} · since `, time);
   item.append(head, series, facts);
