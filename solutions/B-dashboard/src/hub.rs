@@ -148,6 +148,8 @@ struct OutboxState {
     owed: BTreeMap<String, Owed>,
     /// The latest alerts, conflated: only the newest state matters.
     alerts: Option<Vec<serde_json::Value>>,
+    /// Did the client ask for the alerts (`watch_alerts`)?
+    watching: bool,
     /// Points pending in `all` subscriptions.
     pending_all: usize,
     hard_cap: usize,
@@ -206,6 +208,16 @@ impl Outbox {
             });
         }
         self.wake.notify_one();
+    }
+
+    /// The client asked for the alerts (`watch_alerts`).
+    pub fn watch_alerts(&self) {
+        self.lock().watching = true;
+    }
+
+    /// Does the client want the alerts?
+    pub fn watching_alerts(&self) -> bool {
+        self.lock().watching
     }
 
     /// Replaces the alerts waiting to be sent with the newest.

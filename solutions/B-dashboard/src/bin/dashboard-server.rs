@@ -1,9 +1,13 @@
 //! The live monitoring dashboard's server.
 //!
 //! ```text
-//! dashboard-server [--listen 127.0.0.1:8080] [--demo] [--no-host] [--test-clock MS]
+//! dashboard-server [--listen 127.0.0.1:8080] [--rules rules.toml] [--state alerts.sqlite]
+//!                  [--demo] [--no-host] [--test-clock MS]
 //! ```
 //!
+//! `--rules` names the alert rules (TOML; edits are picked up while it
+//! runs, a bad edit is refused and the old rules stay), `--state` the
+//! SQLite file that keeps the alerts' state and history across restarts.
 //! `--demo` adds the synthetic sources (a sine, a square wave, a random
 //! walk, bursts) so that the page moves without any other program.
 //! This host's CPU, memory, network and disk are collected every second
@@ -18,8 +22,7 @@ use std::process::ExitCode;
 
 use dashboard::{Clock, Config, Server};
 
-const USAGE: &str =
-    "usage: dashboard-server [--listen ADDRESS] [--demo] [--no-host] [--test-clock MS]";
+const USAGE: &str = "usage: dashboard-server [--listen ADDRESS] [--rules FILE] [--state FILE] [--demo] [--no-host] [--test-clock MS]";
 
 fn main() -> ExitCode {
     let mut listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080));
@@ -36,6 +39,14 @@ fn main() -> ExitCode {
                 }
                 None => {
                     eprintln!("--listen needs an address\n{USAGE}");
+                    return ExitCode::from(2);
+                }
+            },
+            "--rules" | "--state" => match args.next() {
+                Some(path) if arg == "--rules" => config.rules = Some(path.into()),
+                Some(path) => config.state = Some(path.into()),
+                None => {
+                    eprintln!("{arg} needs a file\n{USAGE}");
                     return ExitCode::from(2);
                 }
             },

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{MAX_INGEST, MAX_MESSAGE, Shared, socket};
+use super::{MAX_INGEST, MAX_MESSAGE, Shared, alerting, socket};
 use crate::clock::Millis;
 use crate::labels::{MatchOp, Selector, SeriesKey};
 use crate::protocol::SeriesInfo;
@@ -45,6 +45,13 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/query", get(query))
         .route("/api/ingest", post(ingest))
         .route("/api/test/clock", post(set_clock))
+        .route("/api/alerts", get(alerting::alerts))
+        .route("/api/alerts/history", get(alerting::history))
+        .route("/api/silences", post(alerting::add_silence))
+        .route(
+            "/api/silences/{id}",
+            axum::routing::delete(alerting::expire_silence),
+        )
         .route("/ws", get(websocket))
         .layer(DefaultBodyLimit::max(MAX_INGEST))
         .with_state(shared)
@@ -63,13 +70,19 @@ fn page(body: &'static str, content_type: &'static str) -> Response {
 /// An HTTP error with a JSON body `{"error": "…"}`.
 pub(crate) struct ApiError(StatusCode, String);
 
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self(status, message.into())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.0, axum::Json(json!({ "error": self.1 }))).into_response()
     }
 }
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(StatusCode::BAD_REQUEST, message.into())
 }
 
@@ -310,7 +323,16 @@ async fn set_clock(
             ));
         }
     };
-    Ok(axum::Json(json!({ "now": shared.clock.now() })).into_response())
+    // Answer once the alerts have been evaluated at the new time, so that
+    // a test reads the state *at* that time.
+    let now = shared.clock.now();
+    if !alerting::evaluate_now(&shared).await {
+        return Err(ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the clock moved, but the alerts were not evaluated within 5 s".into(),
+        ));
+    }
+    Ok(axum::Json(json!({ "now": now })).into_response())
 }
 
 async fn websocket(State(shared): State<Arc<Shared>>, upgrade: WebSocketUpgrade) -> Response {

@@ -12,10 +12,12 @@
 //! the clock's ticks, and each WebSocket runs a reader and a writer. The
 //! hub's lock is held only for in-memory work, never across an `.await`.
 
+mod alerting;
 mod api;
 mod socket;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -23,6 +25,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use crate::alerts::{PersistError, RuleError};
 use crate::clock::Clock;
 use crate::hub::{self, Hub};
 use crate::sources::Source;
@@ -47,6 +50,12 @@ pub struct Config {
     pub sources: Vec<Box<dyn Source>>,
     /// The collection tick, on the clock.
     pub collect_every: Duration,
+    /// The alert rules (TOML), reloaded when the file changes; none: no
+    /// rules.
+    pub rules: Option<PathBuf>,
+    /// The alerts' state and history (SQLite), restored at start; none:
+    /// kept in memory only.
+    pub state: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -57,6 +66,8 @@ impl Default for Config {
             hub: hub::Config::default(),
             sources: Vec::new(),
             collect_every: Duration::from_secs(1),
+            rules: None,
+            state: None,
         }
     }
 }
@@ -69,6 +80,8 @@ impl std::fmt::Debug for Config {
             .field("hub", &self.hub)
             .field("sources", &self.sources.len())
             .field("collect_every", &self.collect_every)
+            .field("rules", &self.rules)
+            .field("state", &self.state)
             .finish()
     }
 }
@@ -84,11 +97,29 @@ pub enum ServerError {
         /// Why.
         source: std::io::Error,
     },
+    /// The rules file is missing or refused.
+    #[error("the alert rules: {0}")]
+    Rules(#[source] RuleError),
+    /// The alerts' database cannot be opened or read.
+    #[error("the alert state in {path}: {source}", path = path.display())]
+    State {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: PersistError,
+    },
 }
 
 /// What every task of the server shares.
 pub(crate) struct Shared {
     hub: Mutex<Hub>,
+    alerting: Mutex<alerting::Alerting>,
+    /// Evaluations asked for by `POST /api/test/clock` (a count).
+    evaluations_asked: std::sync::atomic::AtomicU64,
+    /// Wakes the evaluation loop for such a request.
+    evaluate_now: tokio::sync::Notify,
+    /// The count of requests covered by the latest finished evaluation.
+    evaluated: watch::Sender<u64>,
     pub(crate) clock: Clock,
     pub(crate) stop: watch::Receiver<bool>,
     /// Every task holds a clone; `shutdown` waits until all are dropped.
@@ -149,9 +180,21 @@ impl Server {
             hub: limits,
             sources,
             collect_every,
+            rules,
+            state,
         } = config;
+        let alerts = tokio::task::spawn_blocking(move || alerting::Alerting::open(rules, state))
+            .await
+            .map_err(|_| ServerError::Bind {
+                address,
+                source: std::io::Error::other("the runtime is shutting down"),
+            })??;
         let shared = Arc::new(Shared {
             hub: Mutex::new(Hub::new(Store::new(retention), limits)),
+            alerting: Mutex::new(alerts),
+            evaluations_asked: std::sync::atomic::AtomicU64::new(0),
+            evaluate_now: tokio::sync::Notify::new(),
+            evaluated: watch::Sender::new(0),
             clock,
             stop: stop_signal.clone(),
             alive,
@@ -160,6 +203,14 @@ impl Server {
             let (shared, alive) = (Arc::clone(&shared), shared.alive());
             tokio::spawn(async move {
                 collect(&shared, sources, collect_every).await;
+                drop(alive);
+            });
+        }
+        {
+            let (shared, alive) = (Arc::clone(&shared), shared.alive());
+            tokio::spawn(async move {
+                alerting::run(Arc::clone(&shared)).await;
+                alerting::Alerting::close(&shared).await;
                 drop(alive);
             });
         }

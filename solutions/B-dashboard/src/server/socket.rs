@@ -159,7 +159,10 @@ fn handle(text: &str, client: ClientId, outbox: &Outbox, shared: &Shared) {
                 Err(refused) => error(Some(id), "bad_query", &refused.to_string()),
             });
         }
-        ClientMessage::WatchAlerts => outbox.send_alerts(Vec::new()),
+        ClientMessage::WatchAlerts => {
+            outbox.watch_alerts();
+            outbox.send_alerts(super::alerting::current(shared));
+        }
     }
 }
 

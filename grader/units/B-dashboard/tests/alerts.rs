@@ -1,0 +1,222 @@
+//! Alerts over the wire: rules from a file, the manual clock, the webhook,
+//! silences, and a `kill -9` of the server while an alert fires.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+use common::{EPOCH, get, http, ingest, start_with, within};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+const RULES: &str = r#"
+[notify]
+webhook = "WEBHOOK"
+repeat_interval = "1h"
+
+[[rule]]
+name = "HighCpu"
+selector = 'cpu{host="a"}'
+op = ">"
+threshold = 90
+for = "5m"
+keep_firing_for = "1m"
+"#;
+
+/// A webhook receiver: every body it is posted, as JSON.
+async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
+    let (bodies, received) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let bodies = bodies.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buffer = [0; 4096];
+                loop {
+                    let Ok(read) = stream.read(&mut buffer).await else {
+                        return;
+                    };
+                    if read == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buffer[..read]);
+                    let text = String::from_utf8_lossy(&request).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|line| {
+                                line.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|n| n.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            let _ = bodies.send(serde_json::from_str(body).unwrap_or(Value::Null));
+                            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (url, received)
+}
+
+async fn advance_to(address: std::net::SocketAddr, now: i64) {
+    let (status, answer) = http(
+        address,
+        "POST",
+        "/api/test/clock",
+        "application/json",
+        &format!(r#"{{"now":{now}}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+async fn state(address: std::net::SocketAddr) -> Option<String> {
+    let (_, alerts) = get(address, "/api/alerts").await;
+    alerts["alerts"]
+        .as_array()
+        .and_then(|alerts| alerts.iter().find(|alert| alert["rule"] == "HighCpu"))
+        .and_then(|alert| alert["state"].as_str().map(str::to_owned))
+}
+
+#[tokio::test]
+async fn a_rule_fires_after_its_for_and_notifies_once() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let (url, mut notifications) = receiver().await;
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(&rules, RULES.replace("WEBHOOK", &url)).expect("writes");
+    let server = start_with(|config| {
+        config.rules = Some(rules.clone());
+        config.state = Some(dir.path().join("alerts.sqlite"));
+    })
+    .await;
+    let address = server.local_addr();
+    let mut now = EPOCH;
+    // A sample every 30 s, always above the threshold.
+    while now < EPOCH + 300_000 {
+        ingest(address, &[("cpu", &[("host", "a")], now, 95.0)]).await;
+        advance_to(address, now).await;
+        assert_eq!(
+            state(address).await.as_deref(),
+            Some("pending"),
+            "at +{} ms",
+            now - EPOCH
+        );
+        now += 30_000;
+    }
+    advance_to(address, EPOCH + 299_999).await;
+    assert_eq!(state(address).await.as_deref(), Some("pending"));
+    advance_to(address, EPOCH + 300_000).await;
+    assert_eq!(state(address).await.as_deref(), Some("firing"));
+    let notification = within("the webhook", notifications.recv())
+        .await
+        .expect("a notification");
+    assert_eq!(notification["status"], "firing");
+    assert_eq!(notification["group"]["alertname"], "HighCpu");
+
+    let (status, silence) = http(
+        address,
+        "POST",
+        "/api/silences",
+        "application/json",
+        r#"{"matchers":"{alertname=\"HighCpu\"}","duration_ms":60000}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{silence}");
+    let (_, alerts) = get(address, "/api/alerts").await;
+    assert_eq!(alerts["alerts"][0]["silenced"], true, "{alerts}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_bad_rules_file_is_refused_at_start_with_its_reason() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "[[rule]]\nname = \"X\"\nselector = 'cpu{'\nop = \">\"\nthreshold = 1\n",
+    )
+    .expect("writes");
+    let config = dashboard::Config {
+        rules: Some(rules),
+        ..dashboard::Config::default()
+    };
+    let refused =
+        dashboard::Server::start("127.0.0.1:0".parse().expect("an address"), config).await;
+    let error = refused.expect_err("a bad selector is refused").to_string();
+    assert!(error.contains("selector") && error.contains('X'), "{error}");
+}
+
+/// Starts the binary; returns it and its address.
+fn spawn(dir: &std::path::Path) -> (std::process::Child, std::net::SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dashboard-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--no-host",
+            "--test-clock",
+            &EPOCH.to_string(),
+        ])
+        .arg("--rules")
+        .arg(dir.join("rules.toml"))
+        .arg("--state")
+        .arg(dir.join("alerts.sqlite"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the server starts");
+    let stdout = child.stdout.take().expect("its output");
+    let line = BufReader::new(stdout)
+        .lines()
+        .next()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let address = line
+        .strip_prefix("listening on http://")
+        .and_then(|address| address.parse().ok())
+        .unwrap_or_else(|| panic!("expected `listening on http://ADDRESS`, got {line:?}"));
+    (child, address)
+}
+
+#[tokio::test]
+async fn a_firing_alert_is_still_firing_after_kill_9() {
+    let dir = tempfile::tempdir().expect("a directory");
+    std::fs::write(
+        dir.path().join("rules.toml"),
+        RULES.replace("webhook = \"WEBHOOK\"\n", ""),
+    )
+    .expect("writes");
+    let (mut child, address) = spawn(dir.path());
+    for step in 0..=10 {
+        let now = EPOCH + step * 30_000;
+        ingest(address, &[("cpu", &[("host", "a")], now, 95.0)]).await;
+        advance_to(address, now).await;
+    }
+    assert_eq!(state(address).await.as_deref(), Some("firing"));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let (mut child, address) = spawn(dir.path());
+    assert_eq!(
+        state(address).await.as_deref(),
+        Some("firing"),
+        "restored as firing, not pending"
+    );
+    ingest(address, &[("cpu", &[("host", "a")], EPOCH, 95.0)]).await;
+    advance_to(address, EPOCH + 1_000).await;
+    assert_eq!(
+        state(address).await.as_deref(),
+        Some("firing"),
+        "still firing while the condition holds"
+    );
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+}
