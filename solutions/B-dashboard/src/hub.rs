@@ -291,6 +291,7 @@ impl Outbox {
 
     /// Records a live point for subscription `id`.
     fn push(&self, id: &str, point: Point) {
+        // region: solution
         let mut state = self.lock();
         let Some(owed) = state.owed.get_mut(id) else {
             return;
@@ -328,12 +329,16 @@ impl Outbox {
         } else {
             self.wake.notify_one();
         }
+        // region: stub
+        // todo!("Stage 3: record the point for the subscription: kept in order under all (closing past the hard cap), replacing the series' unsent one under latest (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 
     /// Takes what may be sent at `now`: control messages first (in order),
     /// then for each subscription its new series, its backfill, and one
     /// `data` message of everything pending, unless its rate cap says wait.
     pub fn take(&self, now: Instant) -> Batch {
+        // region: solution
         let mut state = self.lock();
         let state = &mut *state;
         let mut batch = Batch {
@@ -384,6 +389,9 @@ impl Outbox {
             owed.next_at = owed.interval().map(|interval| now + interval);
         }
         batch
+        // region: stub
+        // todo!("Stage 3: control messages, then per subscription its new series, its backfill and one data message with seq + 1 (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 }
 
@@ -471,11 +479,15 @@ impl Hub {
 
     /// Forgets a client and every subscription it held.
     pub fn disconnect(&mut self, client: ClientId) {
+        // region: solution
         if let Some(gone) = self.clients.remove(&client) {
             for subscription in gone.subscriptions.values() {
                 self.unroute(client, subscription);
             }
         }
+        // region: stub
+        // todo!("Stage 3: forget the client and remove its routes (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 
     /// Every client's outbox (to send alerts to the watchers, or close all).
@@ -484,11 +496,15 @@ impl Hub {
     }
 
     fn unroute(&mut self, client: ClientId, subscription: &Subscription) {
+        // region: solution
         for &series in &subscription.series {
             if let Some(routes) = self.routes.get_mut(series as usize) {
                 routes.retain(|route| route.client != client);
             }
         }
+        // region: stub
+        // todo!("Stage 3: remove the client's routes from every series the subscription matches (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 
     /// Starts subscription `id` of `client` (replacing one of the same id):
@@ -503,6 +519,7 @@ impl Hub {
         policy: Policy,
         now: Millis,
     ) -> Result<(), SubscribeError> {
+        // region: solution
         let Some(entry) = self.clients.get_mut(&client) else {
             return Err(SubscribeError::NoClient);
         };
@@ -552,10 +569,14 @@ impl Hub {
                 .insert(id.to_owned(), Subscription { selector, series });
         }
         Ok(())
+        // region: stub
+        // todo!("Stage 3: match the series, take the backfill, add the routes and open the subscription in the outbox (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 
     /// Stops subscription `id`; `false` if there was none.
     pub fn unsubscribe(&mut self, client: ClientId, id: &str) -> bool {
+        // region: solution
         let Some(entry) = self.clients.get_mut(&client) else {
             return false;
         };
@@ -566,6 +587,9 @@ impl Hub {
         self.unroute(client, &subscription);
         outbox.shut(id);
         true
+        // region: stub
+        // todo!("Stage 4: remove the subscription's routes, then shut it in the outbox (chapter B, section \"Stage 4: Multiplex and unsubscribe\")")
+        // endregion
     }
 
     /// Stores a sample and hands it to every subscription of its series.
@@ -575,6 +599,8 @@ impl Hub {
         sample: Sample,
         now: Millis,
     ) -> Result<(), IngestError> {
+        // region: solution
+        self.store.admits(sample, now)?;
         let (series, new) = self.store.intern(key)?;
         if new {
             self.routes.push(Vec::new());
@@ -600,9 +626,13 @@ impl Hub {
                 .push(&route.subscription, (series, sample.t, sample.v));
         }
         Ok(())
+        // region: stub
+        // todo!("Stage 3: intern the series (a new one gets the routes of the subscriptions it matches), store the sample, push it to every route (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 }
 
+// region: solution
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -732,3 +762,4 @@ mod tests {
         Ok(())
     }
 }
+// endregion

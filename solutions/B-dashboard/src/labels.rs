@@ -174,6 +174,7 @@ impl Matcher {
 
     /// Does the series' label satisfy this matcher?
     pub fn matches(&self, series: &SeriesKey) -> bool {
+        // region: solution
         let actual = series.get(&self.label);
         match (self.op, &self.regex) {
             (MatchOp::Equal, _) => actual == self.value,
@@ -182,6 +183,9 @@ impl Matcher {
             (MatchOp::NotRegex, Some(regex)) => !regex.is_match(actual),
             (MatchOp::Regex | MatchOp::NotRegex, None) => false,
         }
+        // region: stub
+        // todo!("Stage 3: compare the series' label with =, !=, =~ or !~ (chapter B, section \"Stage 3: Subscribe in order\")")
+        // endregion
     }
 }
 
@@ -391,6 +395,7 @@ impl Parser<'_> {
     }
 }
 
+// region: solution
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -442,3 +447,4 @@ mod tests {
         Ok(())
     }
 }
+// endregion

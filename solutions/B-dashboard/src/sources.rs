@@ -32,11 +32,15 @@ pub struct Sine {
 
 impl Source for Sine {
     fn collect(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        // region: solution
         let phase = now.rem_euclid(self.period.max(1)) as f64 / self.period.max(1) as f64;
         vec![(
             self.key.clone(),
             self.offset + self.amplitude * (TAU * phase).sin(),
         )]
+        // region: stub
+        // todo!("Stage 1: offset + amplitude · sin(2π · phase), phase = where now falls in the period (chapter B, section \"Stage 1: Boot and catalogue\")")
+        // endregion
     }
 }
 
@@ -56,6 +60,7 @@ pub struct Step {
 
 impl Source for Step {
     fn collect(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        // region: solution
         let period = self.period.max(2);
         let value = if now.rem_euclid(period) < period / 2 {
             self.low
@@ -63,6 +68,9 @@ impl Source for Step {
             self.high
         };
         vec![(self.key.clone(), value)]
+        // region: stub
+        // todo!("Stage 1: low in the first half of each period, high in the second (chapter B, section \"Stage 1: Boot and catalogue\")")
+        // endregion
     }
 }
 
@@ -130,12 +138,16 @@ pub struct Bursts {
 
 impl Source for Bursts {
     fn collect(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        // region: solution
         let value = if now.rem_euclid(self.every.max(1)) < self.length {
             self.burst
         } else {
             self.base
         };
         vec![(self.key.clone(), value)]
+        // region: stub
+        // todo!("Stage 1: burst for the first length ms of every period, base otherwise (chapter B, section \"Stage 1: Boot and catalogue\")")
+        // endregion
     }
 }
 
@@ -174,6 +186,7 @@ pub fn demo(seed: u64) -> Vec<Box<dyn Source>> {
     ]
 }
 
+// region: solution
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,3 +211,4 @@ mod tests {
         }
     }
 }
+// endregion

@@ -25,7 +25,7 @@
 //! step with no data gives no point. `start`, `end` and `step` are whole
 //! periods of the tier that answers: seconds for raw, minutes for minute.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque, vec_deque};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -53,7 +53,9 @@ pub const MINUTE_PERIOD: Millis = 60_000;
 /// A sample more than this ahead of the clock is refused (so that a wrong
 /// timestamp cannot push a series' whole history out of its ring).
 pub const MAX_FUTURE: Millis = 60_000;
-/// The most points a query may ask for per series.
+/// The most points a query may ask for per series: Prometheus's limit
+/// (11 000), more than any chart is wide in pixels, so a bigger answer only
+/// costs memory and bandwidth.
 pub const MAX_POINTS: i64 = 11_000;
 
 /// How long each tier keeps its buckets.
@@ -85,6 +87,14 @@ pub enum Tier {
 }
 
 impl Tier {
+    /// The tier's name on the wire: `raw` or `minute`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tier::Raw => "raw",
+            Tier::Minute => "minute",
+        }
+    }
+
     /// The tier's period in milliseconds.
     pub fn period(self) -> Millis {
         match self {
@@ -146,6 +156,7 @@ impl Bucket {
     }
 
     fn add(&mut self, sample: Sample) {
+        // region: solution
         self.count += 1;
         self.sum += sample.v;
         self.min = self.min.min(sample.v);
@@ -154,9 +165,13 @@ impl Bucket {
             self.last = sample.v;
             self.last_t = sample.t;
         }
+        // region: stub
+        // todo!("Stage 2: add the sample to the bucket: count, sum, min, max, and last by time (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 
     fn merge(&mut self, other: &Bucket) {
+        // region: solution
         self.count += other.count;
         self.sum += other.sum;
         self.min = self.min.min(other.min);
@@ -165,10 +180,14 @@ impl Bucket {
             self.last = other.last;
             self.last_t = other.last_t;
         }
+        // region: stub
+        // todo!("Stage 6: merge another bucket into this one (chapter B, section \"Stage 6: Range queries\")")
+        // endregion
     }
 
     /// The bucket's value under `aggregation`.
     pub fn value(&self, aggregation: Aggregation) -> f64 {
+        // region: solution
         match aggregation {
             Aggregation::Avg => self.sum / self.count as f64,
             Aggregation::Min => self.min,
@@ -177,6 +196,9 @@ impl Bucket {
             Aggregation::Count => self.count as f64,
             Aggregation::Last => self.last,
         }
+        // region: stub
+        // todo!("Stage 2: the bucket's value under the aggregation (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 }
 
@@ -203,11 +225,16 @@ impl Ring {
     /// that holds `now - retention` (a sample is kept while
     /// `t >= now - retention`, to the period).
     fn oldest_kept(&self, now: Millis) -> Millis {
+        // region: solution
         now.saturating_sub(self.retention).div_euclid(self.period) * self.period
+        // region: stub
+        // todo!("Stage 2: the start of the period that holds now - retention (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 
     /// Adds a sample; `false` when it is older than the retention.
     fn add(&mut self, sample: Sample, now: Millis) -> bool {
+        // region: solution
         let start = sample.t.div_euclid(self.period) * self.period;
         if start < self.oldest_kept(now) {
             return false;
@@ -225,24 +252,34 @@ impl Ring {
         }
         self.expire(now);
         true
+        // region: stub
+        // todo!("Stage 2: put the sample in its period's bucket, in time order (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 
     /// Drops the buckets that fell out of the retention.
     fn expire(&mut self, now: Millis) {
+        // region: solution
         let oldest = self.oldest_kept(now);
         while self.buckets.front().is_some_and(|b| b.start < oldest) {
             self.buckets.pop_front();
         }
+        // region: stub
+        // todo!("Stage 2: drop the buckets older than the retention (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 
     /// The buckets starting in `[from, to)`, also no older than the
     /// retention at `now`.
-    fn range(&self, from: Millis, to: Millis, now: Millis) -> impl Iterator<Item = &Bucket> {
+    fn range(&self, from: Millis, to: Millis, now: Millis) -> vec_deque::Iter<'_, Bucket> {
+        // region: solution
         let from = from.max(self.oldest_kept(now));
         let first = self.buckets.partition_point(|b| b.start < from);
-        self.buckets
-            .range(first..)
-            .take_while(move |b| b.start < to)
+        let end = self.buckets.partition_point(|b| b.start < to).max(first);
+        self.buckets.range(first..end)
+        // region: stub
+        // todo!("Stage 2: the buckets starting in [from, to), none older than the retention (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 }
 
@@ -394,9 +431,30 @@ impl Store {
         Ok((id, true))
     }
 
+    /// Would a sample be stored at `now`? The checks of [`Store::insert`]
+    /// that do not depend on the series: the hub asks before it creates a
+    /// series, so a refused first sample leaves no empty series behind.
+    pub fn admits(&self, sample: Sample, now: Millis) -> Result<(), IngestError> {
+        if !sample.v.is_finite() {
+            return Err(IngestError::NotFinite(sample.v));
+        }
+        if sample.t > now.saturating_add(MAX_FUTURE) {
+            return Err(IngestError::InFuture { t: sample.t, now });
+        }
+        let oldest = Ring::new(MINUTE_PERIOD, self.retention.minute).oldest_kept(now);
+        if sample.t < oldest {
+            return Err(IngestError::TooOld {
+                t: sample.t,
+                oldest,
+            });
+        }
+        Ok(())
+    }
+
     /// Stores a sample of series `id` (from [`Store::intern`]) when the
     /// clock shows `now`.
     pub fn insert(&mut self, id: SeriesId, sample: Sample, now: Millis) -> Result<(), IngestError> {
+        // region: solution
         if !sample.v.is_finite() {
             return Err(IngestError::NotFinite(sample.v));
         }
@@ -418,6 +476,9 @@ impl Store {
             series.latest = Some(sample);
         }
         Ok(())
+        // region: stub
+        // todo!("Stage 2: check the sample, then add it to both tiers (chapter B, section \"Stage 2: Ingest and read back\")")
+        // endregion
     }
 
     /// A series' name and labels.
@@ -458,6 +519,7 @@ impl Store {
     /// sample of each second (the raw tier's resolution), in time order.
     /// This is what a subscription's backfill sends.
     pub fn since(&self, id: SeriesId, since: Millis, now: Millis) -> Vec<Sample> {
+        // region: solution
         let Some(series) = self.series.get(id as usize) else {
             return Vec::new();
         };
@@ -471,6 +533,9 @@ impl Store {
                 v: bucket.last,
             })
             .collect()
+        // region: stub
+        // todo!("Stage 8: the raw tier's latest sample of each second at or after since (chapter B, section \"Stage 8: Backfill then live\")")
+        // endregion
     }
 
     /// The tier a query is answered from, when it does not name one.
@@ -478,6 +543,7 @@ impl Store {
         if let Some(tier) = query.tier {
             return tier;
         }
+        // region: solution
         let whole_minutes = query.start % MINUTE_PERIOD == 0 && query.step % MINUTE_PERIOD == 0;
         let raw_oldest = Ring::new(RAW_PERIOD, self.retention.raw).oldest_kept(now);
         if whole_minutes || query.start < raw_oldest {
@@ -485,6 +551,9 @@ impl Store {
         } else {
             Tier::Raw
         }
+        // region: stub
+        // todo!("Stage 7: the minute tier for whole minutes or a start older than the raw tier keeps (chapter B, section \"Stage 7: Tiers and retention\")")
+        // endregion
     }
 
     /// Answers a range query over the series `selector` matches.
@@ -538,6 +607,7 @@ fn aggregate<'a>(
     step: Millis,
     aggregation: Aggregation,
 ) -> Vec<(Millis, f64)> {
+    // region: solution
     let mut points = Vec::new();
     let mut current: Option<(Millis, Bucket)> = None;
     for bucket in buckets {
@@ -556,8 +626,12 @@ fn aggregate<'a>(
         points.push((at, sum.value(aggregation)));
     }
     points
+    // region: stub
+    // todo!("Stage 2: one point per step with data: the buckets of [t, t + step) merged (chapter B, section \"Stage 2: Ingest and read back\")")
+    // endregion
 }
 
+// region: solution
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -637,3 +711,4 @@ mod tests {
         ));
     }
 }
+// endregion

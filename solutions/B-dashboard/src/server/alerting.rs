@@ -9,7 +9,6 @@
 //! repeat interval sends again), never the state that says it fired.
 
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::extract::{Path, Query as QueryString, State};
@@ -19,8 +18,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+use super::Shared;
 use super::api::{ApiError, bad_request};
-use super::{Shared, stopped};
 use crate::alerts::{
     AlertStore, Engine, Notifier, NotifierConfig, RuleSet, RulesFile, WebhookUrl, store_latest,
 };
@@ -164,57 +163,40 @@ pub(crate) fn current(shared: &Shared) -> Vec<Value> {
     shared.alerting().views()
 }
 
-/// Evaluates on every tick of the clock until the server stops. On a
-/// manual clock, a tick is every move of the clock, so that a test that
-/// moves it by 1 ms sees the evaluation at that very time; and
-/// [`evaluate_now`] asks for one at once.
-pub(crate) async fn run(shared: Arc<Shared>) {
-    let mut stop = shared.stop.clone();
-    let mut last: Option<Millis> = None;
-    loop {
-        let interval = shared
-            .alerting()
-            .engine
-            .rules()
-            .notify
-            .evaluation_interval_ms
-            .max(1);
-        let next = match last {
-            None => shared.clock.now(),
-            Some(last) if shared.clock.is_manual() => last + 1,
-            Some(last) => last + interval,
-        };
-        tokio::select! {
-            () = shared.clock.sleep_until(next) => {}
-            () = shared.evaluate_now.notified() => {}
-            () = stopped(&mut stop) => return,
-        }
-        // Every request made before this load is answered by this
-        // evaluation, which starts after it.
-        let asked = shared.evaluations_asked.load(Ordering::SeqCst);
-        let now = shared.clock.now();
-        let worker = Arc::clone(&shared);
-        let changed = tokio::task::spawn_blocking(move || {
-            let alerting: &Mutex<Alerting> = &worker.alerting;
-            let mut alerting = alerting
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            alerting.tick(now, &worker)
-        })
-        .await;
-        match changed {
-            Ok(Some(alerts)) => {
-                let hub = shared.hub();
-                for outbox in hub.outboxes().filter(|outbox| outbox.watching_alerts()) {
-                    outbox.send_alerts(alerts.clone());
-                }
+/// One evaluation at `now`, on a blocking thread (it reads the store under
+/// the hub's lock, then writes SQLite); the watchers get the alerts when
+/// they changed.
+pub(crate) async fn evaluate(shared: &Arc<Shared>, now: Millis) {
+    let worker = Arc::clone(shared);
+    let changed = tokio::task::spawn_blocking(move || {
+        let alerting: &Mutex<Alerting> = &worker.alerting;
+        let mut alerting = alerting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        alerting.tick(now, &worker)
+    })
+    .await;
+    match changed {
+        Ok(Some(alerts)) => {
+            let hub = shared.hub();
+            for outbox in hub.outboxes().filter(|outbox| outbox.watching_alerts()) {
+                outbox.send_alerts(alerts.clone());
             }
-            Ok(None) => {}
-            Err(error) => tracing::error!(%error, "an alert evaluation failed"),
         }
-        shared.evaluated.send_replace(asked);
-        last = Some(now);
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "an alert evaluation failed"),
     }
+}
+
+/// The evaluation interval of the rules in force, in ms.
+pub(crate) fn interval(shared: &Shared) -> Millis {
+    shared
+        .alerting()
+        .engine
+        .rules()
+        .notify
+        .evaluation_interval_ms
+        .max(1)
 }
 
 /// `GET /api/alerts`: every alert not inactive, and the silences.
@@ -320,10 +302,13 @@ pub(crate) async fn expire_silence(
     }
 }
 
-/// Asks for an evaluation now and waits until one that started after this
-/// call has finished (what `POST /api/test/clock` answers after).
+/// Asks for a tick now and waits until one that started after this call
+/// has finished (what `POST /api/test/clock` answers after).
 pub(crate) async fn evaluate_now(shared: &Shared) -> bool {
-    let asked = shared.evaluations_asked.fetch_add(1, Ordering::SeqCst) + 1;
+    let asked = shared
+        .evaluations_asked
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        + 1;
     let mut evaluated = shared.evaluated.subscribe();
     shared.evaluate_now.notify_one();
     let done = tokio::time::timeout(

@@ -8,8 +8,8 @@
 //!  GET /api/query ──┘                    (bounded, conflated, rate-capped)
 //! ```
 //!
-//! One task accepts connections (axum), one collects from the sources on
-//! the clock's ticks, and each WebSocket runs a reader and a writer. The
+//! One task accepts connections (axum), one collects from the sources and
+//! evaluates the alerts on the clock's ticks, and each WebSocket runs a reader and a writer. The
 //! hub's lock is held only for in-memory work, never across an `.await`.
 
 mod alerting;
@@ -18,6 +18,7 @@ mod socket;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -26,7 +27,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::alerts::{PersistError, RuleError};
-use crate::clock::Clock;
+use crate::clock::{Clock, Millis};
 use crate::hub::{self, Hub};
 use crate::sources::Source;
 use crate::store::{Retention, Store};
@@ -199,17 +200,10 @@ impl Server {
             stop: stop_signal.clone(),
             alive,
         });
-        if !sources.is_empty() {
-            let (shared, alive) = (Arc::clone(&shared), shared.alive());
-            tokio::spawn(async move {
-                collect(&shared, sources, collect_every).await;
-                drop(alive);
-            });
-        }
         {
             let (shared, alive) = (Arc::clone(&shared), shared.alive());
             tokio::spawn(async move {
-                alerting::run(Arc::clone(&shared)).await;
+                ticks(&shared, sources, collect_every).await;
                 alerting::Alerting::close(&shared).await;
                 drop(alive);
             });
@@ -284,31 +278,64 @@ impl Server {
     }
 }
 
-/// Collects every source on each tick of the clock, until the server stops.
-async fn collect(shared: &Shared, mut sources: Vec<Box<dyn Source>>, every: Duration) {
-    let every = (every.as_millis() as i64).max(1);
+/// The clock's ticks, until the server stops: the sources are collected
+/// every `collect_every` and the alerts evaluated every evaluation
+/// interval. On a manual clock every move of the clock is a tick (the
+/// alerts are evaluated at that very time, the sources collected when a
+/// collection is due), and `POST /api/test/clock` asks for one at once and
+/// answers when it is done: a test reads the state *at* the time it set.
+async fn ticks(shared: &Arc<Shared>, mut sources: Vec<Box<dyn Source>>, collect_every: Duration) {
+    let every = (collect_every.as_millis() as Millis).max(1);
+    let manual = shared.clock.is_manual();
     let mut stop = shared.stop.clone();
-    let mut next = (shared.clock.now() / every + 1) * every;
+    let mut next_collect = shared.clock.now();
+    let mut last_evaluation: Option<Millis> = None;
     loop {
+        let next_evaluation = match last_evaluation {
+            None => shared.clock.now(),
+            Some(last) if manual => last + 1,
+            Some(last) => last + alerting::interval(shared),
+        };
+        let next = if sources.is_empty() {
+            next_evaluation
+        } else {
+            next_evaluation.min(next_collect)
+        };
         tokio::select! {
             () = shared.clock.sleep_until(next) => {}
+            () = shared.evaluate_now.notified() => {}
             () = stopped(&mut stop) => return,
         }
+        // Every request made before this load is answered by this tick,
+        // which starts after it.
+        let asked = shared.evaluations_asked.load(Ordering::SeqCst);
         let now = shared.clock.now();
-        let samples: Vec<_> = sources
-            .iter_mut()
-            .flat_map(|source| source.collect(now))
-            .collect();
-        let mut hub = shared.hub();
-        for (key, value) in samples {
-            let sample = crate::store::Sample { t: now, v: value };
-            if let Err(error) = hub.ingest(&key, sample, now) {
-                tracing::warn!(%key, %error, "a source's sample was refused");
-            }
+        if !sources.is_empty() && now >= next_collect {
+            collect(shared, &mut sources, now);
+            // After a long pause (a manual clock moved by an hour), the
+            // next collection is the next one after now, not every missed
+            // one.
+            next_collect = (now / every + 1) * every;
         }
-        drop(hub);
-        // After a long pause (a manual clock moved by an hour), the next
-        // tick is the next one after now, not every missed one.
-        next = (now / every + 1) * every;
+        if manual || now >= next_evaluation {
+            alerting::evaluate(shared, now).await;
+            last_evaluation = Some(now);
+        }
+        shared.evaluated.send_replace(asked);
+    }
+}
+
+/// Collects every source at `now` and stores what they return.
+fn collect(shared: &Shared, sources: &mut [Box<dyn Source>], now: Millis) {
+    let samples: Vec<_> = sources
+        .iter_mut()
+        .flat_map(|source| source.collect(now))
+        .collect();
+    let mut hub = shared.hub();
+    for (key, value) in samples {
+        let sample = crate::store::Sample { t: now, v: value };
+        if let Err(error) = hub.ingest(&key, sample, now) {
+            tracing::warn!(%key, %error, "a source's sample was refused");
+        }
     }
 }

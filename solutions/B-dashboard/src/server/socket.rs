@@ -22,6 +22,9 @@ use crate::protocol::{ClientMessage, ServerMessage};
 /// A send that makes no progress for this long ends the connection: the
 /// client is gone or stuck, and holding its socket helps nobody.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The code the reader records when the client closed first (1000); the
+/// writer then only completes the handshake.
+const PEER_CLOSED: u16 = 1000;
 /// How long a Close handshake may take before the socket is dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -59,7 +62,7 @@ async fn read(
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
             Some(Ok(Message::Close(_))) | None => {
                 outbox.close(Close {
-                    code: 1000,
+                    code: PEER_CLOSED,
                     reason: String::new(),
                 });
                 return;
@@ -98,8 +101,13 @@ fn handle(text: &str, client: ClientId, outbox: &Outbox, shared: &Shared) {
             } else {
                 "bad_message"
             };
+            // Name the subscription or query the error is about, when the
+            // message is JSON with an `id`, so the client can tell which.
+            let id = serde_json::from_str::<serde_json::Value>(text)
+                .ok()
+                .and_then(|value| value.get("id")?.as_str().map(str::to_owned));
             return outbox.send(error(
-                None,
+                id,
                 code,
                 &format!("not a message of the dashboard's protocol: {failure}"),
             ));
@@ -224,6 +232,13 @@ async fn write(mut sink: SplitSink<WebSocket, Message>, outbox: &Outbox, shared:
     };
     // The reader also watches `closing`: make sure it stops too.
     outbox.close(close.clone());
+    if close.code == PEER_CLOSED {
+        // The client closed: the library has queued its reply to the
+        // client's Close frame; flushing sends it, and that completes the
+        // handshake (a Close of our own now would be refused).
+        let _ = tokio::time::timeout(CLOSE_TIMEOUT, sink.close()).await;
+        return;
+    }
     let frame = Message::Close(Some(CloseFrame {
         code: close.code,
         reason: close.reason.into(),
