@@ -15,7 +15,8 @@
 //!    the process may touch, enforced by the kernel from `exec` on. It may
 //!    read and execute the system's folders (`/usr`, `/lib`, `/etc`, …) and
 //!    [`Policy::read`], read and write [`Policy::write`] and a few devices
-//!    (`/dev/null`, `/dev/urandom`, …), and read `/proc/sys/net`: nothing
+//!    (`/dev/null`, `/dev/urandom`, …), and read `/proc/sys/net`,
+//!    `/proc/meminfo` and `/proc/stat`: nothing
 //!    else. No home directory, no course tree (hidden tests, solutions,
 //!    private packs), no other submission, no `/run`, and no `/proc`, so no
 //!    process list and no `/proc/self/mem`. Where the kernel's ABI has them
@@ -99,8 +100,11 @@ const DEVICES: &[&str] = &[
 ];
 
 /// The part of `/proc` a check may read: its network namespace's settings
-/// (`checkkit::net` reads the TCP buffer sizes there).
-const PROC_READABLE: &[&str] = &["/proc/sys/net"];
+/// (`checkkit::net` reads the TCP buffer sizes there), and the machine's
+/// memory and CPU counters (capstone B's host source reads them through
+/// `sysinfo`, and its stage compares them with the kernel's). These are
+/// figures of the whole machine, nothing of another process.
+const PROC_READABLE: &[&str] = &["/proc/sys/net", "/proc/meminfo", "/proc/stat"];
 
 /// [`TCP_BUFFERS_VARIABLE`], read now: `None` when unset or not a number.
 fn tcp_buffers() -> Option<u64> {

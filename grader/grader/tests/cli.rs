@@ -23,9 +23,10 @@ fn list_shows_every_unit_of_the_course() {
         "{text}"
     );
     assert!(
-        text.contains("B-dashboard") && text.contains("(coming)"),
+        text.contains("B-dashboard") && text.contains("book/B-dashboard.md"),
         "{text}"
     );
+    assert!(!text.contains("(coming)"), "every unit exists now: {text}");
 }
 
 #[test]

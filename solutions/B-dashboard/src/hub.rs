@@ -482,7 +482,7 @@ impl Hub {
         // region: solution
         if let Some(gone) = self.clients.remove(&client) {
             for subscription in gone.subscriptions.values() {
-                self.unroute(client, subscription);
+                self.unroute(client, None, subscription);
             }
         }
         // region: stub
@@ -495,11 +495,13 @@ impl Hub {
         self.clients.values().map(|client| &client.outbox)
     }
 
-    fn unroute(&mut self, client: ClientId, subscription: &Subscription) {
+    fn unroute(&mut self, client: ClientId, id: Option<&str>, subscription: &Subscription) {
         // region: solution
         for &series in &subscription.series {
             if let Some(routes) = self.routes.get_mut(series as usize) {
-                routes.retain(|route| route.client != client);
+                routes.retain(|route| {
+                    route.client != client || id.is_some_and(|id| *route.subscription != *id)
+                });
             }
         }
         // region: stub
@@ -529,7 +531,7 @@ impl Hub {
         }
         let outbox = Arc::clone(&entry.outbox);
         if let Some(old) = &old {
-            self.unroute(client, old);
+            self.unroute(client, Some(id), old);
         }
         let matched: Vec<(SeriesId, SeriesInfo)> = self
             .store
@@ -584,7 +586,7 @@ impl Hub {
             return false;
         };
         let outbox = Arc::clone(&entry.outbox);
-        self.unroute(client, &subscription);
+        self.unroute(client, Some(id), &subscription);
         outbox.shut(id);
         true
         // region: stub

@@ -29,6 +29,7 @@ pub mod clock;
 pub mod host;
 pub mod hub;
 pub mod labels;
+mod page;
 pub mod protocol;
 pub mod server;
 pub mod sources;

@@ -201,6 +201,7 @@ impl Engine {
         now: Millis,
         latest: &dyn Fn(&Selector) -> Vec<(SeriesKey, Sample)>,
     ) -> Evaluation {
+        // region: solution
         let mut transitions = Vec::new();
         let mut changed = false;
         let mut seen = BTreeSet::new();
@@ -286,6 +287,13 @@ impl Engine {
             notifications,
             changed,
         }
+        // region: stub
+        // if self.rules.rules.is_empty() && self.alerts.is_empty() {
+        //     // No rules yet (stages 1 to 10): nothing to judge.
+        //     return Evaluation::default();
+        // }
+        // todo!("Stage 11: judge each rule's series: create, step and forget the alerts (a series missing from the store is judged on its last sample), record the transitions; notify from Stage 13 on (chapter B, section \"Stage 11: The alert lifecycle\")")
+        // endregion
     }
 
     /// Every alert that is not inactive, in rule order, then series order.
@@ -352,7 +360,10 @@ impl Engine {
         alerts
     }
 
+    /// The group of `alert`: the value of each `group_by` label (`""` when
+    /// it has none).
     fn group_of(&self, alert: &Alert) -> GroupKey {
+        // region: solution
         let labels = alert.label_key();
         self.rules
             .notify
@@ -360,9 +371,19 @@ impl Engine {
             .iter()
             .map(|name| (name.clone(), labels.get(name).to_owned()))
             .collect()
+        // region: stub
+        // todo!("Stage 13: the alert's group: each group_by label with its value in the alert's labels (chapter B, section \"Stage 13: Grouping and repeat\")")
+        // endregion
     }
 
+    /// The notifications of this evaluation (see the [module docs](self)):
+    /// per group, when an unsilenced firing alert was not told yet, a told
+    /// one resolved, or `repeat_interval` passed since the group's last
+    /// notification while one fires. Marks what it lists as told, stamps
+    /// the groups, forgets the groups without alerts; sets `changed` when
+    /// any of that changed.
     fn notify(&mut self, now: Millis, changed: &mut bool) -> Vec<Notification> {
+        // region: solution
         let mut members: BTreeMap<GroupKey, Vec<(String, SeriesKey)>> = BTreeMap::new();
         for alert in self.ordered() {
             members
@@ -425,6 +446,9 @@ impl Engine {
         self.groups.retain(|group, _| members.contains_key(group));
         *changed |= self.groups.len() != before;
         notifications
+        // region: stub
+        // todo!("Stage 13: group the alerts by group_by; notify a group when an alert starts firing, a told one resolves, or repeat_interval has passed while one fires; silenced alerts are left out (chapter B, section \"Stage 13: Grouping and repeat\")")
+        // endregion
     }
 
     pub(crate) fn state(&self) -> EngineState {
@@ -467,6 +491,7 @@ struct Outcome {
 /// One evaluation of one alert; `sample` is `None` when its series is not
 /// in the store (then its last known sample is judged, until stale).
 fn step(alert: &mut Alert, rule: &Rule, sample: Option<Sample>, now: Millis) -> Outcome {
+    // region: solution
     if let Some(sample) = sample.filter(|sample| sample.t >= alert.sample_t) {
         alert.value = sample.v;
         alert.sample_t = sample.t;
@@ -485,8 +510,8 @@ fn step(alert: &mut Alert, rule: &Rule, sample: Option<Sample>, now: Millis) -> 
         outcome.changed = true;
     }
     let stale = alert.sample_t < now.saturating_sub(STALE_AFTER);
-    let firing = alert.state == AlertState::Firing;
-    let holds = !stale && rule.holds(alert.value, firing);
+    // Not firing: a firing alert is judged by `resolves_since`.
+    let holds = !stale && rule.holds(alert.value, false);
     let seen = format!("{} = {}", alert.series, alert.value);
     let at = format!("sample at t={}", alert.sample_t);
     let condition = format!("{} {}", rule.op, rule.threshold);
@@ -533,38 +558,65 @@ fn step(alert: &mut Alert, rule: &Rule, sample: Option<Sample>, now: Millis) -> 
             }
         }
         AlertState::Firing => {
-            if holds {
-                outcome.changed |= alert.failing_since.take().is_some();
-            } else {
-                let since = match alert.failing_since {
-                    Some(since) => since,
-                    None => {
-                        outcome.changed = true;
-                        *alert.failing_since.insert(now)
-                    }
-                };
-                if now.saturating_sub(since) >= rule.keep_firing_for_ms {
-                    let why = not_holding(&seen, &at, stale, &condition, rule.clear);
-                    let reason = format!(
-                        "{why}, since t={since} (keep_firing_for = {})",
-                        duration(rule.keep_firing_for_ms)
-                    );
-                    alert.resolved_at = Some(now);
-                    alert.failing_since = None;
-                    alert.owes_resolved = alert.told_firing;
-                    alert.told_firing = false;
-                    outcome.transition = Some(alert.set(AlertState::Resolved, now, reason));
-                }
+            if let Some(since) = resolves_since(alert, rule, stale, now, &mut outcome.changed) {
+                let why = not_holding(&seen, &at, stale, &condition, rule.clear);
+                let reason = format!(
+                    "{why}, since t={since} (keep_firing_for = {})",
+                    duration(rule.keep_firing_for_ms)
+                );
+                alert.resolved_at = Some(now);
+                alert.failing_since = None;
+                alert.owes_resolved = alert.told_firing;
+                alert.told_firing = false;
+                outcome.transition = Some(alert.set(AlertState::Resolved, now, reason));
             }
         }
     }
     outcome.changed |= outcome.transition.is_some();
     outcome
+    // region: stub
+    // todo!("Stage 11: one alert at one evaluation: take the newer sample, pending when the condition holds, firing once it held for `for`, resolved when it stops, stale after 5 min, forgotten when inactive or resolved for 15 min (chapter B, section \"Stage 11: The alert lifecycle\")")
+    // endregion
+}
+
+/// Anti-flap, for a firing alert: does it resolve at this evaluation?
+///
+/// Its condition holds unless its sample is `stale`, and with `clear`
+/// (hysteresis) until the value crosses `clear` ([`Rule::holds`] with
+/// `firing`). It resolves only once the condition has not held for
+/// `keep_firing_for`, counted from the first evaluation at which it stopped
+/// holding (`failing_since`, forgotten when it holds again; `changed` is set
+/// when that countdown starts or stops). Returns that first evaluation's
+/// time when it resolves now.
+fn resolves_since(
+    alert: &mut Alert,
+    rule: &Rule,
+    stale: bool,
+    now: Millis,
+    changed: &mut bool,
+) -> Option<Millis> {
+    // region: solution
+    if !stale && rule.holds(alert.value, true) {
+        *changed |= alert.failing_since.take().is_some();
+        return None;
+    }
+    let since = match alert.failing_since {
+        Some(since) => since,
+        None => {
+            *changed = true;
+            *alert.failing_since.insert(now)
+        }
+    };
+    (now.saturating_sub(since) >= rule.keep_firing_for_ms).then_some(since)
+    // region: stub
+    // todo!("Stage 12: a firing alert holds until its value crosses `clear` (if any); it resolves once it has not held for keep_firing_for, counted from the first evaluation it stopped holding (chapter B, section \"Stage 12: Anti-flap\")")
+    // endregion
 }
 
 /// An alert whose rule was removed (by a reload, or while the server was
 /// down).
 fn orphan_step(alert: &mut Alert, now: Millis) -> Outcome {
+    // region: solution
     let mut outcome = Outcome::default();
     match alert.state {
         AlertState::Firing => {
@@ -587,6 +639,9 @@ fn orphan_step(alert: &mut Alert, now: Millis) -> Outcome {
     }
     outcome.changed = outcome.transition.is_some() || outcome.forget;
     outcome
+    // region: stub
+    // todo!("Stage 11: settle an alert whose rule was removed: a firing one resolves and a pending one goes inactive, with the reason \"rule removed\" (chapter B, section \"Stage 11: The alert lifecycle\")")
+    // endregion
 }
 
 fn not_holding(seen: &str, at: &str, stale: bool, condition: &str, clear: Option<f64>) -> String {

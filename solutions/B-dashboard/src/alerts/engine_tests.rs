@@ -1,3 +1,4 @@
+// region: solution
 //! The engine's behaviours, driven with numbers for `now`.
 
 use std::collections::BTreeMap;
@@ -497,3 +498,4 @@ fn a_restart_with_an_empty_store_does_not_resolve_a_firing_alert()
     );
     Ok(())
 }
+// endregion

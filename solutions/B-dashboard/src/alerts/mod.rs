@@ -57,8 +57,10 @@ pub mod persist;
 pub mod rules;
 pub mod silence;
 
+// region: solution
 #[cfg(test)]
 mod engine_tests;
+// endregion
 
 use std::collections::BTreeMap;
 

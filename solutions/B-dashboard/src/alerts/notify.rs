@@ -290,6 +290,7 @@ async fn deliver(
     notification: &Notification,
     closed: &mut watch::Receiver<()>,
 ) {
+    // region: solution
     let mut backoff = config.first_backoff;
     for attempt in 1..=config.attempts.max(1) {
         let error = match post(url, config, notification).await {
@@ -307,6 +308,9 @@ async fn deliver(
         }
         backoff = backoff.saturating_mul(2);
     }
+    // region: stub
+    // todo!("Stage 13: post the notification, retrying a failure that is_retryable after first_backoff, doubled each time, up to config.attempts, and no more once closed changes (chapter B, section \"Stage 13: Grouping and repeat\")")
+    // endregion
 }
 
 /// One POST; `Ok` on a 2xx.
@@ -315,6 +319,7 @@ async fn post(
     config: &NotifierConfig,
     notification: &Notification,
 ) -> Result<(), DeliveryError> {
+    // region: solution
     let body = serde_json::to_vec(notification).map_err(std::io::Error::other)?;
     let head = format!(
         "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -350,8 +355,12 @@ async fn post(
     } else {
         Err(DeliveryError::Status(status))
     }
+    // region: stub
+    // todo!("Stage 13: POST the notification as JSON with HTTP/1.1 (Host, Content-Type, Content-Length, Connection: close) on a TcpStream, each wait under config.timeout; Ok on a 2xx status line (chapter B, section \"Stage 13: Grouping and repeat\")")
+    // endregion
 }
 
+// region: solution
 #[cfg(test)]
 mod tests {
     //! Over real loopback sockets, so in real time (tokio's paused clock
@@ -562,3 +571,4 @@ mod tests {
         }
     }
 }
+// endregion

@@ -121,6 +121,10 @@ impl Default for Silences {
 }
 
 impl Silences {
+    /// Adds a silence over `[starts, ends)` and returns its id; refuses one
+    /// without matchers, ending at or before it starts or at or before
+    /// `now`, with a comment longer than [`MAX_COMMENT_LEN`], or when
+    /// [`MAX_SILENCES`] are kept even after [`Silences::prune`].
     pub(crate) fn add(
         &mut self,
         matchers: Selector,
@@ -129,6 +133,7 @@ impl Silences {
         comment: String,
         now: Millis,
     ) -> Result<u64, SilenceError> {
+        // region: solution
         if matchers.matchers.is_empty() {
             return Err(SilenceError::NoMatchers);
         }
@@ -155,11 +160,15 @@ impl Silences {
             comment,
         });
         Ok(id)
+        // region: stub
+        // todo!("Stage 14: refuse a silence without matchers, ending before it starts or already over, with too long a comment, or beyond MAX_SILENCES; else keep it under the next id (chapter B, section \"Stage 14: Silences\")")
+        // endregion
     }
 
     /// Ends a silence now; `false` if there is none with that id or it is
     /// already over.
     pub(crate) fn expire(&mut self, id: u64, now: Millis) -> bool {
+        // region: solution
         match self.list.iter_mut().find(|silence| silence.id == id) {
             Some(silence) if silence.ends > now => {
                 silence.ends = now;
@@ -168,6 +177,9 @@ impl Silences {
             }
             _ => false,
         }
+        // region: stub
+        // todo!("Stage 14: end the silence now (it no longer mutes); false when there is none with that id or it is already over (chapter B, section \"Stage 14: Silences\")")
+        // endregion
     }
 
     pub(crate) fn views(&self, now: Millis) -> Vec<SilenceView> {
@@ -186,9 +198,13 @@ impl Silences {
 
     /// Does an active silence match these alert labels?
     pub(crate) fn mutes(&self, labels: &SeriesKey, now: Millis) -> bool {
+        // region: solution
         self.list.iter().any(|silence| {
             silence.state(now) == SilenceState::Active && silence.matchers.matches(labels)
         })
+        // region: stub
+        // todo!("Stage 14: does a silence active at now (starts <= now < ends) match these labels? (chapter B, section \"Stage 14: Silences\")")
+        // endregion
     }
 
     /// Forgets silences expired longer than [`EXPIRED_RETENTION`] ago;

@@ -57,11 +57,7 @@ pub(super) fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
-const INDEX_HTML: &str = include_str!("../page/index.html");
-const DASHBOARD_JS: &str = include_str!("../page/dashboard.js");
-const DASHBOARD_CSS: &str = include_str!("../page/dashboard.css");
-const UPLOT_JS: &str = include_str!("../page/vendor/uPlot.iife.min.js");
-const UPLOT_CSS: &str = include_str!("../page/vendor/uPlot.min.css");
+use crate::page::{DASHBOARD_CSS, DASHBOARD_JS, INDEX_HTML, UPLOT_CSS, UPLOT_JS};
 
 fn page(body: &'static str, content_type: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type)], body).into_response()

@@ -19,7 +19,7 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 /// A time the manual clocks start at: 2001-09-09, far from today, so code
 /// that reads the wall clock behind the clock's back shows.
-pub const EPOCH: i64 = 1_000_000_000_000;
+pub const EPOCH: i64 = 1_000_000_020_000;
 
 pub async fn within<F: Future>(what: &str, future: F) -> F::Output {
     tokio::time::timeout(WAIT, future)
