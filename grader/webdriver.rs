@@ -1,8 +1,9 @@
 //! A WebDriver client for the course's browser tests: Chromium driven by
 //! chromedriver on loopback, spoken to with plain HTTP/1.1 and JSON (no
 //! WebDriver crate). Used by the grader's test of the book's widgets
-//! (`grader/grader/tests/browser.rs`) and by capstone A's page test
-//! (`solutions/A-editor/tests/browser.rs`), each with
+//! (`grader/grader/tests/browser.rs`), capstone A's page test
+//! (`solutions/A-editor/tests/browser.rs`) and capstone B's
+//! (`grader/units/B-dashboard/tests/browser.rs`), each with
 //! `#[path] mod webdriver;`.
 //!
 //! Chromium and chromedriver are Debian's `chromium` and `chromium-driver`
@@ -224,6 +225,31 @@ impl Session {
             Some(&json!({ "text": keys })),
         )
         .unwrap_or_else(|error| panic!("typing into {css} failed: {error}"));
+    }
+
+    /// Sets the browser window's outer size, in CSS pixels (what a
+    /// screenshot shows).
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        http(
+            &self.driver,
+            "POST",
+            &format!("/session/{}/window/rect", self.id),
+            Some(&json!({ "width": width, "height": height })),
+        )
+        .unwrap_or_else(|error| panic!("could not resize the window: {error}"));
+    }
+
+    /// Clicks the first element matching `css` as a user would (WebDriver
+    /// scrolls it into view and fails if something covers it).
+    pub fn click_css(&self, css: &str) {
+        let element = self.find(css);
+        http(
+            &self.driver,
+            "POST",
+            &format!("/session/{}/element/{element}/click", self.id),
+            Some(&json!({})),
+        )
+        .unwrap_or_else(|error| panic!("clicking {css} failed: {error}"));
     }
 
     /// A screenshot of the window, as PNG bytes.

@@ -72,9 +72,9 @@ async fn ingest_stores_good_lines_and_reports_bad_ones() {
     let address = server.local_addr();
     let body = format!(
         "{}\nnot json\n{}\n{}\n",
-        r#"{"name":"cpu","labels":{"host":"a"},"t":1000000000000,"v":0.5}"#,
-        r#"{"name":"cpu","labels":{"host":"b"},"t":1000000001000,"v":0.75}"#,
-        r#"{"name":"9bad","t":1000000001000,"v":1}"#,
+        r#"{"name":"cpu","labels":{"host":"a"},"t":1000000020000,"v":0.5}"#,
+        r#"{"name":"cpu","labels":{"host":"b"},"t":1000000021000,"v":0.75}"#,
+        r#"{"name":"9bad","t":1000000021000,"v":1}"#,
     );
     let (status, answer) = http(address, "POST", "/api/ingest", "application/json", &body).await;
     assert_eq!(status, 200, "{answer}");
@@ -88,7 +88,7 @@ async fn ingest_stores_good_lines_and_reports_bad_ones() {
     assert_eq!(lines, vec![&Value::from(2), &Value::from(4)]);
 
     let exposition =
-        "# HELP up whether it is up\nup{job=\"api\"} 1 1000000002000\nup{job=\"db\"} 0\n";
+        "# HELP up whether it is up\nup{job=\"api\"} 1 1000000022000\nup{job=\"db\"} 0\n";
     let (status, answer) = http(
         address,
         "POST",
