@@ -1591,6 +1591,51 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
         chapter(SECTION)
     );
     server.shutdown().await;
+
+    // One smoke check on the wall clock: the same engine, a `for` of 1 s,
+    // evaluated every 100 ms, fires within a few real seconds.
+    let dir = tempfile::tempdir().expect("a directory");
+    let rules = dir.path().join("rules.toml");
+    let text = "[notify]\nevaluation_interval = \"100ms\"\n\n[[rule]]\nname = \"Live\"\nselector = \"live\"\nop = \">\"\nthreshold = 1\nfor = \"1s\"\n";
+    std::fs::write(&rules, text).expect("writes the rules");
+    let config = Config {
+        rules: Some(rules),
+        ..Config::default()
+    };
+    let live = within(
+        WAIT,
+        "the server on the system clock",
+        Server::start("127.0.0.1:0".parse().expect("an address"), config),
+    )
+    .await
+    .expect("the server starts with the system clock");
+    let address = live.local_addr();
+    let started = std::time::Instant::now();
+    let state = within(
+        Duration::from_secs(10),
+        "the alert to fire on the wall clock",
+        async {
+            loop {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as i64);
+                ingest(address, &line("live", &[("host", "x")], now, 5.0), SECTION).await;
+                let state = state_of(address, "Live/x").await;
+                if state == "firing" {
+                    break state;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        },
+    )
+    .await;
+    assert!(
+        state == "firing" && started.elapsed() >= Duration::from_millis(900),
+        "on the system clock, a rule with for = 1s fires after about a second, here after {:?} {}",
+        started.elapsed(),
+        chapter(SECTION)
+    );
+    live.shutdown().await;
 }
 
 // ------------------------------------------------- stage 12: anti-flap
