@@ -21,10 +21,8 @@ mod webdriver;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{EPOCH, Line, http, ingest, start_with, within};
+use common::{EPOCH, Line, http, ingest, receiver, start_with, within};
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use webdriver::{Session, browser, start_driver};
 
@@ -72,52 +70,6 @@ fn poll<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
             Err(_) => std::thread::sleep(POLL_EVERY),
         }
     }
-}
-
-/// A webhook receiver on loopback: every body it is posted, as JSON, in
-/// the order they arrive.
-async fn receiver() -> (String, mpsc::UnboundedReceiver<Value>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
-    let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
-    let (bodies, received) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let bodies = bodies.clone();
-            tokio::spawn(async move {
-                let mut request = Vec::new();
-                let mut buffer = [0; 4096];
-                loop {
-                    let Ok(read) = stream.read(&mut buffer).await else {
-                        return;
-                    };
-                    if read == 0 {
-                        return;
-                    }
-                    request.extend_from_slice(&buffer[..read]);
-                    let text = String::from_utf8_lossy(&request).into_owned();
-                    let Some((head, body)) = text.split_once("\r\n\r\n") else {
-                        continue;
-                    };
-                    let length: usize = head
-                        .lines()
-                        .find_map(|line| {
-                            line.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|n| n.trim().parse().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if body.len() >= length {
-                        let _ = bodies.send(serde_json::from_str(body).unwrap_or(Value::Null));
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                            .await;
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, received)
 }
 
 /// Moves the server's test clock; it answers once the rules were evaluated
