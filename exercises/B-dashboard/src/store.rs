@@ -183,6 +183,9 @@ struct Ring {
     /// How long it keeps a bucket, in ms.
     retention: Millis,
     buckets: VecDeque<Bucket>,
+    /// The last [`Ring::oldest_kept`] worked out: it changes only when the
+    /// clock enters another period, so most samples need no division.
+    oldest: Option<Millis>,
 }
 
 impl Ring {
@@ -191,6 +194,7 @@ impl Ring {
             period,
             retention: (retention.as_millis() as Millis).max(period),
             buckets: VecDeque::new(),
+            oldest: None,
         }
     }
 
@@ -203,17 +207,12 @@ impl Ring {
         )
     }
 
-    /// Adds a sample; `false` when it is older than the retention.
+    /// Adds a sample; `false` when it is older than the retention. A new
+    /// bucket at the back pushes out, at the front, those that fell out of
+    /// the retention.
     fn add(&mut self, sample: Sample, now: Millis) -> bool {
         todo!(
-            "Stage 2: put the sample in its period's bucket, in time order (chapter B, section \"Stage 2: Ingest and read back\")"
-        )
-    }
-
-    /// Drops the buckets that fell out of the retention.
-    fn expire(&mut self, now: Millis) {
-        todo!(
-            "Stage 2: drop the buckets older than the retention (chapter B, section \"Stage 2: Ingest and read back\")"
+            "Stage 2: put the sample in its period's bucket, in time order, and drop the buckets older than the retention (chapter B, section \"Stage 2: Ingest and read back\")"
         )
     }
 

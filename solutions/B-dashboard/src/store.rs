@@ -210,6 +210,9 @@ struct Ring {
     /// How long it keeps a bucket, in ms.
     retention: Millis,
     buckets: VecDeque<Bucket>,
+    /// The last [`Ring::oldest_kept`] worked out: it changes only when the
+    /// clock enters another period, so most samples need no division.
+    oldest: Option<Millis>,
 }
 
 impl Ring {
@@ -218,6 +221,7 @@ impl Ring {
             period,
             retention: (retention.as_millis() as Millis).max(period),
             buckets: VecDeque::new(),
+            oldest: None,
         }
     }
 
@@ -232,14 +236,34 @@ impl Ring {
         // endregion
     }
 
-    /// Adds a sample; `false` when it is older than the retention.
+    /// Adds a sample; `false` when it is older than the retention. A new
+    /// bucket at the back pushes out, at the front, those that fell out of
+    /// the retention.
     fn add(&mut self, sample: Sample, now: Millis) -> bool {
         // region: solution
-        let start = sample.t.div_euclid(self.period) * self.period;
-        if start < self.oldest_kept(now) {
+        // `oldest_kept(now)` holds while `now - retention` stays in the
+        // same period; and a sample of the newest bucket's period needs no
+        // division to find its start.
+        let oldest = match self.oldest {
+            Some(oldest)
+                if oldest + self.retention <= now
+                    && now < oldest + self.retention + self.period =>
+            {
+                oldest
+            }
+            _ => *self.oldest.insert(self.oldest_kept(now)),
+        };
+        let start = match self.buckets.back() {
+            Some(last) if sample.t >= last.start && sample.t - last.start < self.period => {
+                last.start
+            }
+            _ => sample.t.div_euclid(self.period) * self.period,
+        };
+        if start < oldest {
             return false;
         }
         match self.buckets.back_mut() {
+            // The common case: the newest period, one more sample.
             Some(last) if last.start == start => last.add(sample),
             Some(last) if last.start > start => {
                 // Out of order: find its bucket (rare; a binary search).
@@ -248,24 +272,16 @@ impl Ring {
                     Err(i) => self.buckets.insert(i, Bucket::new(start, sample)),
                 }
             }
-            _ => self.buckets.push_back(Bucket::new(start, sample)),
+            _ => {
+                self.buckets.push_back(Bucket::new(start, sample));
+                while self.buckets.front().is_some_and(|b| b.start < oldest) {
+                    self.buckets.pop_front();
+                }
+            }
         }
-        self.expire(now);
         true
         // region: stub
-        // todo!("Stage 2: put the sample in its period's bucket, in time order (chapter B, section \"Stage 2: Ingest and read back\")")
-        // endregion
-    }
-
-    /// Drops the buckets that fell out of the retention.
-    fn expire(&mut self, now: Millis) {
-        // region: solution
-        let oldest = self.oldest_kept(now);
-        while self.buckets.front().is_some_and(|b| b.start < oldest) {
-            self.buckets.pop_front();
-        }
-        // region: stub
-        // todo!("Stage 2: drop the buckets older than the retention (chapter B, section \"Stage 2: Ingest and read back\")")
+        // todo!("Stage 2: put the sample in its period's bucket, in time order, and drop the buckets older than the retention (chapter B, section \"Stage 2: Ingest and read back\")")
         // endregion
     }
 

@@ -177,14 +177,17 @@ pub(crate) async fn evaluate(shared: &Arc<Shared>, now: Millis) {
     })
     .await;
     match changed {
-        Ok(Some(alerts)) => {
-            let hub = shared.hub();
-            for outbox in hub.outboxes().filter(|outbox| outbox.watching_alerts()) {
-                outbox.send_alerts(alerts.clone());
-            }
-        }
+        Ok(Some(alerts)) => push(shared, &alerts),
         Ok(None) => {}
         Err(error) => tracing::error!(%error, "an alert evaluation failed"),
+    }
+}
+
+/// Sends `alerts` to every client that watches them.
+fn push(shared: &Shared, alerts: &[Value]) {
+    let hub = shared.hub();
+    for outbox in hub.outboxes().filter(|outbox| outbox.watching_alerts()) {
+        outbox.send_alerts(alerts.to_vec());
     }
 }
 
@@ -259,7 +262,7 @@ pub(crate) async fn add_silence(
             .engine
             .add_silence(matchers, starts, ends, silence.comment, now)?;
         alerting.save();
-        Ok::<_, crate::alerts::SilenceError>(id)
+        Ok::<_, crate::alerts::SilenceError>((id, alerting.views()))
     })
     .await
     .map_err(|_| {
@@ -269,6 +272,9 @@ pub(crate) async fn add_silence(
         )
     })?
     .map_err(|error| bad_request(error.to_string()))?;
+    // The pages show the alert as silenced at once, not at the next change.
+    let (added, alerts) = added;
+    push(&shared, &alerts);
     Ok(axum::Json(json!({ "id": added })).into_response())
 }
 
@@ -283,7 +289,7 @@ pub(crate) async fn expire_silence(
         let mut alerting = worker.alerting();
         let expired = alerting.engine.expire_silence(id, now);
         alerting.save();
-        expired
+        (expired, alerting.views())
     })
     .await
     .map_err(|_| {
@@ -292,7 +298,9 @@ pub(crate) async fn expire_silence(
             "the server is shutting down",
         )
     })?;
+    let (expired, alerts) = expired;
     if expired {
+        push(&shared, &alerts);
         Ok(axum::Json(json!({ "expired": id })).into_response())
     } else {
         Err(ApiError::new(
