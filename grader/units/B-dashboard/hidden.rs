@@ -2300,9 +2300,11 @@ async fn host_values_match_the_kernel() {
         "host_cpu_usage_percent is a share in [0, 100] after two readings, got {cpu_value:?} {}",
         chapter(SECTION)
     );
+    let host = sysinfo::System::host_name().unwrap_or_else(|| "localhost".to_owned());
     assert!(
-        cpu.iter().all(|s| s.0.contains_key("host")),
-        "every host series carries a `host` label {}",
+        cpu.iter().all(|s| s.0.get("host") == Some(&host)),
+        "every host series carries the machine's name, host=\"{host}\", got {:?} {}",
+        cpu.iter().map(|s| &s.0).collect::<Vec<_>>(),
         chapter(SECTION)
     );
     let disks = latest("host_disk_total_bytes").await;
