@@ -281,12 +281,19 @@ async fn a_client_that_never_reads_is_closed_and_slows_nobody() {
         assert_eq!(got.len(), batch.len(), "the fast client gets every point");
     }
     let mut slow = Client { socket: slow };
+    // Its buffers are full, so the Close frame may not get through before
+    // the server gives up and drops the connection: either way it ends.
     let code = slow_close(&mut slow).await;
-    assert_eq!(code, Some(dashboard::CLOSE_TOO_SLOW));
+    assert!(
+        code.is_none_or(|code| code == dashboard::CLOSE_TOO_SLOW),
+        "closed with {:?}",
+        code
+    );
     server.shutdown().await;
 }
 
-/// Reads the slow client's backlog until the close frame.
+/// Reads the slow client's backlog until the close frame (its code) or
+/// the end of the connection (`None`).
 async fn slow_close(client: &mut Client) -> Option<u16> {
     common::within("the slow client's close", async {
         use futures_util::StreamExt;
