@@ -182,6 +182,51 @@ pub fn given_files(root: &Path, slug: &str) -> Result<Vec<String>, GraderError> 
     Ok(given)
 }
 
+/// A unified diff that adds every line of `slug`'s solution regions to an
+/// otherwise empty file (paths from the repository's root), for
+/// cargo-mutants' `--in-diff`: it mutates only what touches those lines, so
+/// the given parts of a learner's file (a parser, the reconnect loop) are
+/// not run at all. Files given whole ([`given_files`]) are left out.
+pub fn learner_diff(root: &Path, slug: &str) -> Result<String, GraderError> {
+    let solution = root.join("solutions").join(slug);
+    let given = given_files(root, slug)?;
+    let mut diff = String::new();
+    for path in crate::files::list(&solution.join("src"))? {
+        let Ok(relative) = path.strip_prefix(&solution) else {
+            continue;
+        };
+        let relative = relative.to_string_lossy().replace('\\', "/");
+        if path.extension().is_none_or(|ext| ext != "rs") || given.contains(&relative) {
+            continue;
+        }
+        let source = crate::files::read(&path)?;
+        let regions = crate::stubs::solution_lines(&source);
+        if regions.is_empty() {
+            continue;
+        }
+        let lines: Vec<&str> = source.lines().collect();
+        let name = format!("solutions/{slug}/{relative}");
+        diff.push_str(&format!("--- a/{name}\n+++ b/{name}\n"));
+        let mut added = 0;
+        for (first, last) in regions {
+            // `first` and `last` are 1-based and inclusive; the old file
+            // is the new one without every region.
+            let count = last + 1 - first;
+            diff.push_str(&format!(
+                "@@ -{},0 +{first},{count} @@\n",
+                first - 1 - added
+            ));
+            for line in &lines[first - 1..last] {
+                diff.push('+');
+                diff.push_str(line);
+                diff.push('\n');
+            }
+            added += count;
+        }
+    }
+    Ok(diff)
+}
+
 /// What cargo-mutants found for one unit.
 #[derive(Debug, Default)]
 pub struct Tally {
@@ -422,6 +467,14 @@ pub fn run(root: &Path, unit: &Unit, out: &Path, options: Options<'_>) -> Result
             .arg("--exclude")
             .arg(format!("solutions/{}/{file}", unit.slug));
     }
+    // Only the learner's lines are mutated: a diff that adds them (and
+    // nothing else) limits cargo-mutants to the mutants touching them.
+    let diff = out.join("learner.diff");
+    std::fs::write(&diff, learner_diff(root, &unit.slug)?).map_err(|source| GraderError::Io {
+        path: diff.clone(),
+        source,
+    })?;
+    command.arg("--in-diff").arg(&diff);
     if let Some(shard) = options.shard {
         command.args(["--shard", shard]);
     }
@@ -538,6 +591,39 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_learners_diff_adds_exactly_the_solution_regions() {
+        let root = crate::repo_root();
+        let diff = learner_diff(&root, "B-dashboard").expect("unit B reads");
+        assert!(diff.contains("+++ b/solutions/B-dashboard/src/store.rs\n"));
+        // Given whole: not in the diff.
+        assert!(!diff.contains("src/protocol.rs"), "protocol.rs is given");
+        // Every hunk's lines are the file's own lines at the place it says,
+        // and they lie in a solution region.
+        let mut file = String::new();
+        let mut next = 0;
+        let mut hunks = 0;
+        for line in diff.lines() {
+            if let Some(name) = line.strip_prefix("+++ b/") {
+                file = crate::files::read(&root.join(name)).expect("the file reads");
+            } else if let Some(header) = line.strip_prefix("@@ -") {
+                let new = header.split(" +").nth(1).expect("a new range");
+                next = new
+                    .split(',')
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .expect("a start");
+                hunks += 1;
+                let regions = crate::stubs::solution_lines(&file);
+                assert!(regions.iter().any(|&(first, _)| first == next), "{line}");
+            } else if let Some(text) = line.strip_prefix('+') {
+                assert_eq!(file.lines().nth(next - 1), Some(text), "line {next}");
+                next += 1;
+            }
+        }
+        assert!(hunks > 10, "{hunks} hunks");
     }
 
     #[test]
