@@ -306,13 +306,27 @@ impl Session {
     /// Returns when the watched part of the page next changes (the page's own event, seen by
     /// a `MutationObserver`), or after a second without a change.
     pub fn next_change(&self) {
+        self.next_change_or_event("");
+    }
+
+    /// As [`Session::next_change`], and also returns when the page
+    /// dispatches `event` on `window` (a page that draws on a canvas says
+    /// so with an event: a drawing is no change of the document). An empty
+    /// `event` listens for none.
+    pub fn next_change_or_event(&self, event: &str) {
         let script = format!(
             "const done = arguments[arguments.length - 1];
             const root = document.querySelector('{}') || document.body;
+            const event = '{event}';
             let timer;
             const observer = new MutationObserver(() => finish());
-            const finish = () => {{ observer.disconnect(); clearTimeout(timer); done(true); }};
+            const finish = () => {{
+              observer.disconnect(); clearTimeout(timer);
+              if (event) window.removeEventListener(event, finish);
+              done(true);
+            }};
             observer.observe(root, {{ subtree: true, childList: true, characterData: true, attributes: true }});
+            if (event) window.addEventListener(event, finish);
             timer = setTimeout(finish, 1000);",
             self.root
         );

@@ -10,8 +10,9 @@
 //! Chromium and chromedriver: Debian's `chromium` and `chromium-driver`.
 //! Without them the test says it is skipped; under `CI=true` it fails.
 //!
-//! Every wait is a bounded poll of the page (through `execute/sync`) or of
-//! the webhook's channel; nothing sleeps in the hope that something happened.
+//! Every wait is bounded: a look at the page (through `execute/sync`) again
+//! each time the page changes or draws a frame, or the webhook's channel;
+//! nothing sleeps in the hope that something happened.
 
 mod common;
 
@@ -50,16 +51,16 @@ threshold = 0
 
 /// How long the page may take to show what a step waits for.
 const POLL_LIMIT: Duration = Duration::from_secs(10);
-/// How often it is asked.
-const POLL_EVERY: Duration = Duration::from_millis(50);
 /// The panel under test.
 const PANEL: &str = r#"section.panel[data-metric="cpu"]"#;
 /// The window's size, and so the screenshot's.
 const WINDOW: (u32, u32) = (1200, 800);
 
-/// Asks `check` every [`POLL_EVERY`] until it answers `Ok`, and fails after
-/// [`POLL_LIMIT`] with its last answer.
-fn poll<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
+/// Asks `check` until it answers `Ok`, and fails after [`POLL_LIMIT`] with
+/// its last answer. Between two looks it waits for the page: a change of
+/// its document, or a frame drawn (the page's `dashboard:frame` event), or
+/// at most a second.
+fn poll<T>(page: &Session, what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
     let deadline = Instant::now() + POLL_LIMIT;
     loop {
         match check() {
@@ -67,7 +68,7 @@ fn poll<T>(what: &str, mut check: impl FnMut() -> Result<T, String>) -> T {
             Err(last) if Instant::now() >= deadline => {
                 panic!("waited {POLL_LIMIT:?} for {what}; the last look: {last}")
             }
-            Err(_) => std::thread::sleep(POLL_EVERY),
+            Err(_) => page.next_change_or_event("dashboard:frame"),
         }
     }
 }
@@ -208,7 +209,7 @@ fn wait_for_alert(
     wanted: impl Fn(&Row) -> bool,
 ) {
     let series = format!("host=\"{host}\"");
-    poll(what, || {
+    poll(page, what, || {
         let rows = alert_rows(page);
         if rows
             .iter()
@@ -264,7 +265,7 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     let page = Session::start(&driver_address, &chromium, "main");
     page.set_window_size(WINDOW.0, WINDOW.1);
     page.open(&format!("http://{address}/"));
-    poll("the page to connect", || {
+    poll(&page, "the page to connect", || {
         let state = page.run("return document.querySelector('#status')?.dataset.state ?? '';");
         let connected = page.run("return window.dashboard?.connected() ?? false;");
         if state == "connected" && connected == true {
@@ -277,16 +278,18 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     });
 
     // 1. The chart draws the backfill: a panel, its points, coloured pixels.
-    poll("the cpu panel with its 240 points", || {
-        match points(&page, "cpu") {
+    poll(
+        &page,
+        "the cpu panel with its 240 points",
+        || match points(&page, "cpu") {
             Some(240) => Ok(()),
             other => Err(format!(
                 "points: {other:?}; panels: {}",
                 page.run("return window.dashboard.panels();")
             )),
-        }
-    });
-    let before = poll("the chart to draw both series", || {
+        },
+    );
+    let before = poll(&page, "the chart to draw both series", || {
         let chart = chart(&page)?;
         if chart.series.iter().all(|&pixels| pixels >= 100) {
             Ok(chart)
@@ -310,14 +313,14 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
             &[("cpu", &[("host", "a")], EPOCH + k * 1_000, 95.0)],
         ));
         let wanted = 240 + k as u64;
-        poll("the step's sample on the page", || {
+        poll(&page, "the step's sample on the page", || {
             match points(&page, "cpu") {
                 Some(points) if points >= wanted => Ok(()),
                 other => Err(format!("points: {other:?}, want {wanted}")),
             }
         });
     }
-    let after = poll("the chart to redraw with the step", || {
+    let after = poll(&page, "the chart to redraw with the step", || {
         let chart = chart(&page)?;
         if chart.signature != before.signature && chart.series.iter().all(|&pixels| pixels >= 100) {
             Ok(chart)
@@ -351,7 +354,7 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     page.click_css(
         r#"li.alert[data-rule="HighCpu"][data-state="firing"] button[data-action="silence"]"#,
     );
-    poll("the page to list the silence", || {
+    poll(&page, "the page to list the silence", || {
         let silences = page.run(
             "return [...document.querySelectorAll('li.silence')].map((li) => ({
                 id: li.dataset.silenceId, state: li.dataset.state,
@@ -436,7 +439,7 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
         "b",
         |row| row.state == "firing" && row.silenced == "false" && row.can_silence,
     );
-    poll("the marker's alert on the page", || {
+    poll(&page, "the marker's alert on the page", || {
         let rows = alert_rows(&page);
         if rows
             .iter()
@@ -456,9 +459,11 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     // 4. A screenshot, once every sample is on the page and drawn (a
     // promise that an executed script returns is awaited): for the book
     // with WSW_SCREENSHOTS=1, else thrown away with the temporary folder.
-    poll("every sample on the page", || match points(&page, "cpu") {
-        Some(247) => Ok(()),
-        other => Err(format!("points: {other:?}, want 240 + 5 + 2")),
+    poll(&page, "every sample on the page", || {
+        match points(&page, "cpu") {
+            Some(247) => Ok(()),
+            other => Err(format!("points: {other:?}, want 240 + 5 + 2")),
+        }
     });
     page.run("return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(true))));");
     let png = page.screenshot();

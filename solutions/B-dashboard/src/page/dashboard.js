@@ -244,13 +244,21 @@ function schedule() {
 // The one frame callback: at most one redraw per dirty panel per frame,
 // none while hidden (the data waits in the columns; `visibilitychange` and
 // the IntersectionObserver ask for a frame when it can be seen again).
+// A frame that drew something says so with a `dashboard:frame` event on
+// `window` (a chart is a canvas: its drawing changes no element), so that
+// tools and tests can wait for the page instead of polling it.
 function frame() {
   state.framePending = false;
   if (document.hidden) return;
+  let drew = false;
   for (const panel of state.panels.values()) {
-    if (panel.dirty && panel.visible) draw(panel);
+    if (panel.dirty && panel.visible) {
+      draw(panel);
+      drew = true;
+    }
   }
   if (state.alertsDirty) drawAlerts();
+  if (drew) window.dispatchEvent(new Event('dashboard:frame'));
 }
 
 function draw(panel) {
