@@ -27,9 +27,12 @@
 //! `// region: solution` markers. A source file that is the same in
 //! `exercises/NN-*` and `solutions/NN-*` is *given* whole (a protocol, a
 //! terminal program, an error type) and is not mutated at all
-//! ([`given_files`]); the given parts of a learner's file (the reconnect
-//! loop written for them) are mutated but left out of the table
-//! ([`Tally::of_unit`]).
+//! ([`given_files`]); in a learner's file, only what touches the lines of
+//! its solution regions is mutated ([`learner_diff`], for cargo-mutants'
+//! `--in-diff`), so the given parts (the reconnect loop written for them, a
+//! parser) cost no time. A mutant that starts outside a region but spans
+//! one (a whole function replaced) is run and left out of the table
+//! ([`Tally::of_unit`]), as are the given parts in an older run's results.
 
 use std::collections::BTreeSet;
 use std::path::Path;
