@@ -25,7 +25,8 @@ pub struct Host {
     system: System,
     networks: Networks,
     disks: Disks,
-    /// When the networks were last read, for the rates.
+    /// When the host was last collected: the network rates need it, and
+    /// the first collection has no CPU share.
     last: Option<Millis>,
 }
 
@@ -72,10 +73,41 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The network rates since the last collection (given: the grader's
+    /// sandbox hides `/sys`, where sysinfo finds the interfaces, so no check
+    /// could tell you whether you wrote these right). Nothing on the first
+    /// collection, or when no time has passed.
+    fn network_rates(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        self.networks.refresh(true);
+        let Some(seconds) = self
+            .last
+            .map(|last| (now - last) as f64 / 1_000.0)
+            .filter(|seconds| *seconds > 0.0)
+        else {
+            return Vec::new();
+        };
+        let mut samples = Vec::new();
+        for (interface, data) in &self.networks {
+            let extra = Some(("interface", interface.as_str()));
+            samples.push((
+                self.key("host_network_receive_bytes_per_second", extra),
+                data.received() as f64 / seconds,
+            ));
+            samples.push((
+                self.key("host_network_transmit_bytes_per_second", extra),
+                data.transmitted() as f64 / seconds,
+            ));
+        }
+        samples
+    }
+}
+
 impl Source for Host {
     fn collect(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        let mut samples = self.network_rates(now);
         todo!(
-            "Stage 16: refresh CPU, memory, networks and disks and emit the documented series (chapter B, section \"Stage 16: Host values\")"
+            "Stage 16: refresh CPU, memory and disks, emit their documented series after the network rates, and remember when (chapter B, section \"Stage 16: Host values\")"
         )
     }
 }

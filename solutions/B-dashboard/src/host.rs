@@ -25,7 +25,8 @@ pub struct Host {
     system: System,
     networks: Networks,
     disks: Disks,
-    /// When the networks were last read, for the rates.
+    /// When the host was last collected: the network rates need it, and
+    /// the first collection has no CPU share.
     last: Option<Millis>,
 }
 
@@ -72,16 +73,44 @@ impl Host {
     }
 }
 
+impl Host {
+    /// The network rates since the last collection (given: the grader's
+    /// sandbox hides `/sys`, where sysinfo finds the interfaces, so no check
+    /// could tell you whether you wrote these right). Nothing on the first
+    /// collection, or when no time has passed.
+    fn network_rates(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        self.networks.refresh(true);
+        let Some(seconds) = self
+            .last
+            .map(|last| (now - last) as f64 / 1_000.0)
+            .filter(|seconds| *seconds > 0.0)
+        else {
+            return Vec::new();
+        };
+        let mut samples = Vec::new();
+        for (interface, data) in &self.networks {
+            let extra = Some(("interface", interface.as_str()));
+            samples.push((
+                self.key("host_network_receive_bytes_per_second", extra),
+                data.received() as f64 / seconds,
+            ));
+            samples.push((
+                self.key("host_network_transmit_bytes_per_second", extra),
+                data.transmitted() as f64 / seconds,
+            ));
+        }
+        samples
+    }
+}
+
 impl Source for Host {
     fn collect(&mut self, now: Millis) -> Vec<(SeriesKey, f64)> {
+        let mut samples = self.network_rates(now);
         // region: solution
-        let mut samples = Vec::new();
         self.system.refresh_cpu_usage();
         self.system.refresh_memory();
-        self.networks.refresh(true);
         self.disks.refresh(true);
-        let elapsed = self.last.map(|last| (now - last) as f64 / 1_000.0);
-        if elapsed.is_some() {
+        if self.last.is_some() {
             let cpu = f64::from(self.system.global_cpu_usage()).clamp(0.0, 100.0);
             samples.push((self.key("host_cpu_usage_percent", None), cpu));
         }
@@ -93,19 +122,6 @@ impl Source for Host {
             self.key("host_memory_used_bytes", None),
             self.system.used_memory() as f64,
         ));
-        if let Some(seconds) = elapsed.filter(|seconds| *seconds > 0.0) {
-            for (interface, data) in &self.networks {
-                let extra = Some(("interface", interface.as_str()));
-                samples.push((
-                    self.key("host_network_receive_bytes_per_second", extra),
-                    data.received() as f64 / seconds,
-                ));
-                samples.push((
-                    self.key("host_network_transmit_bytes_per_second", extra),
-                    data.transmitted() as f64 / seconds,
-                ));
-            }
-        }
         for disk in &self.disks {
             let mount = disk.mount_point().to_string_lossy();
             let extra = Some(("mount", mount.as_ref()));
@@ -121,7 +137,7 @@ impl Source for Host {
         self.last = Some(now);
         samples
         // region: stub
-        // todo!("Stage 16: refresh CPU, memory, networks and disks and emit the documented series (chapter B, section \"Stage 16: Host values\")")
+        // todo!("Stage 16: refresh CPU, memory and disks, emit their documented series after the network rates, and remember when (chapter B, section \"Stage 16: Host values\")")
         // endregion
     }
 }
