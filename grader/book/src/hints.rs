@@ -132,11 +132,16 @@ static DIRECTIVE: LazyLock<Regex> = LazyLock::new(|| {
 /// "show hint" toggles. A directive whose hints cannot be read becomes a
 /// visible note and an error in the returned list.
 pub fn expand(content: &str, root: &Path) -> (String, Vec<String>) {
+    expand_labelled(content, root, "Show hint")
+}
+
+/// [`expand`], with the toggles' label in another language (`显示提示`).
+pub fn expand_labelled(content: &str, root: &Path, show: &str) -> (String, Vec<String>) {
     let mut errors = Vec::new();
     let expanded = DIRECTIVE.replace_all(content, |captures: &regex::Captures<'_>| {
         let id = &captures[1];
         match slug_of(root, id).and_then(|slug| load(root, &slug)) {
-            Ok(hints) => render(id, &hints),
+            Ok(hints) => render_labelled(id, &hints, show),
             Err(error) => {
                 let message = format!("{{{{#hints {id}}}}}: {error}");
                 errors.push(message.clone());
@@ -150,6 +155,11 @@ pub fn expand(content: &str, root: &Path) -> (String, Vec<String>) {
 /// The toggles: hints grouped under their task, numbered within it, each
 /// closed until the reader opens it.
 pub fn render(id: &str, hints: &[Hint]) -> String {
+    render_labelled(id, hints, "Show hint")
+}
+
+/// [`render`], with the toggles' label in another language.
+pub fn render_labelled(id: &str, hints: &[Hint], show: &str) -> String {
     let mut out = format!("<div class=\"wsw-hints\" data-unit=\"{id}\">\n");
     let mut task: Option<&str> = None;
     let mut number = 0;
@@ -163,7 +173,7 @@ pub fn render(id: &str, hints: &[Hint]) -> String {
         }
         number += 1;
         out.push_str(&format!(
-            "\n<details class=\"wsw-hint\"><summary>Show hint {number}</summary>\n\n{}\n\n</details>\n",
+            "\n<details class=\"wsw-hint\"><summary>{show} {number}</summary>\n\n{}\n\n</details>\n",
             hint.text.trim()
         ));
     }

@@ -40,6 +40,7 @@
 
 pub mod hints;
 mod includes;
+pub mod l10n;
 mod links;
 mod prose;
 mod references;
@@ -256,6 +257,25 @@ pub fn check_references(root: &Path, dest: &Path) -> Result<Vec<Problem>, BookEr
 /// `{{#hints NN}}` directives are expanded here, before any preprocessor or
 /// check sees the chapters; what could not be expanded is returned.
 fn load(root: &Path, dest: Option<&Path>) -> Result<(MDBook, Vec<Problem>), BookError> {
+    let mut book = load_raw(root, dest)?;
+    let src = book.config.book.src.clone();
+    let mut problems = Vec::new();
+    book.book.for_each_chapter_mut(|chapter| {
+        let (content, errors) = hints::expand(&chapter.content, root);
+        chapter.content = content;
+        let page = src.join(chapter.path.clone().unwrap_or_default());
+        problems.extend(errors.into_iter().map(|detail| Problem {
+            page: page.clone(),
+            kind: ProblemKind::MissingHints,
+            detail,
+        }));
+    });
+    Ok((book, problems))
+}
+
+/// Loads the book's config and sources as written (no directive expanded);
+/// with `dest`, the output goes there.
+fn load_raw(root: &Path, dest: Option<&Path>) -> Result<MDBook, BookError> {
     let config_file = root.join("book.toml");
     if !config_file.is_file() {
         return Err(BookError::NoConfig {
@@ -271,20 +291,7 @@ fn load(root: &Path, dest: Option<&Path>) -> Result<(MDBook, Vec<Problem>), Book
     if let Some(dest) = dest {
         config.build.build_dir = dest.to_path_buf();
     }
-    let mut book = MDBook::load_with_config(root, config).map_err(load_error)?;
-    let src = book.config.book.src.clone();
-    let mut problems = Vec::new();
-    book.book.for_each_chapter_mut(|chapter| {
-        let (content, errors) = hints::expand(&chapter.content, root);
-        chapter.content = content;
-        let page = src.join(chapter.path.clone().unwrap_or_default());
-        problems.extend(errors.into_iter().map(|detail| Problem {
-            page: page.clone(),
-            kind: ProblemKind::MissingHints,
-            detail,
-        }));
-    });
-    Ok((book, problems))
+    MDBook::load_with_config(root, config).map_err(load_error)
 }
 
 /// Runs the include and link checks over every non-draft chapter.

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use regex::Regex;
+
 #[test]
 fn the_book_builds_without_problems() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -123,4 +125,60 @@ fn every_diagram_is_shown_and_is_an_svg_an_img_can_show() {
         diagrams += 1;
     }
     assert!(diagrams >= 4, "only {diagrams} diagrams in book/diagrams/");
+}
+
+/// Every edition builds with the same checks as the English one, and a
+/// translated page keeps the English page's anchors, widgets and hints.
+#[test]
+fn every_translation_builds_without_problems() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dest = tempfile::tempdir().expect("create a temp dir for the book");
+    let report = book::l10n::build_all(&root, dest.path())
+        .unwrap_or_else(|error| panic!("an edition of the book does not build: {error}"));
+    for problem in &report.problems {
+        eprintln!("{problem}");
+    }
+    assert!(
+        report.problems.is_empty(),
+        "the editions have {} problem(s), listed above as `page: kind: detail`",
+        report.problems.len()
+    );
+    let ids = Regex::new(r#"<h[1-6] id="([^"]+)""#).expect("the heading pattern is valid");
+    let headings =
+        |html: &str| -> Vec<String> { ids.captures_iter(html).map(|c| c[1].to_owned()).collect() };
+    for language in book::l10n::TRANSLATIONS {
+        for page in [
+            "01-connection",
+            "04-reconnect",
+            "A-editor",
+            "B-dashboard",
+            "setup",
+        ] {
+            let read = |path: std::path::PathBuf| {
+                std::fs::read_to_string(&path)
+                    .unwrap_or_else(|error| panic!("{} was not rendered: {error}", path.display()))
+            };
+            let english = read(dest.path().join(format!("{page}.html")));
+            let translated = read(dest.path().join(language).join(format!("{page}.html")));
+            assert!(
+                translated.contains(&format!("<html lang=\"{language}\"")),
+                "{language}/{page}.html does not say its language"
+            );
+            assert_eq!(
+                headings(&translated),
+                headings(&english),
+                "{language}/{page}.html's headings have other ids than the English page's"
+            );
+            assert_eq!(
+                translated.matches("data-widget=").count(),
+                english.matches("data-widget=").count(),
+                "{language}/{page}.html lost a live widget"
+            );
+            assert_eq!(
+                translated.matches("class=\"wsw-hint\"").count(),
+                english.matches("class=\"wsw-hint\"").count(),
+                "{language}/{page}.html lost a hint"
+            );
+        }
+    }
 }
