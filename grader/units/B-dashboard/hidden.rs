@@ -527,6 +527,37 @@ async fn subscriptions_share_one_socket_and_stop_on_unsubscribe() {
         chapter(SECTION)
     );
 
+    // The id is free again: a subscription under it gets its own
+    // selector's series, and nothing of the old one's.
+    client
+        .subscribe("one", r#"m{k="2"}"#, None, all(), SECTION)
+        .await;
+    ingest(
+        address,
+        &line("m", &[("k", "1")], EPOCH + 1_000, 111.0),
+        SECTION,
+    )
+    .await;
+    ingest(
+        address,
+        &line("m", &[("k", "2")], EPOCH + 1_000, 222.0),
+        SECTION,
+    )
+    .await;
+    let mut seen = Vec::new();
+    while !seen.contains(&("one".to_owned(), 222.0)) || !seen.contains(&("both".to_owned(), 111.0))
+    {
+        if let ServerMessage::Data { id, points, .. } = client.next().await {
+            seen.extend(points.iter().map(|p| (id.clone(), p.2)));
+        }
+    }
+    assert!(
+        !seen.contains(&("one".to_owned(), 111.0)),
+        "`one`, subscribed again to m{{k=\"2\"}}, got a sample of m{{k=\"1\"}}, which only the \
+         unsubscribed `one` matched: unsubscribing must remove the subscription's routes {}",
+        chapter(SECTION)
+    );
+
     // A client that leaves leaves nothing behind.
     let mut other = Client::connect(address).await;
     other.subscribe("x", "m", None, all(), SECTION).await;
