@@ -24,8 +24,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use mdbook_i18n_helpers::gettext::{add_stripped_summary_translations, translate_book};
-use mdbook_i18n_helpers::{extract_messages, xgettext};
+use mdbook_driver::book::BookItem;
+use mdbook_i18n_helpers::gettext::add_stripped_summary_translations;
+use mdbook_i18n_helpers::{
+    extract_events, extract_messages, reconstruct_markdown, translate_events, xgettext,
+};
 use polib::catalog::Catalog;
 use polib::message::{Message, MessageMutView, MessageView};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
@@ -387,6 +390,36 @@ pub fn translated<'a>(catalog: &'a Catalog, id: &'a str) -> &'a str {
         .unwrap_or(id)
 }
 
+/// `text` (Markdown) with every message `catalog` translates replaced by
+/// its translation; code blocks and untranslated messages stay as they
+/// are. Emphasis and bold become `<em>` and `<strong>`: the `_…_` and
+/// `**…**` the Markdown writer would use do not work between Chinese
+/// characters (CommonMark's flanking rules).
+///
+/// # Errors
+///
+/// A message when the Markdown cannot be written back (a translation whose
+/// markup does not fit the English's).
+pub fn translate_markdown(text: &str, catalog: &Catalog) -> Result<String, String> {
+    let events = extract_events(text, None);
+    let translated = translate_events(&events, catalog).map_err(|error| error.to_string())?;
+    let html: Vec<(usize, Event<'_>)> = translated
+        .into_iter()
+        .map(|(line, event)| {
+            let event = match event {
+                Event::Start(Tag::Emphasis) => Event::InlineHtml("<em>".into()),
+                Event::End(TagEnd::Emphasis) => Event::InlineHtml("</em>".into()),
+                Event::Start(Tag::Strong) => Event::InlineHtml("<strong>".into()),
+                Event::End(TagEnd::Strong) => Event::InlineHtml("</strong>".into()),
+                other => other,
+            };
+            (line, event)
+        })
+        .collect();
+    let (markdown, _) = reconstruct_markdown(&html, None).map_err(|error| error.to_string())?;
+    Ok(markdown)
+}
+
 /// Builds the translation `language` (`zh-CN`) of the book at `root` into
 /// `dest`, from `po/<language>.po`, and checks it as [`crate::build`] checks
 /// the English edition. Problems name the page as `zh-CN/book/…`.
@@ -416,10 +449,26 @@ pub fn build_edition(root: &Path, dest: &Path, language: &str) -> Result<BuildRe
             detail,
         }));
     });
-    translate_book(&catalog, &mut book.book).map_err(|error| BookError::Render {
-        dest: dest.clone(),
-        message: format!("translating into {language}: {error:#}"),
-    })?;
+    let mut failed = Vec::new();
+    book.book.for_each_mut(|item| {
+        let texts = match item {
+            BookItem::Chapter(chapter) => vec![&mut chapter.content, &mut chapter.name],
+            BookItem::PartTitle(title) => vec![title],
+            BookItem::Separator => Vec::new(),
+        };
+        for text in texts {
+            match translate_markdown(text, &catalog) {
+                Ok(translated) => *text = translated,
+                Err(error) => failed.push(error),
+            }
+        }
+    });
+    if let Some(error) = failed.into_iter().next() {
+        return Err(BookError::Render {
+            dest: dest.clone(),
+            message: format!("translating into {language}: {error}"),
+        });
+    }
     book.config.book.language = Some(language.to_owned());
     if let Some(title) = book.config.book.title.clone() {
         book.config.book.title = Some(translated(&catalog, &title).to_owned());
