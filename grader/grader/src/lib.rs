@@ -25,6 +25,8 @@
 //! * [`batch`]: a whole class: every student's submission, a CSV summary.
 //! * [`merge`]: joins the outputs of a batch graded in shards (`--shard K/N`).
 //! * [`files`]: file helpers (write only on change, refuse symlinks).
+//! * [`l10n`]: the learner's messages in English or Simplified Chinese
+//!   (`--lang`, `LANG`), from `locales/*/grader.ftl`.
 //! * [`learner`]: the learner's loop: progress, hints, reset, watch, and
 //!   short explanations of the first errors a learner meets.
 
@@ -34,6 +36,7 @@ pub mod coverage;
 pub mod files;
 pub mod formats;
 pub mod grade;
+pub mod l10n;
 pub mod learner;
 pub mod merge;
 pub mod mutants;

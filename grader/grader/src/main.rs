@@ -25,6 +25,8 @@
 //! cargo grade serve [--port 8000]  the book and the testkit server
 //! cargo grade sync-stubs [--check] regenerate exercises/ from solutions/ (maintainers)
 //! cargo grade mutants [NN]         mutation-test the checks with cargo-mutants (maintainers)
+//! cargo grade --lang zh-CN …       the learner's messages in Simplified Chinese
+//!                                  (default: from LC_ALL, LC_MESSAGES or LANG)
 //! ```
 
 use std::io::IsTerminal;
@@ -34,6 +36,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use grader::grade::{self, Progress, Request};
+use grader::l10n::{self, Lang};
 use grader::scratch::Source;
 use grader::{GraderError, coverage, formats, learner, render, stubs, units};
 
@@ -104,6 +107,10 @@ struct Cli {
     /// checks run.
     #[arg(long = "check", value_name = "ID")]
     checks: Vec<String>,
+    /// The language of the learner's messages: en or zh-CN (default: from
+    /// LC_ALL, LC_MESSAGES or LANG). Instructors' formats stay English.
+    #[arg(long, value_name = "LANG", global = true)]
+    lang: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -234,12 +241,32 @@ async fn main() -> ExitCode {
         .enumerate()
         .filter_map(|(i, arg)| (i != 1 || arg != "grade").then_some(arg));
     let cli = Cli::parse_from(args);
+    match Lang::detect(cli.lang.as_deref(), |name| std::env::var(name).ok()) {
+        Ok(lang) => {
+            l10n::set_current(lang);
+        }
+        Err(error) => {
+            eprintln!("cargo grade: {error}");
+            return ExitCode::from(2);
+        }
+    }
     match run(cli).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("cargo grade: {error}");
+            eprintln!("cargo grade: {}", error_text(&error));
             ExitCode::from(2)
         }
+    }
+}
+
+/// An error as the learner reads it: the one a learner makes (a unit that
+/// does not exist) in their language, the others as they are.
+fn error_text(error: &GraderError) -> String {
+    match error {
+        GraderError::UnknownUnit(unit) => {
+            l10n::tr_args("main-unknown-unit", &[("unit", format!("{unit:?}").into())])
+        }
+        other => other.to_string(),
     }
 }
 
@@ -515,10 +542,19 @@ fn progress_printer(enabled: bool) -> Arc<dyn Fn(Progress) + Send + Sync> {
             return;
         }
         let line = match event {
-            Progress::Building(slugs) => format!("building {} …", slugs.join(", ")),
-            Progress::Built(slug) => format!("built {slug}, running its checks …"),
+            Progress::Building(slugs) => {
+                l10n::tr_args("main-building", &[("units", slugs.join(", ").into())])
+            }
+            Progress::Built(slug) => l10n::tr_args("main-built", &[("unit", slug.into())]),
             Progress::Checked(_, done, total) if done == total => String::new(),
-            Progress::Checked(slug, done, total) => format!("{slug}: check {done} of {total}"),
+            Progress::Checked(slug, done, total) => l10n::tr_args(
+                "main-checked",
+                &[
+                    ("unit", slug.into()),
+                    ("done", done.into()),
+                    ("total", total.into()),
+                ],
+            ),
         };
         // Rewrite one status line in place; an empty line clears it.
         eprint!("\r\x1b[2K{line}");

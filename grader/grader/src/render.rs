@@ -3,17 +3,27 @@
 //! where the chapter explains it). A skipped check (a tool it needs is not
 //! installed) is shown with its message, which says how to install the
 //! tool, but is not counted as failed: it is not graded.
+//!
+//! The words are the learner's language's ([`crate::l10n`]); what the
+//! checks say (messages, hints) is the course's, in English.
 
 use std::fmt::Write;
 
+use crate::l10n::{self, t};
 use crate::learner::explain::Unwritten;
 use crate::report::{CheckReport, Report, UnitReport, UnitState};
 use crate::run::CheckStatus;
 use crate::units::COURSE;
 
-/// Renders a report for a person. `details` adds every failed check's
-/// message (on for `cargo grade 01`, off for the overview of all units,
-/// where only the next unit's failures are shown).
+/// How wide the state column is at least, in terminal columns.
+const STATE_COLUMNS: usize = 22;
+/// How wide the score column is, in terminal columns.
+const SCORE_COLUMNS: usize = 9;
+
+/// Renders a report for a person, in the [current](l10n::current)
+/// language. `details` adds every failed check's message (on for `cargo
+/// grade 01`, off for the overview of all units, where only the next
+/// unit's failures are shown).
 ///
 /// What the submission controls (messages, output, compiler errors, the
 /// folder's name) is printed [`terminal_safe`](crate::sanitize::terminal_safe):
@@ -22,29 +32,51 @@ use crate::units::COURSE;
 pub fn human(report: &Report, details: bool) -> String {
     let report = &report.terminal_safe();
     let mut out = String::new();
-    let _ = writeln!(out, "WebSocket Workbook — grading {}\n", report.submission);
-    // As wide as the longest "NN Title" (titles have no wide characters).
-    let width = report
+    let _ = writeln!(
+        out,
+        "{}\n",
+        t!("report-title", submission = &report.submission)
+    );
+    let headings = [
+        t!("report-column-unit"),
+        t!("report-column-state"),
+        t!("report-column-score"),
+    ];
+    let rows: Vec<[String; 3]> = report
         .units
         .iter()
-        .map(|u| u.id.chars().count() + 1 + u.title.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max("unit".len());
-    let _ = writeln!(out, "  {:<width$} {:<22} {:>9}", "unit", "state", "score");
-    for unit in &report.units {
+        .map(|unit| {
+            [
+                format!("{} {}", unit.id, unit.title),
+                state_text(unit),
+                format!("{}/{}", unit.score, unit.max_score),
+            ]
+        })
+        .collect();
+    // As wide as the longest "NN Title" and the longest state.
+    let column = |i: usize, least: usize| {
+        rows.iter()
+            .map(|row| l10n::width(&row[i]))
+            .chain([l10n::width(&headings[i]), least])
+            .max()
+            .unwrap_or(least)
+    };
+    let (unit_columns, state_columns) = (column(0, 0), column(1, STATE_COLUMNS));
+    let row_text = |[unit, state, score]: &[String; 3]| {
+        format!(
+            "  {} {} {}",
+            l10n::pad_end(unit, unit_columns),
+            l10n::pad_end(state, state_columns),
+            l10n::pad_start(score, SCORE_COLUMNS)
+        )
+    };
+    let _ = writeln!(out, "{}", row_text(&headings));
+    for (unit, row) in report.units.iter().zip(&rows) {
         let skipped = match unit.skipped() {
             0 => String::new(),
-            1 => "  (1 check skipped)".to_owned(),
-            n => format!("  ({n} checks skipped)"),
+            n => format!("  {}", t!("report-skipped", count = n)),
         };
-        let _ = writeln!(
-            out,
-            "  {:<width$} {:<22} {:>9}{skipped}",
-            format!("{} {}", unit.id, unit.title),
-            state_text(unit),
-            format!("{}/{}", unit.score, unit.max_score)
-        );
+        let _ = writeln!(out, "{}{skipped}", row_text(row));
     }
     if !details {
         let coming: Vec<&str> = COURSE
@@ -53,12 +85,20 @@ pub fn human(report: &Report, details: bool) -> String {
             .map(|(slug, _)| *slug)
             .collect();
         if !coming.is_empty() {
-            let _ = writeln!(out, "  coming to the course: {}", coming.join(", "));
+            let _ = writeln!(out, "  {}", t!("report-coming", units = coming.join(", ")));
         }
     }
-    let _ = writeln!(out, "\n  total {}/{}", report.score, report.max_score);
+    let _ = writeln!(
+        out,
+        "\n  {}",
+        t!("report-total", score = report.score, max = report.max_score)
+    );
     if !report.isolation.is_empty() {
-        let _ = writeln!(out, "  sandbox: {}", report.isolation);
+        let _ = writeln!(
+            out,
+            "  {}",
+            t!("report-sandbox", isolation = &report.isolation)
+        );
     }
 
     let next = report.units.iter().find(|u| u.state != UnitState::Passed);
@@ -70,7 +110,14 @@ pub fn human(report: &Report, details: bool) -> String {
         } else if unit.state == UnitState::Passed && unit.skipped() > 0 {
             // Passed, out of fewer points: say which checks were not
             // graded, and how to install what they need.
-            let _ = writeln!(out, "\n{} {} — not graded here", unit.id, unit.title);
+            let _ = writeln!(
+                out,
+                "\n{}",
+                t!(
+                    "report-not-graded-here",
+                    unit = format!("{} {}", unit.id, unit.title)
+                )
+            );
             for check in unit
                 .checks
                 .iter()
@@ -118,21 +165,24 @@ fn all_graded_pass(report: &Report, available: &[(&str, &str)]) -> String {
     if every_unit {
         let _ = writeln!(
             out,
-            "\nEvery unit of the course passes ({} of {}). Well done!",
-            graded.len(),
-            available.len()
+            "\n{}",
+            t!(
+                "report-course-passes",
+                graded = graded.len(),
+                available = available.len()
+            )
         );
         return out;
     }
-    let _ = match graded.as_slice() {
-        [one] => writeln!(out, "\n✔ Unit {one} passes. (Only unit {one} was graded.)"),
-        many => writeln!(
-            out,
-            "\n✔ Units {} pass. (Only these {} units were graded.)",
-            many.join(", "),
-            many.len()
+    let passes = match graded.as_slice() {
+        [one] => t!("report-unit-passes", unit = *one),
+        many => t!(
+            "report-units-pass",
+            units = many.join(", "),
+            count = many.len()
         ),
     };
+    let _ = writeln!(out, "\n✔ {passes}");
     // The next unit: the first of the course after the last one graded that
     // was not graded now; failing that, the first one not graded at all.
     let last = report
@@ -147,32 +197,86 @@ fn all_graded_pass(report: &Report, available: &[(&str, &str)]) -> String {
         .find(not_graded);
     if let Some((slug, title)) = after.or_else(|| available.iter().find(not_graded)) {
         let id = slug.split('-').next().unwrap_or(slug);
-        let _ = writeln!(out, "\nNext: unit {id} — {title}");
-        let _ = writeln!(
-            out,
-            "  read:  book/{slug}.md   (or `cargo grade serve`, then http://127.0.0.1:8000/{slug}.html)"
-        );
-        let _ = writeln!(out, "  code:  exercises/{slug}/src/");
-        let _ = writeln!(out, "  test:  cd exercises/{slug} && cargo test");
-        let _ = writeln!(out, "  grade: cargo grade {id}");
+        let _ = writeln!(out, "\n{}", t!("next-unit", unit = id, title = *title));
+        out.push_str(&steps(&[
+            (
+                Step::Read,
+                t!(
+                    "next-read",
+                    chapter = format!("book/{slug}.md"),
+                    page = format!("{slug}.html")
+                ),
+            ),
+            (Step::Code, format!("exercises/{slug}/src/")),
+            (Step::Test, format!("cd exercises/{slug} && cargo test")),
+            (Step::Grade, format!("cargo grade {id}")),
+        ]));
     }
-    let _ = writeln!(
-        out,
-        "  Where the whole course stands: `cargo grade` (every unit you have started)."
-    );
+    let _ = writeln!(out, "  {}", t!("next-whole-course"));
     out
+}
+
+/// A line of "what to do next": its label.
+#[derive(Clone, Copy)]
+enum Step {
+    Read,
+    Code,
+    Test,
+    Grade,
+    Watch,
+    Stuck,
+}
+
+impl Step {
+    const ALL: [Step; 6] = [
+        Step::Read,
+        Step::Code,
+        Step::Test,
+        Step::Grade,
+        Step::Watch,
+        Step::Stuck,
+    ];
+
+    fn label(self) -> String {
+        match self {
+            Step::Read => t!("next-label-read"),
+            Step::Code => t!("next-label-code"),
+            Step::Test => t!("next-label-test"),
+            Step::Grade => t!("next-label-grade"),
+            Step::Watch => t!("next-label-watch"),
+            Step::Stuck => t!("next-label-stuck"),
+        }
+    }
+}
+
+/// The lines of "what to do next", their texts aligned after the widest
+/// label of all (`read:  …`, `grade: …`).
+fn steps(lines: &[(Step, String)]) -> String {
+    let columns = Step::ALL
+        .iter()
+        .map(|step| l10n::width(&step.label()))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    lines
+        .iter()
+        .map(|(step, text)| format!("  {}{text}\n", l10n::pad_end(&step.label(), columns)))
+        .collect()
 }
 
 fn state_text(unit: &UnitReport) -> String {
     match unit.state {
-        UnitState::Passed => "✔ passed".to_owned(),
-        UnitState::NotStarted => "○ not started".to_owned(),
-        UnitState::BuildFailed => "✘ does not compile".to_owned(),
+        UnitState::Passed => format!("✔ {}", t!("state-passed")),
+        UnitState::NotStarted => format!("○ {}", t!("state-not-started")),
+        UnitState::BuildFailed => format!("✘ {}", t!("state-does-not-compile")),
         UnitState::Failing => {
             // Skipped checks are not graded: neither failing nor counted.
             let graded = unit.checks.len() - unit.skipped();
             let failing = graded - unit.passed();
-            format!("✘ failing {failing} of {graded}")
+            format!(
+                "✘ {}",
+                t!("state-failing", failing = failing, graded = graded)
+            )
         }
     }
 }
@@ -180,7 +284,14 @@ fn state_text(unit: &UnitReport) -> String {
 /// The failed checks of one unit, each with its teaching message.
 fn failures(unit: &UnitReport, read_source: &dyn Fn(&str) -> Option<String>) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "\n{} {} — what to fix", unit.id, unit.title);
+    let _ = writeln!(
+        out,
+        "\n{}",
+        t!(
+            "report-what-to-fix",
+            unit = format!("{} {}", unit.id, unit.title)
+        )
+    );
     if unit.state == UnitState::BuildFailed {
         let text = unit.build_output.as_deref().unwrap_or("");
         out.push_str(&crate::learner::explain::build_failure(&unit.slug, text));
@@ -199,11 +310,33 @@ fn failures(unit: &UnitReport, read_source: &dyn Fn(&str) -> Option<String>) -> 
     out
 }
 
-fn visibility_text(check: &CheckReport) -> &'static str {
+/// `visible` or `hidden`, in the learner's language.
+pub fn visibility_text(check: &CheckReport) -> String {
     match check.visibility {
-        crate::units::Visibility::Visible => "visible",
-        crate::units::Visibility::Hidden => "hidden",
+        crate::units::Visibility::Visible => t!("check-visible"),
+        crate::units::Visibility::Hidden => t!("check-hidden"),
     }
+}
+
+/// What became of a check that did not pass: `failed`, `timed out`, …
+pub fn outcome_text(status: CheckStatus) -> String {
+    match status {
+        CheckStatus::Fail => t!("check-outcome-failed"),
+        CheckStatus::Timeout => t!("check-outcome-timed-out"),
+        CheckStatus::Error => t!("check-outcome-error"),
+        CheckStatus::NotRun => t!("check-outcome-not-run"),
+        CheckStatus::Skipped => t!("check-outcome-skipped"),
+        CheckStatus::Pass => t!("check-outcome-passed"),
+    }
+}
+
+/// A check's message as the learner reads it: a `todo!()`'s panic says
+/// that it reached unwritten code.
+pub fn check_message(message: &str) -> String {
+    message
+        .strip_prefix("not yet implemented: ")
+        .map(|rest| t!("check-reached-unwritten", text = rest))
+        .unwrap_or_else(|| message.to_owned())
 }
 
 /// A skipped check: not graded, and its message, which names the missing
@@ -212,10 +345,13 @@ fn skipped(check: &CheckReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n  ○ {} ({}, {} points) was skipped: not graded, its points are left out of the total",
-        check.id,
-        visibility_text(check),
-        check.max_score
+        "\n  ○ {}",
+        t!(
+            "check-skipped",
+            check = &check.id,
+            visibility = visibility_text(check),
+            points = check.max_score
+        )
     );
     for line in check.message.as_deref().unwrap_or("").lines().take(12) {
         let _ = writeln!(out, "      {line}");
@@ -229,19 +365,16 @@ fn failure(
     reached: &mut Vec<(Unwritten, String)>,
 ) -> String {
     let mut out = String::new();
-    let what = match check.status {
-        CheckStatus::Fail => "failed",
-        CheckStatus::Timeout => "timed out",
-        CheckStatus::Error => "ended without a result",
-        CheckStatus::NotRun => "was not run",
-        CheckStatus::Skipped => "was skipped",
-        CheckStatus::Pass => "passed",
-    };
-    let visibility = visibility_text(check);
     let _ = writeln!(
         out,
-        "\n  ✘ {} ({visibility}, {} points) {what}",
-        check.id, check.max_score
+        "\n  ✘ {}",
+        t!(
+            "check-heading",
+            check = &check.id,
+            visibility = visibility_text(check),
+            points = check.max_score,
+            outcome = outcome_text(check.status)
+        )
     );
     // Reaching a `todo!()` says nothing about what the check is about:
     // say where it stopped, and hold the check's own hint back.
@@ -249,7 +382,8 @@ fn failure(
         if let Some((_, first)) = reached.iter().find(|(seen, _)| *seen == unwritten) {
             let _ = writeln!(
                 out,
-                "      It reached the same unwritten code as `{first}` above."
+                "      {}",
+                t!("unwritten-same-as", check = first.as_str())
             );
             return out;
         }
@@ -260,11 +394,7 @@ fn failure(
         return out;
     }
     if let Some(message) = &check.message {
-        let message = message
-            .strip_prefix("not yet implemented: ")
-            .map(|rest| format!("reached unwritten code: {rest}"))
-            .unwrap_or_else(|| message.clone());
-        for line in message.lines().take(12) {
+        for line in check_message(message).lines().take(12) {
             let _ = writeln!(out, "      {line}");
         }
     }
@@ -273,8 +403,8 @@ fn failure(
             let _ = writeln!(out, "      {line}");
         }
     }
-    let _ = writeln!(out, "      hint: {}", check.hint);
-    let _ = writeln!(out, "      read: {}", check.chapter);
+    let _ = writeln!(out, "      {}", t!("check-hint", hint = &check.hint));
+    let _ = writeln!(out, "      {}", t!("check-read", chapter = &check.chapter));
     out
 }
 
@@ -289,19 +419,25 @@ fn next_steps(unit: &UnitReport) -> String {
         .unwrap_or(&chapter)
         .replace(".md", ".html");
     let mut out = String::new();
-    let _ = writeln!(out, "\nNext: unit {} — {}", unit.id, unit.title);
     let _ = writeln!(
         out,
-        "  read:  {chapter}   (or `cargo grade serve`, then http://127.0.0.1:8000/{page})"
+        "\n{}",
+        t!("next-unit", unit = &unit.id, title = &unit.title)
     );
-    let _ = writeln!(out, "  code:  exercises/{}/src/", unit.slug);
-    let _ = writeln!(out, "  test:  cd exercises/{} && cargo test", unit.slug);
-    let _ = writeln!(out, "  grade: cargo grade {}", unit.id);
-    let _ = writeln!(
-        out,
-        "  watch: cargo grade watch   (checks again on every save; h: a hint, q: quit)"
-    );
-    let _ = writeln!(out, "  stuck: cargo grade hint {}", unit.id);
+    out.push_str(&steps(&[
+        (
+            Step::Read,
+            t!("next-read", chapter = chapter.as_str(), page = page),
+        ),
+        (Step::Code, format!("exercises/{}/src/", unit.slug)),
+        (
+            Step::Test,
+            format!("cd exercises/{} && cargo test", unit.slug),
+        ),
+        (Step::Grade, format!("cargo grade {}", unit.id)),
+        (Step::Watch, t!("next-watch")),
+        (Step::Stuck, format!("cargo grade hint {}", unit.id)),
+    ]));
     out
 }
 

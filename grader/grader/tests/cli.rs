@@ -135,3 +135,93 @@ fn strict_refuses_a_machine_without_the_whole_sandbox() {
         stdout(&output)
     );
 }
+
+/// The grader with only the given locale variables (none of the caller's).
+fn grade_in_locale(args: &[&str], locale: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-grade"));
+    for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+        command.env_remove(name);
+    }
+    command
+        .args(args)
+        .envs(locale.iter().copied())
+        .output()
+        .expect("the grader starts")
+}
+
+#[test]
+fn the_locale_or_lang_flag_chooses_the_learners_language() {
+    let chinese = "个单元中已通过";
+    let english = "units passed";
+    for (args, locale, expected) in [
+        (&["list"][..], &[("LANG", "zh_CN.UTF-8")][..], chinese),
+        (
+            &["list"],
+            &[("LC_MESSAGES", "zh_SG"), ("LANG", "C")],
+            chinese,
+        ),
+        (
+            &["list"],
+            &[("LC_ALL", "C"), ("LANG", "zh_CN.UTF-8")],
+            english,
+        ),
+        (
+            &["list"],
+            &[("LC_ALL", ""), ("LANG", "zh_CN.UTF-8")],
+            chinese,
+        ),
+        (&["list"], &[], english),
+        (&["--lang", "zh-CN", "list"], &[], chinese),
+        (
+            &["list", "--lang", "zh-CN"],
+            &[("LANG", "C.UTF-8")],
+            chinese,
+        ),
+        (
+            &["--lang", "en", "list"],
+            &[("LANG", "zh_CN.UTF-8")],
+            english,
+        ),
+    ] {
+        let output = grade_in_locale(args, locale);
+        assert!(output.status.success(), "{args:?} {locale:?}");
+        let text = stdout(&output);
+        assert!(text.contains(expected), "{args:?} {locale:?}:\n{text}");
+    }
+}
+
+#[test]
+fn an_unknown_language_exits_2_naming_the_two_there_are() {
+    let output = grade_in_locale(&["--lang", "fr", "list"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("\"fr\"") && error.contains("en") && error.contains("zh-CN"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_overview_and_a_learners_mistake_in_chinese() {
+    let output = grade_in_locale(&[], &[("LANG", "zh_CN.UTF-8")]);
+    assert!(output.status.success());
+    let text = stdout(&output);
+    assert!(text.contains("○ 未开始"), "{text}");
+    assert!(text.contains("下一步：单元 01"), "{text}");
+    assert!(
+        text.contains("cd exercises/01-connection && cargo test"),
+        "{text}"
+    );
+    // `--help` stays English.
+    let help = stdout(&grade_in_locale(&["--help"], &[("LANG", "zh_CN.UTF-8")]));
+    assert!(help.contains("--lang <LANG>"), "{help}");
+    assert!(help.contains("Grade the reference solutions"), "{help}");
+    let output = grade_in_locale(&["--lang", "zh-CN", "42"], &[]);
+    assert_eq!(output.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        error.contains("没有单元 \"42\"") && error.contains("cargo grade list"),
+        "{error}"
+    );
+}

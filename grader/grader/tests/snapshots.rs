@@ -1,9 +1,12 @@
 //! Snapshots (insta) of what learners and instructors read: the terminal
 //! report of a mixed submission, the teaching explanations (a compile
 //! error, a panic, a timeout, unwritten code), `cargo grade list`, a hint,
-//! and the JSON, JUnit, Gradescope and step-summary formats. A change to any
-//! of them shows up as a snapshot diff to review (CONTRIBUTING.md,
-//! "Snapshots"). Maintainers' suite only: never in a graded check.
+//! and the JSON, JUnit, Gradescope and step-summary formats. The report,
+//! a compile error and `list` are kept in Simplified Chinese too (`*_in_chinese`,
+//! `--lang zh-CN`); the instructors' formats stay English in any language.
+//! A change to any of them shows up as a snapshot diff to review
+//! (CONTRIBUTING.md, "Snapshots"). Maintainers' suite only: never in a
+//! graded check.
 //!
 //! Everything is built from the in-memory report model (no cargo build);
 //! durations, paths and anything else that depends on the machine are
@@ -11,6 +14,7 @@
 
 use std::sync::LazyLock;
 
+use grader::l10n::{Lang, with_lang};
 use grader::learner::explain;
 use grader::learner::progress::{Progress, Status, UnitProgress};
 use grader::report::{CheckReport, Report, SCHEMA_VERSION, UnitReport, UnitState};
@@ -249,7 +253,31 @@ fn terminal_overview_of_a_mixed_submission() {
 }
 
 #[test]
+fn terminal_report_of_a_mixed_submission_in_chinese() {
+    let text = with_lang(Lang::ZhCn, || render::human(&mixed(), true));
+    insta::assert_snapshot!(redact(&text));
+}
+
+#[test]
+fn terminal_overview_of_a_mixed_submission_in_chinese() {
+    let text = with_lang(Lang::ZhCn, || render::human(&mixed(), false));
+    insta::assert_snapshot!(redact(&text));
+}
+
+#[test]
 fn terminal_report_of_one_passing_unit() {
+    let report = one_passing_unit();
+    insta::assert_snapshot!(redact(&render::human(&report, true)));
+}
+
+#[test]
+fn terminal_report_of_one_passing_unit_in_chinese() {
+    let text = with_lang(Lang::ZhCn, || render::human(&one_passing_unit(), true));
+    insta::assert_snapshot!(redact(&text));
+}
+
+/// Unit 01 of [`mixed`] alone, every check passing but the skipped one.
+fn one_passing_unit() -> Report {
     let mut report = mixed();
     report.units.truncate(1);
     let unit = &mut report.units[0];
@@ -269,7 +297,7 @@ fn terminal_report_of_one_passing_unit() {
     unit.score = unit.max_score;
     report.score = unit.score;
     report.max_score = unit.max_score;
-    insta::assert_snapshot!(redact(&render::human(&report, true)));
+    report
 }
 
 #[test]
@@ -279,6 +307,18 @@ fn explanation_of_a_compile_error() {
         TWO_ERRORS,
         &["futures-util".into(), "thiserror".into(), "tokio".into()]
     ));
+}
+
+#[test]
+fn explanation_of_a_compile_error_in_chinese() {
+    let text = with_lang(Lang::ZhCn, || {
+        explain::build_failure_with(
+            "01-connection",
+            TWO_ERRORS,
+            &["futures-util".into(), "thiserror".into(), "tokio".into()],
+        )
+    });
+    insta::assert_snapshot!(text);
 }
 
 #[test]
@@ -333,6 +373,17 @@ fn explanation_of_unwritten_code() {
 /// unit 02 (the course's real units, titles and chapters).
 #[test]
 fn cargo_grade_list() {
+    let text = list_of_a_learner_on_unit_02();
+    insta::assert_snapshot!(redact(&text));
+}
+
+#[test]
+fn cargo_grade_list_in_chinese() {
+    let text = with_lang(Lang::ZhCn, list_of_a_learner_on_unit_02);
+    insta::assert_snapshot!(redact(&text));
+}
+
+fn list_of_a_learner_on_unit_02() -> String {
     let root = grader::repo_root();
     let workspace = tempfile::tempdir().expect("a temp dir");
     let mut progress = Progress::default();
@@ -361,8 +412,7 @@ fn cargo_grade_list() {
     progress
         .save(workspace.path())
         .expect("write the progress file");
-    let text = learner::list(&root, workspace.path()).expect("the list renders");
-    insta::assert_snapshot!(redact(&text));
+    learner::list(&root, workspace.path()).expect("the list renders")
 }
 
 /// `cargo grade hint 01`, the first time: unit 01's first hint.
@@ -398,4 +448,26 @@ fn gradescope_results() {
 #[test]
 fn github_step_summary() {
     insta::assert_snapshot!(redact(&formats::summary::render(&mixed())));
+}
+
+/// What machines and instructors read does not change with the learner's
+/// language: JSON, JUnit, Gradescope and the step summary are English.
+#[test]
+fn instructors_formats_stay_english_in_chinese() {
+    let report = mixed();
+    type Format = fn(&Report) -> String;
+    let formats: [(&str, Format); 4] = [
+        ("json", Report::to_json),
+        ("junit", formats::junit::render),
+        ("gradescope", formats::gradescope::render),
+        ("summary", formats::summary::render),
+    ];
+    for (name, render) in formats {
+        let english = render(&report);
+        let chinese = with_lang(Lang::ZhCn, || render(&report));
+        assert_eq!(chinese, english, "{name}");
+    }
+    // The learner's report does change.
+    let chinese = with_lang(Lang::ZhCn, || render::human(&report, true));
+    assert!(chinese.contains("需要修复的地方"), "{chinese}");
 }

@@ -68,8 +68,13 @@ pub struct Test {
 /// How many lines of compiler output the top-level output shows per unit.
 const BUILD_LINES: usize = 60;
 
-/// The report as Gradescope's results.
+/// The report as Gradescope's results, in English whatever the learner's
+/// language (see [`crate::formats`]).
 pub fn results(report: &Report) -> Results {
+    crate::l10n::with_lang(crate::l10n::Lang::En, || english_results(report))
+}
+
+fn english_results(report: &Report) -> Results {
     Results {
         score: report.score,
         execution_time: super::seconds(report.units.iter().map(|u| u.duration_ms).sum()),

@@ -7,6 +7,11 @@
 //! * [`summary`]: the Markdown summary written to `$GITHUB_STEP_SUMMARY`;
 //! * [`bundle`]: the autograder zip an instructor uploads to Gradescope
 //!   (`cargo grade gradescope-bundle`).
+//!
+//! They are English whatever the learner's language (`--lang`, `LANG`):
+//! machines parse them, and an instructor's tools and colleagues read them.
+//! Those that reuse the learner's explanations render them inside
+//! [`with_lang`](crate::l10n::with_lang)`(Lang::En, …)`.
 
 pub mod bundle;
 pub mod gradescope;

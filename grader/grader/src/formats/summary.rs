@@ -23,8 +23,13 @@ pub const ENV: &str = "GITHUB_STEP_SUMMARY";
 /// How many lines of compiler output a build failure shows.
 const BUILD_LINES: usize = 30;
 
-/// The report as GitHub-flavoured Markdown.
+/// The report as GitHub-flavoured Markdown, in English whatever the
+/// learner's language (see [`crate::formats`]).
 pub fn render(report: &Report) -> String {
+    crate::l10n::with_lang(crate::l10n::Lang::En, || english(report))
+}
+
+fn english(report: &Report) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -10,6 +10,7 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::l10n::t;
 use crate::report::CheckReport;
 use crate::run::CheckStatus;
 
@@ -50,7 +51,7 @@ static SOURCE_LINE: LazyLock<Regex> =
 
 /// Crates a learner reaches for that the course's manifests do not have,
 /// and where the same items are: (crate, the course dependency that
-/// re-exports it, the path to use instead, a note).
+/// re-exports it, the path to use instead, a note: see [`reexport_note`]).
 const REEXPORTS: &[(&str, &str, &str, &str)] = &[
     (
         "http",
@@ -65,32 +66,28 @@ const REEXPORTS: &[(&str, &str, &str, &str)] = &[
         "tokio_tungstenite::tungstenite",
         "",
     ),
-    (
-        "futures",
-        "futures-util",
-        "futures_util",
-        "`StreamExt`, `SinkExt`, `stream`, `sink` and `future` are there; for channels use `tokio::sync`",
-    ),
+    ("futures", "futures-util", "futures_util", "futures"),
     (
         "bytes",
         "tokio-tungstenite",
         "tokio_tungstenite::tungstenite::Bytes",
-        "the type `Bytes`",
+        "bytes",
     ),
-    ("bytes", "axum", "axum::body::Bytes", "the type `Bytes`"),
-    (
-        "serde_derive",
-        "serde",
-        "serde",
-        "the derives: `use serde::{Deserialize, Serialize};`",
-    ),
-    (
-        "log",
-        "tracing",
-        "tracing",
-        "the same macros: `tracing::info!`, `tracing::warn!`",
-    ),
+    ("bytes", "axum", "axum::body::Bytes", "bytes"),
+    ("serde_derive", "serde", "serde", "serde-derive"),
+    ("log", "tracing", "tracing", "log"),
 ];
+
+/// The note of a [`REEXPORTS`] row, by its key.
+fn reexport_note(key: &str) -> Option<String> {
+    Some(match key {
+        "futures" => t!("reexport-note-futures"),
+        "bytes" => t!("reexport-note-bytes"),
+        "serde-derive" => t!("reexport-note-serde-derive"),
+        "log" => t!("reexport-note-log"),
+        _ => return None,
+    })
+}
 
 /// The scratch folder of a submission graded with `--submission DIR`, as
 /// paths in its compiler messages start: `submission-5719450b30e3760c/`.
@@ -153,34 +150,22 @@ fn compile_errors(text: &str) -> Vec<CompileError<'_>> {
 }
 
 /// One sentence on what a common error code usually means.
-fn meaning(code: &str) -> Option<&'static str> {
+fn meaning(code: &str) -> Option<String> {
     Some(match code {
-        "E0308" => {
-            "a value's type is not the one expected there: compare the `expected` and `found` lines"
-        }
-        "E0425" => "a name is not in scope: a typo, or a missing `use`",
-        "E0432" | "E0433" => {
-            "a path does not resolve: a missing `use`, or a misspelt module or crate"
-        }
-        "E0599" => {
-            "this type has no such method: often a trait that is not imported (`use futures_util::StreamExt;`, `SinkExt`) or a value of another type than you think"
-        }
-        "E0382" => {
-            "a value is used after it was moved: borrow it with `&`, clone it, or move it only once"
-        }
-        "E0499" | "E0502" | "E0506" => {
-            "two borrows conflict: end one borrow before the other starts (a shorter scope, or a copy of what you need)"
-        }
-        "E0277" => {
-            "a type lacks a trait the code needs: with `?`, the error type has no `From` for the function's error type"
-        }
-        "E0061" => "a function is called with the wrong number of arguments",
-        "E0063" | "E0560" => "a struct literal has missing or unknown fields",
-        "E0369" => "an operator is used on a type that does not support it",
-        "E0004" => "a `match` does not cover every case: add the missing arms (or `_`)",
-        "E0384" => "a variable is assigned twice: declare it `let mut`",
-        "E0596" => "something is borrowed mutably that is not `mut`: `let mut`, or `&mut self`",
-        "E0728" => "`.await` is used outside an `async` function or block",
+        "E0308" => t!("meaning-e0308"),
+        "E0425" => t!("meaning-e0425"),
+        "E0432" | "E0433" => t!("meaning-e0432"),
+        "E0599" => t!("meaning-e0599"),
+        "E0382" => t!("meaning-e0382"),
+        "E0499" | "E0502" | "E0506" => t!("meaning-e0499"),
+        "E0277" => t!("meaning-e0277"),
+        "E0061" => t!("meaning-e0061"),
+        "E0063" | "E0560" => t!("meaning-e0063"),
+        "E0369" => t!("meaning-e0369"),
+        "E0004" => t!("meaning-e0004"),
+        "E0384" => t!("meaning-e0384"),
+        "E0596" => t!("meaning-e0596"),
+        "E0728" => t!("meaning-e0728"),
         _ => return None,
     })
 }
@@ -216,20 +201,18 @@ pub fn build_failure_with(slug: &str, output: &str, dependencies: &[String]) -> 
     let Some(first) = errors.first() else {
         // Cargo failed before the compiler said anything (a manifest
         // problem, a build timeout): show the end of what it said.
-        let _ = writeln!(out, "  The unit could not be built. Cargo said:\n");
+        let _ = writeln!(out, "  {}\n", t!("build-cargo-said"));
         let lines: Vec<&str> = output.lines().collect();
         for line in &lines[lines.len().saturating_sub(FIRST_ERROR_LINES)..] {
             let _ = writeln!(out, "    {line}");
         }
         return out;
     };
-    let _ = match errors.len() {
-        1 => writeln!(out, "  Your code does not compile. The error:\n"),
-        n => writeln!(
-            out,
-            "  Your code does not compile ({n} errors). Fix the first one first: later errors are often caused by it.\n"
-        ),
-    };
+    let _ = writeln!(
+        out,
+        "  {}\n",
+        t!("build-does-not-compile", count = errors.len())
+    );
     for line in first.lines.iter().take(FIRST_ERROR_LINES) {
         let _ = writeln!(out, "    {line}");
     }
@@ -237,13 +220,13 @@ pub fn build_failure_with(slug: &str, output: &str, dependencies: &[String]) -> 
         let _ = writeln!(out, "    …");
     }
     if let Some(text) = first.code.and_then(meaning) {
-        let _ = writeln!(out, "\n  What it usually means: {text}.");
+        let _ = writeln!(out, "\n  {}", t!("build-meaning", meaning = text));
     }
     if let Some(code) = first.code {
-        let _ = writeln!(out, "  More: `rustc --explain {code}`.");
+        let _ = writeln!(out, "  {}", t!("build-more", code = code));
     }
     if errors.len() > 1 {
-        let _ = writeln!(out, "\n  The other errors:");
+        let _ = writeln!(out, "\n  {}", t!("build-other-errors"));
         for error in errors.iter().skip(1).take(MORE_ERRORS) {
             let location = error
                 .lines
@@ -253,16 +236,13 @@ pub fn build_failure_with(slug: &str, output: &str, dependencies: &[String]) -> 
             let _ = writeln!(out, "    {}  {location}", error.lines[0]);
         }
         if errors.len() > 1 + MORE_ERRORS {
-            let _ = writeln!(out, "    … and {} more", errors.len() - 1 - MORE_ERRORS);
+            let more = errors.len() - 1 - MORE_ERRORS;
+            let _ = writeln!(out, "    {}", t!("build-and-more", count = more));
         }
     }
     if missing.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n  The grader builds only your src/ with the course's Cargo.toml: a dependency you added\n  \
-             to the exercise's Cargo.toml is not available here.\n  \
-             `cd exercises/{slug} && cargo build` shows every error in full."
-        );
+        let _ = writeln!(out);
+        indent(&mut out, &t!("build-manifest-note", slug = slug));
     } else {
         out.push_str(&missing_crates_fix(slug, &missing, &errors, dependencies));
     }
@@ -330,17 +310,15 @@ fn missing_crates_fix(
         .map(|name| format!("`{name}`"))
         .collect::<Vec<_>>()
         .join(", ");
-    let (is, dependency) = if missing.len() == 1 {
-        ("is", "a dependency")
-    } else {
-        ("are", "dependencies")
-    };
-    let _ = writeln!(
-        out,
-        "\n  {names} {is} not {dependency} of this unit. The grader builds your src/ with the course's\n  \
-         Cargo.toml and ignores the exercise's: a crate you add there (`cargo add`, or an edit to\n  \
-         exercises/{slug}/Cargo.toml) is not available, even when your own `cargo test` passes.\n  \
-         Use what the course's manifest has instead:"
+    let _ = writeln!(out);
+    indent(
+        &mut out,
+        &t!(
+            "missing-crates",
+            names = names,
+            count = missing.len(),
+            slug = slug
+        ),
     );
     for name in missing {
         let found = REEXPORTS.iter().find(|(krate, dependency, _, _)| {
@@ -348,31 +326,51 @@ fn missing_crates_fix(
         });
         match found {
             Some((_, dependency, path, note)) => {
-                let _ = write!(out, "    `{name}` → `{path}` (re-exported by {dependency})");
-                if note.is_empty() {
-                    let _ = writeln!(out);
-                } else {
-                    let _ = writeln!(out, ": {note}");
-                }
+                let line = match reexport_note(note) {
+                    Some(note) => t!(
+                        "missing-crate-reexport-note",
+                        name = name,
+                        path = *path,
+                        dependency = *dependency,
+                        note = note
+                    ),
+                    None => t!(
+                        "missing-crate-reexport",
+                        name = name,
+                        path = *path,
+                        dependency = *dependency
+                    ),
+                };
+                let _ = writeln!(out, "    {line}");
                 if let Some(example) = rewritten_use(errors, name, path) {
-                    let _ = writeln!(out, "      e.g. `{example}`");
+                    let _ = writeln!(
+                        out,
+                        "      {}",
+                        t!("missing-crate-example", example = example)
+                    );
                 }
             }
             None => {
-                let _ = writeln!(
-                    out,
-                    "    `{name}`: not in this unit's dependencies; write it with the standard library or the crates below"
-                );
+                let _ = writeln!(out, "    {}", t!("missing-crate-no-reexport", name = name));
             }
         }
     }
-    let _ = writeln!(
-        out,
-        "  and undo your change to exercises/{slug}/Cargo.toml (`git diff exercises/{slug}/Cargo.toml`).\n  \
-         This unit's dependencies: {}.",
-        dependencies.join(", ")
+    indent(
+        &mut out,
+        &t!(
+            "missing-crates-undo",
+            slug = slug,
+            dependencies = dependencies.join(", ")
+        ),
     );
     out
+}
+
+/// Appends each line of `text`, indented by two spaces.
+fn indent(out: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(out, "  {line}");
+    }
 }
 
 /// The learner's own `use` line naming `name`, rewritten to `path`:
@@ -555,31 +553,26 @@ pub fn heading_anchor(heading: &str) -> String {
 pub fn unwritten_lines(unwritten: &Unwritten, chapter: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let place = match (&unwritten.function, &unwritten.at) {
-        (Some(function), Some(at)) => format!(" in `{function}` at {at}"),
-        (None, Some(at)) => format!(" at {at}"),
-        _ => String::new(),
+        (Some(function), Some(at)) => {
+            Some(t!("todo-place-in-function", function = function, at = at))
+        }
+        (None, Some(at)) => Some(t!("todo-place-at", at = at)),
+        _ => None,
     };
     if unwritten.text.is_empty() {
-        lines.push(format!(
-            "It reached code you have not written yet: the `todo!()`{place}."
-        ));
+        let place = place.unwrap_or_else(|| t!("todo-place"));
+        lines.push(t!("unwritten-reached", place = place));
     } else {
-        lines.push(format!(
-            "It reached code you have not written yet: {}",
-            unwritten.text
-        ));
-        if !place.is_empty() {
-            lines.push(format!("(the `todo!()`{place})."));
+        lines.push(t!("unwritten-reached-text", text = &unwritten.text));
+        if let Some(place) = place {
+            lines.push(t!("unwritten-where", place = place));
         }
     }
-    lines.push(
-        "That is where it stopped: it says nothing yet about the code this check is about. \
-         Write that part first, then grade again."
-            .to_owned(),
-    );
+    lines.push(t!("unwritten-stopped"));
     if let Some(section) = &unwritten.section {
         let page = chapter.split('#').next().unwrap_or(chapter);
-        lines.push(format!("read: {page}#{}", heading_anchor(section)));
+        let link = format!("{page}#{}", heading_anchor(section));
+        lines.push(t!("check-read", chapter = link));
     }
     lines
 }
@@ -600,27 +593,23 @@ pub fn read_learner_source(submission: &str) -> impl Fn(&str) -> Option<String> 
 /// one a newcomer meets first: a panic in their code, or a timeout.
 pub fn check_failure(check: &CheckReport) -> Option<String> {
     match check.status {
-        CheckStatus::Timeout => Some(
-            "The check was stopped at its time limit. Usually: a loop that never ends, or an \
-             `.await` on something that never comes (a read without a timeout, a channel nobody \
-             sends on, a lock held across an `.await`)."
-                .to_owned(),
-        ),
+        CheckStatus::Timeout => Some(t!("failure-timeout")),
         CheckStatus::Fail | CheckStatus::Error => {
             let (at, message) = learner_panic(&check.output)?;
             if unwritten_text(&message).is_some() {
-                return Some(format!("The `todo!()` it reached is at {at}."));
+                return Some(t!("failure-todo-at", at = at));
             }
             let why = if message.contains("unwrap()") || message.contains("expect(") {
-                "An `unwrap()` met a `None` or an `Err`: handle that case (`match`, `?`, or an error value) instead."
+                t!("failure-unwrap")
             } else if message.contains("index out of bounds") {
-                "An index went past the end: use `.get(i)`, which gives an `Option`."
+                t!("failure-index")
             } else if message.contains("overflow") {
-                "An arithmetic overflow: use `checked_`/`saturating_` arithmetic, or a wider type."
+                t!("failure-overflow")
             } else {
-                "A panic in your code ends the check: return an error instead."
+                t!("failure-panic")
             };
-            Some(format!("Your code panicked at {at}: {message}\n{why}"))
+            let panicked = t!("failure-panicked", at = at, message = message);
+            Some(format!("{panicked}\n{why}"))
         }
         // A skipped check's message already says how to install its tool.
         CheckStatus::Pass | CheckStatus::NotRun | CheckStatus::Skipped => None,

@@ -9,6 +9,7 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::GraderError;
+use crate::l10n::t;
 use crate::learner::progress::Progress;
 use crate::units::Unit;
 
@@ -25,19 +26,24 @@ pub fn next(root: &Path, workspace: &Path, unit: &Unit) -> Result<String, Grader
 
     let hint = &hints[index];
     let mut out = String::new();
-    let task = hint
-        .task
-        .as_deref()
-        .map(|task| format!(" — {task}"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "Hint {} of {} for unit {} ({}){task}\n",
-        index + 1,
-        hints.len(),
-        unit.id,
-        unit.title
-    );
+    let heading = match hint.task.as_deref() {
+        Some(task) => t!(
+            "hint-heading-task",
+            index = index + 1,
+            total = hints.len(),
+            unit = &unit.id,
+            title = &unit.title,
+            task = task
+        ),
+        None => t!(
+            "hint-heading",
+            index = index + 1,
+            total = hints.len(),
+            unit = &unit.id,
+            title = &unit.title
+        ),
+    };
+    let _ = writeln!(out, "{heading}\n");
     for line in hint.text.trim().lines() {
         let _ = writeln!(out, "  {line}");
     }
@@ -45,16 +51,11 @@ pub fn next(root: &Path, workspace: &Path, unit: &Unit) -> Result<String, Grader
     if all_seen || index + 1 == hints.len() {
         let _ = writeln!(
             out,
-            "That was the last hint. The chapter's Hints section has them all \
-             (book/{}#hints); `cargo grade hint {} --reset` starts over.",
-            unit.chapter, unit.id
+            "{}",
+            t!("hint-last", chapter = &unit.chapter, unit = &unit.id)
         );
     } else {
-        let _ = writeln!(
-            out,
-            "`cargo grade hint {}` again shows the next one, which is more specific.",
-            unit.id
-        );
+        let _ = writeln!(out, "{}", t!("hint-more", unit = &unit.id));
     }
     Ok(out)
 }
@@ -66,10 +67,7 @@ pub fn reset(workspace: &Path, unit: &Unit) -> Result<String, GraderError> {
         entry.hints_seen = 0;
     }
     progress.save(workspace)?;
-    Ok(format!(
-        "The hints of unit {} start again from the first: `cargo grade hint {}`.\n",
-        unit.id, unit.id
-    ))
+    Ok(format!("{}\n", t!("hint-reset", unit = &unit.id)))
 }
 
 fn load(root: &Path, unit: &Unit) -> Result<Vec<book::hints::Hint>, GraderError> {

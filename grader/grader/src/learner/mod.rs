@@ -9,7 +9,8 @@
 //! * [`explain`]: short explanations of compile errors, panics and timeouts.
 //!
 //! The functions below are what `main.rs` calls: each returns the text to
-//! print, so the command line stays thin and the tests can call them.
+//! print, in the [current](crate::l10n::current) language, so the command
+//! line stays thin and the tests can call them.
 
 pub mod explain;
 pub mod hint;
@@ -20,6 +21,7 @@ pub mod watch;
 use std::fmt::Write;
 use std::path::Path;
 
+use crate::l10n::{self, t};
 use crate::units::{self, COURSE, Unit};
 use crate::{GraderError, report::Report};
 use progress::Progress;
@@ -54,26 +56,27 @@ pub fn list(root: &Path, workspace: &Path) -> Result<String, GraderError> {
                     None if reset::changes(root, unit, &workspace.join(slug))
                         .is_ok_and(|c| c.is_empty()) =>
                     {
-                        "○ not started".to_owned()
+                        format!("○ {}", t!("state-not-started"))
                     }
                     _ => progress::status_text(&entry),
                 };
                 let _ = writeln!(
                     out,
-                    "{:<18} {:<42} {:<22} book/{}  exercises/{}/",
-                    slug, title, status, unit.chapter, slug
+                    "{:<18} {:<42} {} book/{}  exercises/{}/",
+                    slug,
+                    title,
+                    l10n::pad_end(&status, 22),
+                    unit.chapter,
+                    slug
                 );
             }
             None => {
-                let _ = writeln!(out, "{slug:<18} {title:<42} (coming)");
+                let _ = writeln!(out, "{slug:<18} {title:<42} {}", t!("list-coming"));
             }
         }
     }
     let _ = writeln!(out, "\n{}", progress::bar(&progress, &all));
-    let _ = writeln!(
-        out,
-        "Chapters are also at http://127.0.0.1:8000/<slug>.html while `cargo grade serve` runs."
-    );
+    let _ = writeln!(out, "{}", t!("list-serve-note"));
     Ok(out)
 }
 
@@ -107,25 +110,28 @@ pub fn reset_unit(
     Ok(match reset::reset(root, workspace, &unit, force)? {
         reset::Outcome::AlreadyStub => (
             format!(
-                "exercises/{}/ is already the stub of unit {}; nothing to reset.\n",
-                unit.slug, unit.id
+                "{}\n",
+                t!("reset-already-stub", slug = &unit.slug, unit = &unit.id)
             ),
             true,
         ),
         reset::Outcome::Refused(changes) => {
             let mut out = format!(
-                "Not resetting unit {}: exercises/{}/ has your changes:\n",
-                unit.id, unit.slug
+                "{}\n",
+                t!("reset-refused", unit = &unit.id, slug = &unit.slug)
             );
             for line in changes.all() {
                 let _ = writeln!(out, "  {line}");
             }
             let _ = writeln!(
                 out,
-                "`cargo grade reset {} --force` saves them to {}/{}-<time>/ first, then restores the stub.",
-                unit.id,
-                shown(&workspace.join(reset::BACKUP_DIR)),
-                unit.slug
+                "{}",
+                t!(
+                    "reset-force",
+                    unit = &unit.id,
+                    backups = shown(&workspace.join(reset::BACKUP_DIR)),
+                    slug = &unit.slug
+                )
             );
             (out, false)
         }
@@ -138,21 +144,22 @@ pub fn reset_unit(
             }
             progress.save(workspace)?;
             let mut out = format!(
-                "Saved your code of unit {} to {}/\n",
-                unit.id,
-                shown(&backup)
+                "{}\n",
+                t!("reset-saved", unit = &unit.id, backup = shown(&backup))
             );
             let _ = writeln!(
                 out,
-                "Restored the stub of exercises/{}/ ({} file(s) were changed, added or deleted).",
-                unit.slug,
-                changes.all().len()
+                "{}",
+                t!(
+                    "reset-restored",
+                    slug = &unit.slug,
+                    count = changes.all().len()
+                )
             );
             let _ = writeln!(
                 out,
-                "To get a file back: cp {}/src/<file> exercises/{}/src/",
-                shown(&backup),
-                unit.slug
+                "{}",
+                t!("reset-get-back", backup = shown(&backup), slug = &unit.slug)
             );
             (out, true)
         }

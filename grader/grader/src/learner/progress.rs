@@ -8,11 +8,11 @@
 //! finds out again on its next run.
 
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::l10n::t;
 use crate::report::{Report, UnitState};
 use crate::units::{COURSE, Unit};
 use crate::{GraderError, files};
@@ -137,7 +137,7 @@ pub fn remember(workspace: &Path, report: &Report) -> Progress {
     let mut progress = Progress::load(workspace);
     progress.record(report);
     if let Err(error) = progress.save(workspace) {
-        eprintln!("cargo grade: could not remember this result: {error}");
+        eprintln!("{}", t!("progress-not-saved", error = error.to_string()));
     }
     progress
 }
@@ -145,11 +145,25 @@ pub fn remember(workspace: &Path, report: &Report) -> Progress {
 /// How a unit's remembered status reads in a list.
 pub fn status_text(entry: &UnitProgress) -> String {
     match entry.status {
-        None => "· not graded yet".to_owned(),
-        Some(Status::Passed) => format!("✔ passed {}/{}", entry.score, entry.max_score),
-        Some(Status::NotStarted) => "○ not started".to_owned(),
-        Some(Status::BuildFailed) => "✘ does not compile".to_owned(),
-        Some(Status::Failing) => format!("✘ {} of {} checks pass", entry.passed, entry.checks),
+        None => format!("· {}", t!("progress-not-graded")),
+        Some(Status::Passed) => format!(
+            "✔ {}",
+            t!(
+                "progress-passed",
+                score = entry.score,
+                max = entry.max_score
+            )
+        ),
+        Some(Status::NotStarted) => format!("○ {}", t!("state-not-started")),
+        Some(Status::BuildFailed) => format!("✘ {}", t!("state-does-not-compile")),
+        Some(Status::Failing) => format!(
+            "✘ {}",
+            t!(
+                "progress-checks-pass",
+                passed = entry.passed,
+                checks = entry.checks
+            )
+        ),
     }
 }
 
@@ -167,19 +181,18 @@ pub fn bar(progress: &Progress, units: &[Unit]) -> String {
     } else {
         (passed * BAR_WIDTH).div_ceil(units.len()).min(BAR_WIDTH)
     };
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "course [{}{}] {passed} of {} units passed, {points}/{max} points",
-        "█".repeat(filled),
-        "░".repeat(BAR_WIDTH - filled),
-        units.len()
+    let out = t!(
+        "progress-bar",
+        bar = format!("{}{}", "█".repeat(filled), "░".repeat(BAR_WIDTH - filled)),
+        passed = passed,
+        units = units.len(),
+        points = points,
+        max = max
     );
-    let coming = COURSE.len().saturating_sub(units.len());
-    if coming > 0 {
-        let _ = write!(out, " ({coming} more units coming)");
+    match COURSE.len().saturating_sub(units.len()) {
+        0 => out,
+        coming => t!("progress-bar-coming", progress = out, coming = coming),
     }
-    out
 }
 
 #[cfg(test)]

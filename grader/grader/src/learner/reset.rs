@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::l10n::t;
 use crate::units::Unit;
 use crate::{GraderError, files, stubs};
 
@@ -33,23 +34,20 @@ impl Changes {
         self.modified.is_empty() && self.missing.is_empty() && self.added.is_empty()
     }
 
-    /// Every changed path, for a message.
+    /// Every changed path, for a message (`src/lib.rs (changed)`).
     pub fn all(&self) -> Vec<String> {
+        let path = |p: &PathBuf| p.display().to_string();
         let mut out = Vec::new();
         out.extend(
             self.modified
                 .iter()
-                .map(|p| format!("{} (changed)", p.display())),
+                .map(|p| t!("reset-changed", path = path(p))),
         );
-        out.extend(
-            self.added
-                .iter()
-                .map(|p| format!("{} (added)", p.display())),
-        );
+        out.extend(self.added.iter().map(|p| t!("reset-added", path = path(p))));
         out.extend(
             self.missing
                 .iter()
-                .map(|p| format!("{} (deleted)", p.display())),
+                .map(|p| t!("reset-deleted", path = path(p))),
         );
         out
     }

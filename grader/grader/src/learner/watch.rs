@@ -24,13 +24,14 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::grade::{self, Request};
+use crate::l10n::t;
 use crate::learner::progress::{self, Progress};
 use crate::learner::{explain, hint};
 use crate::report::{CheckReport, UnitState};
 use crate::run::{self, CheckStatus};
 use crate::scratch::{self, Source};
 use crate::units::{self, Unit, Visibility};
-use crate::{GraderError, compile};
+use crate::{GraderError, compile, render};
 
 /// Quiet time after the last file event before the checks run: editors
 /// write a file in several steps (a temp file, a rename, a chmod), and
@@ -61,9 +62,9 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
     let all = units::load_all(root)?;
     let workspace = source.base(root);
     if !workspace.is_dir() {
-        return Err(GraderError::Submission(format!(
-            "{} is not a folder; `cargo grade watch` watches a copy of exercises/",
-            workspace.display()
+        return Err(GraderError::Submission(t!(
+            "watch-not-a-folder",
+            dir = workspace.display().to_string()
         )));
     }
     let interactive = std::io::stdin().is_terminal();
@@ -80,7 +81,8 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
     let progress = Progress::load(&workspace);
     let Some(mut unit) = progress.first_unfinished(&present).cloned() else {
         say(&format!(
-            "Every unit passes. Well done!\n{}\n",
+            "{}\n{}\n",
+            t!("watch-every-unit-passes"),
             progress::bar(&progress, &all)
         ));
         return Ok(());
@@ -97,10 +99,13 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                 print!("\x1b[2J\x1b[H");
             }
             say(&format!(
-                "── unit {} {} ── checking {} …\n",
-                unit.id,
-                unit.title,
-                shown(root, &dir)
+                "{}\n",
+                t!(
+                    "watch-checking",
+                    unit = &unit.id,
+                    title = &unit.title,
+                    dir = shown(root, &dir)
+                )
             ));
             let evaluation = loop {
                 tokio::select! {
@@ -109,11 +114,17 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                         // Keep watching: the next save may fix it (a
                         // deleted src/, a folder being renamed).
                         Ok(Err(error)) => break Evaluation {
-                            text: format!("✘ could not check the unit: {error}\n"),
+                            text: format!(
+                                "✘ {}\n",
+                                t!("watch-could-not-check", error = error.to_string())
+                            ),
                             passed: false,
                         },
                         Err(error) => {
-                            return Err(GraderError::Process(format!("the check run failed: {error}")));
+                            return Err(GraderError::Process(t!(
+                                "watch-run-failed",
+                                error = error.to_string()
+                            )));
                         }
                     },
                     key = next_key(&mut keys) => match key {
@@ -121,7 +132,7 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                         // processes, which die with it (kill_on_drop).
                         Key::Quit => {
                             task.abort();
-                            say("bye\n");
+                            say(&format!("{}\n", t!("watch-bye")));
                             return Ok(());
                         }
                         Key::Hint => show_hint(root, &workspace, &unit),
@@ -139,20 +150,26 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                 match progress.first_unfinished(&present) {
                     Some(next) => {
                         say(&format!(
-                            "\n✔ unit {} passes. {}\nNow watching unit {}: {} — read book/{}\n",
-                            unit.id,
-                            progress::bar(&progress, &all),
-                            next.id,
-                            next.title,
-                            next.chapter
+                            "\n✔ {}\n{}\n",
+                            t!(
+                                "watch-unit-passes",
+                                unit = &unit.id,
+                                bar = progress::bar(&progress, &all)
+                            ),
+                            t!(
+                                "watch-now-watching",
+                                unit = &next.id,
+                                title = &next.title,
+                                chapter = &next.chapter
+                            )
                         ));
                         unit = next.clone();
                         break 'unit;
                     }
                     None => {
                         say(&format!(
-                            "\n✔ unit {} passes, and so does every unit. Well done!\n{}\n",
-                            unit.id,
+                            "\n✔ {}\n{}\n",
+                            t!("watch-all-pass", unit = &unit.id),
                             progress::bar(&progress, &all)
                         ));
                         return Ok(());
@@ -160,21 +177,24 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                 }
             }
             say(&format!(
-                "\nwatching {} — save a file to check again · h: next hint · r: run again · q: quit\n",
-                shown(root, &dir)
+                "\n{}\n",
+                t!("watch-waiting", dir = shown(root, &dir))
             ));
             // Wait for a save, or a key.
             loop {
                 tokio::select! {
                     changed = changes.recv() => {
                         if changed.is_none() {
-                            return Err(GraderError::Process("the file watcher stopped".into()));
+                            return Err(GraderError::Process(t!("watch-watcher-stopped")));
                         }
                         debounce(&mut changes).await;
                         continue 'unit;
                     }
                     key = next_key(&mut keys) => match key {
-                        Key::Quit => { say("bye\n"); return Ok(()); }
+                        Key::Quit => {
+                            say(&format!("{}\n", t!("watch-bye")));
+                            return Ok(());
+                        }
                         Key::Rerun => continue 'unit,
                         Key::Hint => show_hint(root, &workspace, &unit),
                     },
@@ -193,7 +213,10 @@ fn shown(root: &Path, dir: &Path) -> String {
 fn show_hint(root: &Path, workspace: &Path, unit: &Unit) {
     match hint::next(root, workspace, unit) {
         Ok(text) => say(&format!("\n{text}")),
-        Err(error) => say(&format!("\nno hint: {error}\n")),
+        Err(error) => say(&format!(
+            "\n{}\n",
+            t!("watch-no-hint", error = error.to_string())
+        )),
     }
 }
 
@@ -246,10 +269,10 @@ fn watch_dir(
 }
 
 fn watch_error(dir: &Path, error: &notify::Error) -> GraderError {
-    GraderError::Process(format!(
-        "cannot watch {} for changes: {error}. Without watching, run `cargo grade NN` after each change \
-         (on Linux, a low fs.inotify.max_user_watches is the usual cause)",
-        dir.display()
+    GraderError::Process(t!(
+        "watch-cannot-watch",
+        dir = dir.display().to_string(),
+        error = error.to_string()
     ))
 }
 
@@ -320,7 +343,11 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
         .count();
     let mut text = String::new();
     if let Some(errors) = &visible.build_errors {
-        let _ = writeln!(text, "✘ unit {} does not compile\n", unit.id);
+        let _ = writeln!(
+            text,
+            "✘ {}\n",
+            t!("watch-does-not-compile", unit = &unit.id)
+        );
         text.push_str(&explain::build_failure(
             &unit.slug,
             &crate::sanitize::terminal_safe(errors),
@@ -332,8 +359,13 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
     }
     let _ = writeln!(
         text,
-        "visible checks: {passed} of {total} pass  {}",
-        small_bar(passed, total)
+        "{}",
+        t!(
+            "watch-visible-checks",
+            passed = passed,
+            total = total,
+            bar = small_bar(passed, total)
+        )
     );
     for check in &skipped {
         text.push_str(&compact_skipped(check));
@@ -345,11 +377,7 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
             passed: false,
         });
     }
-    let _ = writeln!(
-        text,
-        "✔ every visible check passes; the hidden checks (`cargo grade {}`):",
-        unit.id
-    );
+    let _ = writeln!(text, "✔ {}", t!("watch-visible-pass", unit = &unit.id));
     let request = Request {
         source: source.clone(),
         units: vec![unit.id.clone()],
@@ -368,11 +396,15 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
     let counted = graded.checks.len() - graded.skipped();
     let _ = writeln!(
         text,
-        "all checks: {} of {counted} pass, {}/{} points  {}",
-        graded.passed(),
-        graded.score,
-        graded.max_score,
-        small_bar(graded.passed(), counted)
+        "{}",
+        t!(
+            "watch-all-checks",
+            passed = graded.passed(),
+            total = counted,
+            score = graded.score,
+            max = graded.max_score,
+            bar = small_bar(graded.passed(), counted)
+        )
     );
     for check in graded
         .checks
@@ -386,11 +418,7 @@ async fn evaluate(root: &Path, source: &Source, unit: &Unit) -> Result<Evaluatio
     }
     if let Some(first) = first_failure(&graded.checks) {
         text.push_str(&compact_failure(first));
-        let _ = writeln!(
-            text,
-            "  `cargo grade {}` lists every failing check.",
-            unit.id
-        );
+        let _ = writeln!(text, "  {}", t!("watch-every-failing", unit = &unit.id));
     }
     Ok(Evaluation {
         text,
@@ -407,7 +435,7 @@ fn first_failure(checks: &[CheckReport]) -> Option<&CheckReport> {
 
 /// A skipped check: not graded, and how to install what it needs.
 fn compact_skipped(check: &CheckReport) -> String {
-    let mut out = format!("\n○ {} was skipped (not graded)\n", check.id);
+    let mut out = format!("\n○ {}\n", t!("watch-skipped", check = &check.id));
     let message = crate::sanitize::terminal_safe(check.message.as_deref().unwrap_or(""));
     for line in message.lines().take(MESSAGE_LINES) {
         let _ = writeln!(out, "    {line}");
@@ -433,9 +461,8 @@ fn compact_failure(check: &CheckReport) -> String {
     let check = &check;
     let mut out = String::new();
     let what = match check.status {
-        CheckStatus::Timeout => "timed out",
-        CheckStatus::Error => "ended without a result",
-        _ => "failed",
+        CheckStatus::Timeout | CheckStatus::Error => render::outcome_text(check.status),
+        _ => render::outcome_text(CheckStatus::Fail),
     };
     let _ = writeln!(out, "\n✘ {} {what}", check.id);
     // Reaching a `todo!()` says nothing about what the check is about:
@@ -448,11 +475,7 @@ fn compact_failure(check: &CheckReport) -> String {
         return out;
     }
     if let Some(message) = &check.message {
-        let message = message
-            .strip_prefix("not yet implemented: ")
-            .map(|rest| format!("reached unwritten code: {rest}"))
-            .unwrap_or_else(|| message.clone());
-        for line in message.lines().take(MESSAGE_LINES) {
+        for line in render::check_message(message).lines().take(MESSAGE_LINES) {
             let _ = writeln!(out, "    {line}");
         }
     }
@@ -461,8 +484,8 @@ fn compact_failure(check: &CheckReport) -> String {
             let _ = writeln!(out, "    {line}");
         }
     }
-    let _ = writeln!(out, "    hint: {}", check.hint);
-    let _ = writeln!(out, "    read: {}", check.chapter);
+    let _ = writeln!(out, "    {}", t!("check-hint", hint = &check.hint));
+    let _ = writeln!(out, "    {}", t!("check-read", chapter = &check.chapter));
     out
 }
 
@@ -480,9 +503,9 @@ async fn run_visible(root: &Path, source: &Source, unit: &Unit) -> Result<Visibl
     let _lock = crate::grade::lock(root)?;
     let scratch = scratch::prepare(root, source, &[unit])?;
     if scratch.slugs.is_empty() {
-        return Err(GraderError::Submission(format!(
-            "{} has no src/ folder",
-            source.base(root).join(&unit.slug).display()
+        return Err(GraderError::Submission(t!(
+            "watch-no-src",
+            dir = source.base(root).join(&unit.slug).display().to_string()
         )));
     }
     let builds = compile::build(root, &scratch, &|_| {}).await?;
