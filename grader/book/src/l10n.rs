@@ -172,6 +172,16 @@ pub fn extract(root: &Path) -> Result<Catalog, BookError> {
     }
     add(SHOW_HINT, "grader/book/src/hints.rs:render".to_owned());
 
+    // The README's part for learners.
+    let (readme, first_line) = readme_for_learners(root)?;
+    let messages = extract_messages(&readme).map_err(|error| other(root, error))?;
+    for (line, message) in messages {
+        add(
+            &message.message,
+            format!("{README}:{}", first_line + line - 1),
+        );
+    }
+
     // Each unit's hints, as the chapter shows them.
     for (id, slug) in hint_units(root)? {
         let hints = hints::load(root, &slug).map_err(|error| other(root, error))?;
@@ -259,6 +269,63 @@ pub fn nothing_to_translate(id: &str) -> bool {
 static LINK_TARGET: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r"\]\([^)]*\)").expect("the link pattern is valid")
 });
+
+/// The README, whose part for learners is translated too.
+pub const README: &str = "README.md";
+
+/// The heading that starts the README's part for learners; it ends at the
+/// next `## ` heading.
+const README_PART: &str = "## Start here";
+
+/// The README's part for learners, and the number of its first line.
+fn readme_for_learners(root: &Path) -> Result<(String, usize), BookError> {
+    let path = root.join(README);
+    let text = std::fs::read_to_string(&path).map_err(|source| BookError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| line.trim_end() == README_PART)
+        .ok_or_else(|| other(&path, format!("no \"{README_PART}\" heading")))?;
+    let end = lines[start + 1..]
+        .iter()
+        .position(|line| line.starts_with("## "))
+        .map_or(lines.len(), |offset| start + 1 + offset);
+    Ok((lines[start..end].join("\n") + "\n", start + 1))
+}
+
+/// The README of `language` (`README.zh-CN.md`): the English README's part
+/// for learners, translated, under the translated book's title. `po-update`
+/// writes it; a test checks that it is current.
+///
+/// # Errors
+///
+/// [`BookError`] when the README or the catalog cannot be read.
+pub fn readme(root: &Path, language: &str) -> Result<String, BookError> {
+    let catalog = read_catalog(&po_path(root, language))?;
+    let book = crate::load_raw(root, None)?;
+    let (part, _) = readme_for_learners(root)?;
+    let translated =
+        translate_markdown(&part, &catalog).map_err(|error| other(&root.join(README), error))?;
+    let title = book.config.book.title.unwrap_or_default();
+    Ok(format!(
+        "<!-- Generated from README.md and po/{language}.po by \
+         `cargo run -p book --bin po-update`: edit those, not this file. -->\n\n\
+         # {}\n\n{translated}",
+        translated_owned(&catalog, &title)
+    ))
+}
+
+/// The file [`readme`] is written to: `README.zh-CN.md`.
+pub fn readme_path(root: &Path, language: &str) -> PathBuf {
+    root.join(format!("README.{language}.md"))
+}
+
+fn translated_owned(catalog: &Catalog, id: &str) -> String {
+    translated(catalog, id).to_owned()
+}
 
 /// A `{{#include …}}`, `{{#hints …}}` … alone: nothing to translate.
 fn is_directive(id: &str) -> bool {

@@ -322,3 +322,19 @@ fn the_glossary_is_used() {
         );
     }
 }
+
+#[test]
+fn every_translated_readme_is_current() {
+    let root = root();
+    for language in l10n::TRANSLATIONS {
+        let path = l10n::readme_path(&root, language);
+        let written = std::fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}; {UPDATE}", path.display()));
+        let wanted = l10n::readme(&root, language).expect("the README translates");
+        assert!(
+            written == wanted,
+            "{} is not README.md's part for learners as po/{language}.po translates it: {UPDATE}",
+            path.display()
+        );
+    }
+}

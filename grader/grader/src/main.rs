@@ -755,8 +755,15 @@ fn seed_lockfile(root: &std::path::Path) -> Result<(), GraderError> {
 
 async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderError> {
     let dest = root.join("target").join("book");
-    eprintln!("building the book into {} …", dest.display());
-    match book::build(root, &dest) {
+    eprintln!(
+        "{}",
+        l10n::tr_args(
+            "serve-building",
+            &[("dest", dest.display().to_string().into())]
+        )
+    );
+    // The English edition there, the Chinese one in its zh-CN/ folder.
+    match book::l10n::build_all(root, &dest) {
         Ok(report) => {
             for problem in &report.problems {
                 eprintln!("book: {problem}");
@@ -777,12 +784,21 @@ async fn serve(root: &std::path::Path, port: u16) -> Result<ExitCode, GraderErro
     // pipe) must not stop the server: write errors are ignored, where
     // `println!` would panic.
     let mut stdout = std::io::stdout();
+    // The book in the learner's language first: its address is the first
+    // line's last word (the browser test reads it).
+    let (book, other) = match l10n::current() {
+        Lang::ZhCn => (server.http_url("/zh-CN/"), server.http_url("/")),
+        Lang::En => (server.http_url("/"), server.http_url("/zh-CN/")),
+    };
+    let line = |label: &str, value: &str| format!("{}{value}\n", l10n::pad_end(label, 20));
     let _ = std::io::Write::write_fmt(
         &mut stdout,
         format_args!(
-            "the book:           {}\nthe testkit server: {}\npress Ctrl-C to stop\n",
-            server.http_url("/"),
-            server.ws_url("/ws")
+            "{}{}{}{}\n",
+            line(&l10n::tr("serve-book"), &book),
+            line(&l10n::tr("serve-other-edition"), &other),
+            line(&l10n::tr("serve-testkit"), &server.ws_url("/ws")),
+            l10n::tr("serve-stop")
         ),
     );
     let _ = std::io::Write::flush(&mut stdout);

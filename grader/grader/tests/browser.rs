@@ -24,7 +24,11 @@ use webdriver::{Process, Session, browser, free_port, start_driver};
 /// Starts `cargo grade serve --port 0`; returns it and `host:port`.
 fn start_serve() -> (Process, String) {
     let child = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
-        .args(["serve", "--port", "0"])
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
+        .args(["--lang", "en", "serve", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -107,6 +111,38 @@ fn the_live_widgets_work_in_chromium() {
     session.click("reconnect");
     session.wait_for("status", "a manual reconnect to succeed", |s| {
         s.contains("connected") && !s.contains("dis")
+    });
+
+    // The Chinese edition: the same widget, in Chinese, and the menu bar's
+    // links between the two editions of the page.
+    let href = |session: &Session| {
+        session
+            .run("return document.querySelector('[data-role=\"language\"]')?.getAttribute('href') ?? '';")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        href(&session),
+        "/zh-CN/04-reconnect.html",
+        "the English page's link to 中文"
+    );
+    session.open(&format!(
+        "http://{addr}/zh-CN/01-connection.html#task-3-sending"
+    ));
+    session.wait_for("status", "the Chinese page's widget to connect", |s| {
+        s == "已连接"
+    });
+    let lang = session.run("return document.documentElement.lang;");
+    assert_eq!(lang.as_str(), Some("zh-CN"));
+    assert_eq!(
+        href(&session),
+        "/01-connection.html#task-3-sending",
+        "the Chinese page's link to the English one keeps the section"
+    );
+    session.click("send");
+    session.wait_for("log", "the echo, logged in Chinese", |log| {
+        log.contains("→ 文本：hello") && log.contains("← 文本：hello")
     });
 
     // The book opened from a file, with nobody listening: the widget says

@@ -22,6 +22,11 @@ const CHECKS: [&str; 2] = [
 
 fn cargo_grade(args: &[&str], buffers: u64) -> (bool, String) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-grade"));
+    // English, whatever the locale of the machine running the tests.
+    command
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C");
     command
         .args(args)
         .env(grader::sandbox::TCP_BUFFERS_VARIABLE, buffers.to_string());

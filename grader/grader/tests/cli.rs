@@ -4,6 +4,10 @@ use std::process::{Command, Output};
 
 fn grade(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .args(args)
         .output()
         .expect("the grader starts")
@@ -107,6 +111,10 @@ fn strict_refuses_a_machine_without_the_whole_sandbox() {
         ("no-landlock", "missing: Landlock (WSW_SANDBOX=no-landlock)"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+            // English, whatever the locale of the machine running the tests.
+            .env_remove("LC_ALL")
+            .env_remove("LC_MESSAGES")
+            .env("LANG", "C")
             .args(["--strict", "--solutions", "05", "--format", "json"])
             .env("WSW_SANDBOX", mode)
             .output()

@@ -806,6 +806,11 @@ fn the_bundle_scripts_are_valid_bash() {
 
 fn grade(args: &[&str], env: &[(&str, &Path)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_cargo-grade"));
+    // English, whatever the locale of the machine running the tests.
+    command
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C");
     command.args(args).env_remove(summary::ENV);
     for (key, value) in env {
         command.env(key, value);

@@ -8,6 +8,10 @@ use std::process::{Command, Output};
 
 fn grade(args: &[&str], workspace: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .args(args)
         .arg("--submission")
         .arg(workspace)
@@ -159,6 +163,10 @@ fn reset_refuses_changed_code_without_force_and_backs_it_up_with_force() {
 #[test]
 fn list_shows_every_unit_with_its_status_and_the_course_bar() {
     let output = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .arg("list")
         .output()
         .expect("the grader starts");
@@ -192,6 +200,10 @@ fn a_compile_error_is_shown_short_with_its_source_lines() {
     )
     .expect("write a type error");
     let output = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .args(["01", "--submission"])
         .arg(workspace.path())
         .output()

@@ -36,6 +36,10 @@ fn get(addr: &str, path: &str) -> String {
 #[test]
 fn serve_shows_the_book_and_the_testkit_server() {
     let child = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .args(["serve", "--port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -107,6 +107,10 @@ fn watch_checks_on_save_shows_hints_and_moves_on() {
         );
     }
     let mut child = Command::new(env!("CARGO_BIN_EXE_cargo-grade"))
+        // English, whatever the locale of the machine running the tests.
+        .env_remove("LC_ALL")
+        .env_remove("LC_MESSAGES")
+        .env("LANG", "C")
         .arg("watch")
         .arg("--submission")
         .arg(workspace.path())

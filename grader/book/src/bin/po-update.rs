@@ -9,7 +9,8 @@
 //! changed one is added untranslated (the freshness test then names it); a
 //! message the book no longer has is dropped. A message with nothing to
 //! translate (only code, numbers and punctuation) gets its English as its
-//! translation. `msgmerge` users can merge the template themselves instead.
+//! translation. Then each translation's README (`README.zh-CN.md`) is
+//! written from the README's part for learners. `msgmerge` users can merge the template themselves instead.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -54,6 +55,13 @@ fn update(root: &Path) -> Result<Vec<String>, book::BookError> {
             path.display(),
             merged.count()
         ));
+        let readme = book::l10n::readme_path(root, language);
+        let text = book::l10n::readme(root, language)?;
+        std::fs::write(&readme, text).map_err(|source| book::BookError::Io {
+            path: readme.clone(),
+            source,
+        })?;
+        lines.push(format!("wrote {}", readme.display()));
     }
     Ok(lines)
 }

@@ -191,3 +191,11 @@ main-building = building { $units } …
 main-built = built { $unit }, running its checks …
 main-checked = { $unit }: check { $done } of { $total }
 main-unknown-unit = there is no unit { $unit }; `cargo grade list` shows them
+
+## `cargo grade serve` (src/main.rs)
+
+serve-building = building the book into { $dest } …
+serve-book = the book:
+serve-other-edition = 中文版:
+serve-testkit = the testkit server:
+serve-stop = press Ctrl-C to stop

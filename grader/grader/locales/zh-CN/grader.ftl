@@ -175,3 +175,11 @@ main-building = 正在构建 { $units } …
 main-built = 已构建 { $unit }，正在运行它的检查 …
 main-checked = { $unit }：第 { $done }/{ $total } 项检查
 main-unknown-unit = 没有单元 { $unit }；`cargo grade list` 会列出所有单元
+
+## `cargo grade serve`（src/main.rs）
+
+serve-building = 正在把教材构建到 { $dest } …
+serve-book = 教材：
+serve-other-edition = English:
+serve-testkit = testkit 服务器：
+serve-stop = 按 Ctrl-C 停止
