@@ -3,7 +3,8 @@
 //! WebDriver crate). Used by the grader's test of the book's widgets
 //! (`grader/grader/tests/browser.rs`), capstone A's page test
 //! (`solutions/A-editor/tests/browser.rs`) and capstone B's
-//! (`grader/units/B-dashboard/tests/browser.rs`), each with
+//! (`grader/units/B-dashboard/tests/browser.rs`), and by capstone B's bench
+//! (`grader/units/B-dashboard/bench.rs`, part 6), each with
 //! `#[path] mod webdriver;`.
 //!
 //! Chromium and chromedriver are Debian's `chromium` and `chromium-driver`

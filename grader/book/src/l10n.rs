@@ -29,7 +29,7 @@ use mdbook_i18n_helpers::gettext::add_stripped_summary_translations;
 use mdbook_i18n_helpers::{
     extract_events, extract_messages, reconstruct_markdown, translate_events, xgettext,
 };
-use polib::catalog::Catalog;
+pub use polib::catalog::Catalog;
 use polib::message::{Message, MessageMutView, MessageView};
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
 

@@ -184,6 +184,60 @@ pub fn tr_args(id: &str, args: &[(&str, Arg<'_>)]) -> String {
     current().tr_args(id, args)
 }
 
+/// The book's catalog of `lang` (`po/zh-CN.po`), read once; `None` for
+/// English, or when it cannot be read (then the English text is shown).
+fn book_catalog(lang: Lang) -> Option<&'static book::l10n::Catalog> {
+    static ZH_CN: OnceLock<Option<book::l10n::Catalog>> = OnceLock::new();
+    match lang {
+        Lang::En => None,
+        Lang::ZhCn => ZH_CN
+            .get_or_init(|| {
+                let root = crate::repo_root();
+                book::l10n::read_catalog(&book::l10n::po_path(&root, lang.tag())).ok()
+            })
+            .as_ref(),
+    }
+}
+
+/// Text of the book (a unit's title, a hint, in Markdown) in the
+/// [`current`] language: the book's own translation (`po/`), so that the
+/// grader and the book say the same; as it is when there is none.
+pub fn book_text(text: &str) -> String {
+    let Some(catalog) = book_catalog(current()) else {
+        return text.to_owned();
+    };
+    let translated = book::l10n::translate_markdown(text, catalog)
+        .map(|translated| translated.trim_end().to_owned())
+        .unwrap_or_default();
+    if !translated.is_empty() && translated != text.trim_end() {
+        return translated;
+    }
+    // A unit's title is its chapter's, but for the case of a word
+    // ("Capstone A: collaborative editor").
+    catalog
+        .messages()
+        .find(|message| message.msgid().eq_ignore_ascii_case(text))
+        .and_then(|message| message.msgstr().ok())
+        .filter(|translation| !translation.is_empty())
+        .map_or_else(|| text.to_owned(), str::to_owned)
+}
+
+/// A hint's task (`Task 1`, `Stage 3`) in the [`current`] language, as the
+/// chapter's hints show it (`**Task 1.**`).
+pub fn book_task(task: &str) -> String {
+    let Some(catalog) = book_catalog(current()) else {
+        return task.to_owned();
+    };
+    let shown = format!("**{task}.**");
+    let translated = book::l10n::translated(catalog, &shown);
+    if translated == shown {
+        return task.to_owned();
+    }
+    translated
+        .trim_matches(|c: char| c == '*' || c == '.' || c == '。' || c.is_whitespace())
+        .to_owned()
+}
+
 /// `t!("id")`, `t!("id", name = value, …)`: a message in the [`current`]
 /// language; a value is a string or a number.
 macro_rules! t {

@@ -47,7 +47,7 @@ pub fn human(report: &Report, details: bool) -> String {
         .iter()
         .map(|unit| {
             [
-                format!("{} {}", unit.id, unit.title),
+                format!("{} {}", unit.id, crate::l10n::book_text(&unit.title)),
                 state_text(unit),
                 format!("{}/{}", unit.score, unit.max_score),
             ]
@@ -97,7 +97,14 @@ pub fn human(report: &Report, details: bool) -> String {
         let _ = writeln!(
             out,
             "  {}",
-            t!("report-sandbox", isolation = &report.isolation)
+            // The sandbox's own description may already say "sandbox: ".
+            t!(
+                "report-sandbox",
+                isolation = report
+                    .isolation
+                    .strip_prefix("sandbox: ")
+                    .unwrap_or(&report.isolation)
+            )
         );
     }
 
@@ -115,7 +122,7 @@ pub fn human(report: &Report, details: bool) -> String {
                 "\n{}",
                 t!(
                     "report-not-graded-here",
-                    unit = format!("{} {}", unit.id, unit.title)
+                    unit = format!("{} {}", unit.id, crate::l10n::book_text(&unit.title))
                 )
             );
             for check in unit
@@ -197,7 +204,15 @@ fn all_graded_pass(report: &Report, available: &[(&str, &str)]) -> String {
         .find(not_graded);
     if let Some((slug, title)) = after.or_else(|| available.iter().find(not_graded)) {
         let id = slug.split('-').next().unwrap_or(slug);
-        let _ = writeln!(out, "\n{}", t!("next-unit", unit = id, title = *title));
+        let _ = writeln!(
+            out,
+            "\n{}",
+            t!(
+                "next-unit",
+                unit = id,
+                title = crate::l10n::book_text(title)
+            )
+        );
         out.push_str(&steps(&[
             (
                 Step::Read,
@@ -289,7 +304,7 @@ fn failures(unit: &UnitReport, read_source: &dyn Fn(&str) -> Option<String>) -> 
         "\n{}",
         t!(
             "report-what-to-fix",
-            unit = format!("{} {}", unit.id, unit.title)
+            unit = format!("{} {}", unit.id, crate::l10n::book_text(&unit.title))
         )
     );
     if unit.state == UnitState::BuildFailed {
@@ -422,7 +437,11 @@ fn next_steps(unit: &UnitReport) -> String {
     let _ = writeln!(
         out,
         "\n{}",
-        t!("next-unit", unit = &unit.id, title = &unit.title)
+        t!(
+            "next-unit",
+            unit = &unit.id,
+            title = crate::l10n::book_text(&unit.title)
+        )
     );
     out.push_str(&steps(&[
         (

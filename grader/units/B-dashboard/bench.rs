@@ -34,16 +34,45 @@
 //!    `Engine::evaluate` per 1-second tick over the store
 //!    (`alerts::store_latest`). Goal: at most 100 ms per tick (mean and
 //!    max over 50 ticks).
-//! 6. **`page`**: the page's CPU in headless Chromium (4 panels of 3 600
-//!    points at 60 fps) is not measured yet: the part prints a note.
+//! 6. **`page`**: the page (`src/page/`, served by a real [`Server`]) in
+//!    headless Chromium driven by chromedriver (`grader/webdriver.rs`;
+//!    without `chromium` and `chromedriver` the part says how to install
+//!    them and skips), window 1600×1000 so that all 4 panels are in view.
+//!    4 metrics of one series each, so 4 panels, each holding 3 600 points:
+//!    the page's cap per series (`CAP_PER_SERIES`), a minute at 60 Hz,
+//!    posted before the phases. A wrapper of `WebSocket.send`, installed
+//!    before the first subscription, replaces the policy the subscriptions
+//!    go out with (nothing else of the page changes); closing the socket
+//!    makes the page subscribe again, keeping its points. Three phases of
+//!    10 s, after 2 s to settle: idle (no new data: the baseline); a
+//!    feeder posting one sample per panel at 60 Hz, subscribed `latest`
+//!    with no rate cap (every POST a message: 60 updates a second per
+//!    panel, the page's frame loop the only pace); the same feed under the
+//!    page's own policy (`max_hz` 10). Each phase: the CPU time (utime +
+//!    stime of `/proc/PID/stat`) of every process under chromedriver's
+//!    (Chromium's browser, renderers, GPU and utility processes), in % of
+//!    one core, with the renderers' and the GPU process's shares, and
+//!    against idle; the draws per panel per second (`draws` of
+//!    `window.dashboard.panels()`, read just outside the CPU window),
+//!    against the animation frames the page gets a second
+//!    (`requestAnimationFrame` counted over 1 s); and the CPU time per
+//!    panel drawn (less sensitive to a busy machine, which drops frames).
+//!    Goal: at most one draw per panel per frame. The CPU has no goal:
+//!    uPlot's published 10 % is one chart on its author's machine.
 //!
 //! Timings use `std::time::Instant`; each in-memory figure is the median of
 //! several runs, each network figure the median over 3 runs of its
-//! percentile. Every client disables Nagle's algorithm, as browsers do.
+//! percentile, each of part 6's one run of its phase. Every client disables
+//! Nagle's algorithm, as browsers do.
+
+#[path = "../../webdriver.rs"]
+mod webdriver;
 
 use std::collections::{HashMap, VecDeque};
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -57,6 +86,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
+use webdriver::Session;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>;
 
@@ -137,9 +167,7 @@ fn main() {
         rules();
     }
     if run("page") {
-        println!(
-            "\n6. page: not measured yet (the page's CPU in headless Chromium, 4 panels, 60 fps)"
-        );
+        page();
     }
 }
 
@@ -727,4 +755,657 @@ fn rules() {
         "   Engine::evaluate per tick: median {median:.2} ms  mean {mean:.2} ms  max {max:.2} ms; goal <= 100 ms: {ok}"
     );
     reproduce("rules");
+}
+
+// ---------------------------------------------------------------- 6
+
+/// Part 6: panels (one metric of one series each), the points each holds
+/// (the page's cap per series, `CAP_PER_SERIES`: a minute at 60 Hz), the
+/// feed's rate, how long each phase is measured and settles first, the
+/// window's size (wide enough for two columns of panels, so all four are in
+/// view: the page skips the panels scrolled away).
+const PANELS: usize = 4;
+const PANEL_POINTS: usize = 3_600;
+const FEED_HZ: u32 = 60;
+const PHASE: Duration = Duration::from_secs(10);
+const SETTLE: Duration = Duration::from_secs(2);
+const PAGE_WINDOW: (u32, u32) = (1600, 1000);
+/// How long a step of the set-up may take: the page looks for new metrics
+/// every 10 s (`REFRESH_MS`), so the first panels can take that long.
+const PAGE_LIMIT: Duration = Duration::from_secs(25);
+/// The unit of `/proc/PID/stat`'s times (`USER_HZ`, 100 on Linux).
+const TICKS_PER_SECOND: f64 = 100.0;
+
+/// Installed in the page before its first subscription: counts the
+/// subscriptions it sends, keeps its socket (so the bench can close it: the
+/// page reconnects and subscribes again, from the newest sample it holds),
+/// and while `window.__bench.policy` is set, sends that policy instead of
+/// the page's own (`{"mode":"latest","max_hz":10}`). Nothing else of the
+/// page changes.
+const WRAP_SEND: &str = r#"
+if (!window.__bench) {
+  const send = WebSocket.prototype.send;
+  window.__bench = { policy: null, socket: null, subscribes: 0 };
+  WebSocket.prototype.send = function (data) {
+    window.__bench.socket = this;
+    if (typeof data === 'string' && data.startsWith('{"type":"subscribe"')) {
+      window.__bench.subscribes += 1;
+      if (window.__bench.policy) {
+        const message = JSON.parse(data);
+        message.policy = window.__bench.policy;
+        data = JSON.stringify(message);
+      }
+    }
+    return send.call(this, data);
+  };
+}
+return true;"#;
+
+/// The frames the page gets a second (`requestAnimationFrame` over 1 s).
+const FRAME_RATE: &str = "return new Promise((done) => {
+  let frames = 0;
+  let first = null;
+  const tick = (now) => {
+    if (first === null) first = now; else frames += 1;
+    if (now - first < 1000) requestAnimationFrame(tick);
+    else done(frames * 1000 / (now - first));
+  };
+  requestAnimationFrame(tick);
+});";
+
+/// How many subscriptions the page has sent, and whether it is connected.
+const SUBSCRIBED: &str =
+    "return { sent: window.__bench.subscribes, connected: window.dashboard.connected() };";
+
+/// Where the panels are and how big their canvases.
+const LAYOUT: &str = "return {
+  viewport: window.innerHeight,
+  panels: [...document.querySelectorAll('#panels > .panel')].map((section) => {
+    const box = section.getBoundingClientRect();
+    const canvas = section.querySelector('canvas');
+    return { bottom: box.bottom, width: canvas ? canvas.width : 0, height: canvas ? canvas.height : 0 };
+  }),
+};";
+
+/// One line per panel's series at `t`: a wave with some noise.
+fn page_lines(t: Millis) -> String {
+    (0..PANELS)
+        .map(|m| {
+            let noise = (t.wrapping_mul(2_654_435_761) >> 8).rem_euclid(100) as f64 / 25.0;
+            let v = 50.0 + 20.0 * (t as f64 / 1_500.0 + m as f64).sin() + noise;
+            format!(
+                "{{\"name\":\"wave_{m}\",\"labels\":{{\"src\":\"bench\"}},\"t\":{t},\"v\":{v:.3}}}\n"
+            )
+        })
+        .collect()
+}
+
+/// What `window.dashboard.panels()` says of a panel.
+#[derive(Debug)]
+struct PanelLook {
+    name: String,
+    series: u64,
+    points: u64,
+    draws: u64,
+    dropped: u64,
+    gaps: u64,
+}
+
+fn look(page: &Session) -> Vec<PanelLook> {
+    let panels = page.run("return window.dashboard ? window.dashboard.panels() : [];");
+    let number = |value: &serde_json::Value| value.as_u64().unwrap_or(0);
+    panels
+        .as_array()
+        .map(|panels| {
+            panels
+                .iter()
+                .map(|panel| PanelLook {
+                    name: panel["name"].as_str().unwrap_or_default().to_owned(),
+                    series: number(&panel["series"]),
+                    points: number(&panel["points"]),
+                    draws: number(&panel["draws"]),
+                    dropped: number(&panel["dropped"]),
+                    gaps: number(&panel["seqGaps"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asks `check` every 100 ms until it answers `Ok`, for at most `limit`.
+fn wait_until<T>(
+    what: &str,
+    limit: Duration,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> Result<T, String> {
+    let deadline = Instant::now() + limit;
+    loop {
+        match check() {
+            Ok(value) => return Ok(value),
+            Err(last) if Instant::now() >= deadline => {
+                return Err(format!(
+                    "waited {limit:?} for {what}; the last look: {last}"
+                ));
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+/// A process as `/proc/PID/stat` shows it.
+#[derive(Debug, Clone, Copy)]
+struct ProcStat {
+    ppid: u32,
+    zombie: bool,
+    /// User plus system CPU time, in clock ticks.
+    ticks: u64,
+    /// Its start time (tells a reused pid from the process).
+    start: u64,
+}
+
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: the fields start
+    // after the last ')'.
+    let fields: Vec<&str> = text[text.rfind(')')? + 1..].split_whitespace().collect();
+    let number = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some(ProcStat {
+        ppid: u32::try_from(number(1)?).ok()?,
+        zombie: fields.first() == Some(&"Z"),
+        ticks: number(11)? + number(12)?,
+        start: number(19)?,
+    })
+}
+
+/// Chromium's kind of process: its `--type=` (`renderer`, `gpu-process`,
+/// `utility`, `zygote`), or `browser`.
+fn process_kind(pid: u32) -> String {
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    // Chromium rewrites its children's command lines as one string: the
+    // arguments are separated by spaces there, by NULs elsewhere.
+    String::from_utf8_lossy(&cmdline)
+        .split(['\0', ' '])
+        .find_map(|arg| arg.strip_prefix("--type="))
+        .unwrap_or("browser")
+        .to_owned()
+}
+
+/// Every process under chromedriver's (Chromium's browser, zygotes,
+/// renderers, GPU and utility processes), chromedriver itself left out.
+fn chromium_tree(driver: u32) -> HashMap<u32, (String, ProcStat)> {
+    let processes: Vec<(u32, ProcStat)> = std::fs::read_dir("/proc")
+        .map(|entries| {
+            entries
+                .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(|pid| Some((pid, proc_stat(pid)?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut tree = HashMap::new();
+    let mut parents = vec![driver];
+    while let Some(parent) = parents.pop() {
+        for (pid, stat) in &processes {
+            if stat.ppid == parent && !tree.contains_key(pid) {
+                tree.insert(*pid, (process_kind(*pid), *stat));
+                parents.push(*pid);
+            }
+        }
+    }
+    tree
+}
+
+/// CPU over a phase, in % of one core: all of Chromium's processes, its
+/// renderers, its GPU process (which composites, in software here).
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    total: f64,
+    renderer: f64,
+    gpu: f64,
+}
+
+/// The CPU the processes of `after` used since `before` (a process new in
+/// `after` counts whole; one that ended in between is lost).
+fn cpu_between(
+    before: &HashMap<u32, (String, ProcStat)>,
+    after: &HashMap<u32, (String, ProcStat)>,
+    elapsed: Duration,
+) -> Cpu {
+    let (mut total, mut renderer, mut gpu) = (0, 0, 0);
+    for (pid, (kind, stat)) in after {
+        let earlier = before
+            .get(pid)
+            .filter(|(_, old)| old.start == stat.start)
+            .map_or(0, |(_, old)| old.ticks);
+        let used = stat.ticks.saturating_sub(earlier);
+        total += used;
+        match kind.as_str() {
+            "renderer" => renderer += used,
+            "gpu-process" => gpu += used,
+            _ => {}
+        }
+    }
+    let percent = |ticks: u64| ticks as f64 / TICKS_PER_SECOND / elapsed.as_secs_f64() * 100.0;
+    Cpu {
+        total: percent(total),
+        renderer: percent(renderer),
+        gpu: percent(gpu),
+    }
+}
+
+/// One measured phase.
+#[derive(Debug)]
+struct Phase {
+    cpu: Cpu,
+    /// Draws per second of the slowest and the fastest panel.
+    draws: (f64, f64),
+    /// Draws per second, all panels.
+    drawn: f64,
+    /// Points of the panel with the fewest and the most, at the end.
+    points: (u64, u64),
+    /// Samples the feeder posted per second per panel.
+    fed: f64,
+    /// Samples per second per panel the server conflated (`latest`).
+    dropped: f64,
+    /// Gaps in `seq` the page saw, all panels.
+    gaps: u64,
+}
+
+/// Measures [`PHASE`]: Chromium's CPU time from `/proc`, the page's draws
+/// from `window.dashboard.panels()` (read just outside the CPU window, so
+/// that the WebDriver calls are not in it).
+fn measure(page: &Session, driver: u32, posts: &AtomicU64, seen: &mut HashMap<u32, u64>) -> Phase {
+    let first = look(page);
+    let (looked, posted) = (Instant::now(), posts.load(Ordering::Relaxed));
+    let before = chromium_tree(driver);
+    let start = Instant::now();
+    std::thread::sleep(PHASE);
+    let after = chromium_tree(driver);
+    let elapsed = start.elapsed();
+    let posted = posts.load(Ordering::Relaxed) - posted;
+    let last = look(page);
+    let seconds = looked.elapsed().as_secs_f64();
+    for (pid, (_, stat)) in before.iter().chain(&after) {
+        seen.insert(*pid, stat.start);
+    }
+    let mut draws = Vec::new();
+    let mut dropped = 0;
+    let mut gaps = 0;
+    for panel in &last {
+        let earlier = first.iter().find(|p| p.name == panel.name);
+        let since = |f: fn(&PanelLook) -> u64| f(panel).saturating_sub(earlier.map_or(0, f));
+        draws.push(since(|p| p.draws) as f64 / seconds);
+        dropped += since(|p| p.dropped);
+        gaps += since(|p| p.gaps);
+    }
+    let fold = |(low, high): (f64, f64), x: f64| (low.min(x), high.max(x));
+    let points = last.iter().map(|p| p.points);
+    Phase {
+        cpu: cpu_between(&before, &after, elapsed),
+        draws: draws.iter().copied().fold((f64::INFINITY, 0.0), fold),
+        drawn: draws.iter().sum(),
+        points: (points.clone().min().unwrap_or(0), points.max().unwrap_or(0)),
+        fed: posted as f64 / elapsed.as_secs_f64(),
+        dropped: dropped as f64 / seconds / PANELS as f64,
+        gaps,
+    }
+}
+
+/// Sets the policy the page's subscriptions go out with (`null`: the
+/// page's own) and closes its socket: the page reconnects after its
+/// backoff and subscribes every panel again from the newest sample it
+/// holds, keeping its points.
+fn resubscribe(page: &Session, policy: &str) -> Result<(), String> {
+    let before = page
+        .run(&format!(
+            "window.__bench.policy = {policy};
+            const sent = window.__bench.subscribes;
+            window.__bench.socket.close();
+            return sent;"
+        ))
+        .as_u64()
+        .unwrap_or(0);
+    wait_until("the page to subscribe again", PAGE_LIMIT, || {
+        let state = page.run(SUBSCRIBED);
+        let sent = state["sent"].as_u64().unwrap_or(0);
+        if sent >= before + PANELS as u64 && state["connected"] == true {
+            Ok(())
+        } else {
+            Err(state.to_string())
+        }
+    })
+}
+
+/// Posts samples for every panel at [`FEED_HZ`] (one POST a tick) after
+/// `last_t`, until `stop`; counts the POSTs in `posts`.
+async fn feed(
+    address: SocketAddr,
+    mut last_t: Millis,
+    stop: Arc<AtomicBool>,
+    posts: Arc<AtomicU64>,
+) {
+    let mut http = Http::connect(address).await;
+    let mut ticks = tokio::time::interval(Duration::from_secs(1) / FEED_HZ);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    while !stop.load(Ordering::Relaxed) {
+        ticks.tick().await;
+        let t = wall_ms().max(last_t + 1);
+        last_t = t;
+        if http.post("/api/ingest", &page_lines(t)).await != 200 {
+            return;
+        }
+        posts.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Part 6's figures.
+struct PageFigures {
+    frame_rate: f64,
+    chart: (u64, u64),
+    idle: Phase,
+    uncapped: Phase,
+    shipped: Phase,
+}
+
+fn page() {
+    println!(
+        "\n6. page: headless Chromium, {PANELS} panels x {PANEL_POINTS} points, window {}x{}, {} s a phase",
+        PAGE_WINDOW.0,
+        PAGE_WINDOW.1,
+        PHASE.as_secs()
+    );
+    let chromium = webdriver::find_program(&["chromium", "chromium-browser", "google-chrome"]);
+    let driver = webdriver::find_program(&["chromedriver"]);
+    let (Some(chromium), Some(driver)) = (chromium, driver) else {
+        println!(
+            "   skipped: needs chromium and chromedriver on PATH (Debian: apt-get install chromium chromium-driver)"
+        );
+        reproduce("page");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let mut seen = HashMap::new();
+    match page_run(&runtime, &chromium, &driver, &mut seen) {
+        Ok(figures) => page_report(&figures),
+        Err(error) => println!("   not measured: {error}"),
+    }
+    let left = end_chromium(&seen);
+    if left > 0 {
+        println!("   {left} Chromium processes outlived the session: killed");
+    }
+    reproduce("page");
+}
+
+fn page_report(figures: &PageFigures) {
+    let PageFigures {
+        frame_rate,
+        chart,
+        idle,
+        uncapped,
+        shipped,
+    } = figures;
+    println!(
+        "   each panel one series at the page's cap ({PANEL_POINTS} points: a minute at {FEED_HZ} Hz); charts {}x{} px, all in view",
+        chart.0, chart.1
+    );
+    println!(
+        "   the page gets {frame_rate:.1} animation frames/s; CPU in % of one core, draws per second per panel,\n   \
+         Chromium's CPU time per panel drawn:"
+    );
+    println!(
+        "   {:<34} Chromium  renderer  GPU proc.  draws/s    per draw  vs idle",
+        ""
+    );
+    // /proc counts in 10 ms ticks: an idle page may show none in 10 s, so
+    // the ratio's baseline is at least one tick a second (0.1 %).
+    let base = idle.cpu.total.max(0.1);
+    for (what, phase) in [
+        ("idle, no new data:", idle),
+        ("fed, no max_hz (60 messages/s):", uncapped),
+        ("fed, max_hz 10 (the page's own):", shipped),
+    ] {
+        let ratio = if std::ptr::eq(phase, idle) {
+            String::new()
+        } else {
+            format!("{:6.0}x", phase.cpu.total / base)
+        };
+        // % of a core is 10 ms of CPU a second.
+        let per_draw = if phase.drawn > 0.0 {
+            format!("{:5.2} ms", phase.cpu.total * 10.0 / phase.drawn)
+        } else {
+            "      -  ".to_owned()
+        };
+        println!(
+            "   {what:<34} {:6.1} %  {:6.1} %  {:7.1} %  {:4.1}-{:4.1}  {per_draw}  {ratio}",
+            phase.cpu.total, phase.cpu.renderer, phase.cpu.gpu, phase.draws.0, phase.draws.1
+        );
+    }
+    let points = [idle, uncapped, shipped]
+        .iter()
+        .fold((u64::MAX, 0), |(low, high), phase| {
+            (low.min(phase.points.0), high.max(phase.points.1))
+        });
+    println!(
+        "   fed {:.1} and {:.1} samples/s per panel; conflated by the server {:.1} and {:.1}/s; points per panel {}-{}; seq gaps {}",
+        uncapped.fed,
+        shipped.fed,
+        uncapped.dropped,
+        shipped.dropped,
+        points.0,
+        points.1,
+        idle.gaps + uncapped.gaps + shipped.gaps
+    );
+    let most = uncapped.draws.1.max(shipped.draws.1);
+    let ok = met(most <= frame_rate * 1.02 + 0.5);
+    println!("   goal at most one draw per panel per frame (<= {frame_rate:.1}/s): {ok}");
+}
+
+/// Starts the server, the browser and the page, sets the panels up, and
+/// measures the three phases; the server and the browser are stopped
+/// whatever happens.
+fn page_run(
+    runtime: &tokio::runtime::Runtime,
+    chromium: &Path,
+    driver: &Path,
+    seen: &mut HashMap<u32, u64>,
+) -> Result<PageFigures, String> {
+    let server = runtime
+        .block_on(Server::start(
+            "127.0.0.1:0".parse().expect("an address"),
+            Config::default(),
+        ))
+        .map_err(|error| format!("the server did not start: {error}"))?;
+    let (stop, posts) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let mut feeder = None;
+    let result = browse(
+        runtime,
+        server.local_addr(),
+        (chromium, driver),
+        seen,
+        (&stop, &posts),
+        &mut feeder,
+    );
+    stop.store(true, Ordering::Relaxed);
+    if let Some(task) = feeder {
+        let _ =
+            runtime.block_on(async { tokio::time::timeout(Duration::from_secs(5), task).await });
+    }
+    runtime.block_on(server.shutdown());
+    result
+}
+
+fn browse(
+    runtime: &tokio::runtime::Runtime,
+    address: SocketAddr,
+    (chromium, driver): (&Path, &Path),
+    seen: &mut HashMap<u32, u64>,
+    (stop, posts): (&Arc<AtomicBool>, &Arc<AtomicU64>),
+    feeder: &mut Option<tokio::task::JoinHandle<()>>,
+) -> Result<PageFigures, String> {
+    let (driver, driver_address) = webdriver::start_driver(driver);
+    let driver_pid = driver.0.id();
+    let page = Session::start(&driver_address, chromium, "main");
+    for (pid, (_, stat)) in chromium_tree(driver_pid) {
+        seen.insert(pid, stat.start);
+    }
+    let result = steps(
+        runtime,
+        address,
+        &page,
+        driver_pid,
+        seen,
+        (stop, posts),
+        feeder,
+    );
+    stop.store(true, Ordering::Relaxed);
+    // Chromium quits, then chromedriver goes: its parent, which reaps it.
+    drop(page);
+    let _ = wait_until("Chromium to quit", Duration::from_secs(10), || {
+        let left = chromium_tree(driver_pid);
+        if left.values().all(|(_, stat)| stat.zombie) {
+            Ok(())
+        } else {
+            Err(format!("{} processes", left.len()))
+        }
+    });
+    drop(driver);
+    result
+}
+
+/// The page's set-up and the three phases.
+fn steps(
+    runtime: &tokio::runtime::Runtime,
+    address: SocketAddr,
+    page: &Session,
+    driver_pid: u32,
+    seen: &mut HashMap<u32, u64>,
+    (stop, posts): (&Arc<AtomicBool>, &Arc<AtomicU64>),
+    feeder: &mut Option<tokio::task::JoinHandle<()>>,
+) -> Result<PageFigures, String> {
+    page.set_window_size(PAGE_WINDOW.0, PAGE_WINDOW.1);
+    page.open(&format!("http://{address}/"));
+    wait_until("the page to connect", PAGE_LIMIT, || {
+        match page.run("return window.dashboard ? window.dashboard.connected() : false;") {
+            serde_json::Value::Bool(true) => Ok(()),
+            other => Err(format!("connected() = {other}")),
+        }
+    })?;
+    // No metric exists yet, so no panel has subscribed: the wrapper sees
+    // every subscription. The history goes out in mode `all`, so that the
+    // page gets every sample of it.
+    page.run(WRAP_SEND);
+    page.run("window.__bench.policy = { mode: 'all' }; return true;");
+
+    let first = wall_ms() - 60_000;
+    let history: Vec<Millis> = (0..PANEL_POINTS as Millis)
+        .map(|i| first + i * 1_000 / Millis::from(FEED_HZ))
+        .collect();
+    let post = |body: String| {
+        runtime.block_on(async {
+            let mut http = Http::connect(address).await;
+            http.post("/api/ingest", &body).await
+        })
+    };
+    let status = post(page_lines(history[0]));
+    if status != 200 {
+        return Err(format!("the first samples: HTTP {status}"));
+    }
+    wait_until("the page's panels, subscribed", PAGE_LIMIT, || {
+        let panels = look(page);
+        let sent = page
+            .run("return window.__bench.subscribes;")
+            .as_u64()
+            .unwrap_or(0);
+        if panels.len() == PANELS && panels.iter().all(|p| p.series == 1) && sent >= PANELS as u64 {
+            Ok(())
+        } else {
+            Err(format!("{sent} subscriptions sent; {panels:?}"))
+        }
+    })?;
+    let status = post(history[1..].iter().map(|&t| page_lines(t)).collect());
+    if status != 200 {
+        return Err(format!("the history: HTTP {status}"));
+    }
+    wait_until("every panel to hold its points", PAGE_LIMIT, || {
+        let panels = look(page);
+        if panels.iter().all(|p| p.points >= PANEL_POINTS as u64) {
+            Ok(())
+        } else {
+            Err(format!("{panels:?}"))
+        }
+    })?;
+
+    // Live from here: `latest` with no rate cap, so that each POST of the
+    // feeder reaches the page as a message of its own (60 a second per
+    // panel) and the page's frame loop is the only thing that paces the
+    // draws; the page's points are kept.
+    resubscribe(page, "{ mode: 'latest' }")?;
+    std::thread::sleep(SETTLE);
+    let layout = page.run(LAYOUT);
+    let viewport = layout["viewport"].as_f64().unwrap_or(0.0);
+    let panels = layout["panels"].as_array().cloned().unwrap_or_default();
+    let in_view = panels
+        .iter()
+        .filter(|p| {
+            p["bottom"]
+                .as_f64()
+                .is_some_and(|bottom| bottom <= viewport)
+        })
+        .count();
+    if in_view != PANELS {
+        return Err(format!(
+            "{in_view} of {PANELS} panels in a window of {}x{}: {layout}",
+            PAGE_WINDOW.0, PAGE_WINDOW.1
+        ));
+    }
+    let chart = panels.first().map_or((0, 0), |p| {
+        (
+            p["width"].as_u64().unwrap_or(0),
+            p["height"].as_u64().unwrap_or(0),
+        )
+    });
+    let frame_rate = page.run(FRAME_RATE).as_f64().unwrap_or(0.0);
+
+    let idle = measure(page, driver_pid, posts, seen);
+    let last_t = history.last().copied().unwrap_or(first);
+    *feeder = Some(runtime.spawn(feed(address, last_t, Arc::clone(stop), Arc::clone(posts))));
+    std::thread::sleep(SETTLE);
+    let uncapped = measure(page, driver_pid, posts, seen);
+    resubscribe(page, "null")?;
+    std::thread::sleep(SETTLE);
+    let shipped = measure(page, driver_pid, posts, seen);
+    Ok(PageFigures {
+        frame_rate,
+        chart,
+        idle,
+        uncapped,
+        shipped,
+    })
+}
+
+/// Waits up to 10 s for the Chromium processes this part saw to end, then
+/// kills (by pid, the same process: same start time) any still running;
+/// how many it had to kill.
+fn end_chromium(seen: &HashMap<u32, u64>) -> usize {
+    let running = || -> Vec<u32> {
+        seen.iter()
+            .filter(|&(&pid, &start)| {
+                proc_stat(pid).is_some_and(|stat| stat.start == start && !stat.zombie)
+            })
+            .map(|(&pid, _)| pid)
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !running().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let left = running();
+    for pid in &left {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    left.len()
 }

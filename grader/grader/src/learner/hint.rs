@@ -25,6 +25,7 @@ pub fn next(root: &Path, workspace: &Path, unit: &Unit) -> Result<String, Grader
     progress.save(workspace)?;
 
     let hint = &hints[index];
+    let title = crate::l10n::book_text(&unit.title);
     let mut out = String::new();
     let heading = match hint.task.as_deref() {
         Some(task) => t!(
@@ -32,19 +33,19 @@ pub fn next(root: &Path, workspace: &Path, unit: &Unit) -> Result<String, Grader
             index = index + 1,
             total = hints.len(),
             unit = &unit.id,
-            title = &unit.title,
-            task = task
+            title = &title,
+            task = crate::l10n::book_task(task)
         ),
         None => t!(
             "hint-heading",
             index = index + 1,
             total = hints.len(),
             unit = &unit.id,
-            title = &unit.title
+            title = &title
         ),
     };
     let _ = writeln!(out, "{heading}\n");
-    for line in hint.text.trim().lines() {
+    for line in crate::l10n::book_text(hint.text.trim()).lines() {
         let _ = writeln!(out, "  {line}");
     }
     let _ = writeln!(out);

@@ -49,6 +49,7 @@ pub fn list(root: &Path, workspace: &Path) -> Result<String, GraderError> {
     let progress = Progress::load(workspace);
     let mut out = String::new();
     for (slug, title) in COURSE {
+        let title = l10n::pad_end(&l10n::book_text(title), 42);
         match all.iter().find(|u| &u.slug == slug) {
             Some(unit) => {
                 let entry = progress.unit(slug);
@@ -62,7 +63,7 @@ pub fn list(root: &Path, workspace: &Path) -> Result<String, GraderError> {
                 };
                 let _ = writeln!(
                     out,
-                    "{:<18} {:<42} {} book/{}  exercises/{}/",
+                    "{:<18} {} {} book/{}  exercises/{}/",
                     slug,
                     title,
                     l10n::pad_end(&status, 22),
@@ -71,7 +72,7 @@ pub fn list(root: &Path, workspace: &Path) -> Result<String, GraderError> {
                 );
             }
             None => {
-                let _ = writeln!(out, "{slug:<18} {title:<42} {}", t!("list-coming"));
+                let _ = writeln!(out, "{slug:<18} {title} {}", t!("list-coming"));
             }
         }
     }

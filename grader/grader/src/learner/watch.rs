@@ -103,7 +103,7 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                 t!(
                     "watch-checking",
                     unit = &unit.id,
-                    title = &unit.title,
+                    title = crate::l10n::book_text(&unit.title),
                     dir = shown(root, &dir)
                 )
             ));
@@ -159,7 +159,7 @@ pub async fn watch(root: &Path, source: Source) -> Result<(), GraderError> {
                             t!(
                                 "watch-now-watching",
                                 unit = &next.id,
-                                title = &next.title,
+                                title = crate::l10n::book_text(&next.title),
                                 chapter = &next.chapter
                             )
                         ));
