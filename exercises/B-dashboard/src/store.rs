@@ -416,6 +416,19 @@ impl Store {
         self.series.is_empty()
     }
 
+    /// How many buckets the store holds, raw and minute, over all series:
+    /// what its memory grows with (`/health` shows it). Retention bounds it:
+    /// a bucket that fell out of its tier's retention is gone once a newer
+    /// one is added to its series.
+    pub fn buckets(&self) -> (usize, usize) {
+        self.series.iter().fold((0, 0), |(raw, minute), series| {
+            (
+                raw + series.raw.buckets.len(),
+                minute + series.minute.buckets.len(),
+            )
+        })
+    }
+
     /// The series a selector matches, by id.
     pub fn select<'a>(
         &'a self,

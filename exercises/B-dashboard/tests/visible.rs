@@ -160,8 +160,10 @@ async fn the_server_boots_and_lists_its_sources() {
         "GET / serves the page, got {status} {}",
         chapter("Stage 1: Boot and catalogue")
     );
-    // The sources are collected at start (EPOCH) and at EPOCH + 5 s.
+    // The sources are collected at start (EPOCH), at EPOCH + 3 s (the
+    // bursts' first 3 s are over: base again) and at EPOCH + 5 s.
     clock(address, EPOCH).await;
+    clock(address, EPOCH + 3_000).await;
     clock(address, EPOCH + 5_000).await;
     let (_, catalogue) = get(address, &format!("/api/series?match={}", encode("wave"))).await;
     let mut shapes: Vec<&str> = catalogue["series"]
@@ -179,10 +181,24 @@ async fn the_server_boots_and_lists_its_sources() {
         "the catalogue lists the three sources' series, got {catalogue} {}",
         chapter("Stage 1: Boot and catalogue")
     );
+    let sine_at_3s = 10.0 + 3.0 * (std::f64::consts::TAU * 3_000.0 / 20_000.0).sin();
     let expected = [
-        ("step", vec![(EPOCH, 1.0), (EPOCH + 5_000, 2.0)]),
-        ("sine", vec![(EPOCH, 10.0), (EPOCH + 5_000, 13.0)]),
-        ("bursts", vec![(EPOCH, 50.0), (EPOCH + 5_000, 5.0)]),
+        (
+            "step",
+            vec![(EPOCH, 1.0), (EPOCH + 3_000, 1.0), (EPOCH + 5_000, 2.0)],
+        ),
+        (
+            "sine",
+            vec![
+                (EPOCH, 10.0),
+                (EPOCH + 3_000, sine_at_3s),
+                (EPOCH + 5_000, 13.0),
+            ],
+        ),
+        (
+            "bursts",
+            vec![(EPOCH, 50.0), (EPOCH + 3_000, 5.0), (EPOCH + 5_000, 5.0)],
+        ),
     ];
     for (shape, want) in expected {
         let answer = query(
@@ -205,7 +221,7 @@ async fn the_server_boots_and_lists_its_sources() {
                 .all(|(g, w)| g.0 == w.0 && (g.1 - w.1).abs() < 1e-9);
         assert!(
             close,
-            "the {shape} source at EPOCH and EPOCH + 5 s gives {want:?}, the store holds {got:?} {}",
+            "the {shape} source at EPOCH, EPOCH + 3 s and EPOCH + 5 s gives {want:?}, the store holds {got:?} {}",
             chapter("Stage 1: Boot and catalogue")
         );
     }

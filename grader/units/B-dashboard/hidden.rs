@@ -1000,6 +1000,29 @@ async fn tiers_and_retention_hold() {
         chapter(SECTION)
     );
 
+    // The raw tier's window moves with the clock, to the second: at
+    // now + 5.5 s a sample of a new second pushes out the seconds before
+    // now + 5.5 s - 10 min; half a second later, the second that was the
+    // oldest kept is past the retention, and a sample in it goes to the
+    // minute tier only.
+    clock(address, EPOCH + 5_500, SECTION).await;
+    ingest(address, &line("t", &[], EPOCH - 5_000, 1.0), SECTION).await;
+    clock(address, EPOCH + 6_000, SECTION).await;
+    let (_, before) = get(address, "/health").await;
+    ingest(address, &line("t", &[], EPOCH - 595_000, 1.0), SECTION).await;
+    let (_, after) = get(address, "/health").await;
+    assert!(
+        before["buckets"]["raw"] == 60 && after["buckets"]["raw"] == 60,
+        "at now = {} the raw tier keeps t >= {} only: a sample at {} is not added to it \
+         (/health counted {} raw buckets before, {} after; 60 both times) {}",
+        EPOCH + 6_000,
+        EPOCH + 6_000 - 10 * MINUTE,
+        EPOCH - 595_000,
+        before["buckets"]["raw"],
+        after["buckets"]["raw"],
+        chapter(SECTION)
+    );
+
     // 30 minutes later: the raw tier is empty, the minute tier still holds
     // the last 60 minutes.
     clock(address, EPOCH + 30 * MINUTE, SECTION).await;
@@ -1051,6 +1074,18 @@ async fn tiers_and_retention_hold() {
     assert!(
         answer["accepted"] == 1 && rejected == [1],
         "a sample older than every tier keeps is refused (line 1), the next is stored; got {answer} {}",
+        chapter(SECTION)
+    );
+    // Retention bounds the memory: the new sample's buckets pushed out
+    // every bucket older than its tier keeps. Raw: its own second only;
+    // minute: the 30 minutes still within the hour, and its own.
+    let (_, health) = get(address, "/health").await;
+    assert!(
+        health["buckets"]["raw"] == 1 && health["buckets"]["minute"] == 31,
+        "after the new sample, the store holds 1 raw bucket (its second; the rest is older than 10 min) \
+         and 31 minute buckets (30 within the hour, and its minute): a bucket past its tier's retention \
+         is dropped, not only hidden from queries; /health says {} {}",
+        health["buckets"],
         chapter(SECTION)
     );
     server.shutdown().await;

@@ -84,9 +84,11 @@ pub(crate) fn bad_request(message: impl Into<String>) -> ApiError {
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
     let hub = shared.hub();
+    let (raw, minute) = hub.store().buckets();
     axum::Json(json!({
         "status": "ok",
         "series": hub.store().len(),
+        "buckets": { "raw": raw, "minute": minute },
         "clients": hub.clients(),
         "now": shared.clock.now(),
     }))
