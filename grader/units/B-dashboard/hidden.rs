@@ -964,6 +964,27 @@ async fn tiers_and_retention_hold() {
         "a recent range in seconds comes from the raw tier {}",
         chapter(SECTION)
     );
+    // Whole minutes (start and step) take the minute tier even when recent;
+    // a step in seconds takes the raw tier from its oldest second on.
+    for (start, step, want) in [
+        (EPOCH - 5 * MINUTE, MINUTE, "minute"),
+        (EPOCH - 5 * MINUTE, 10_000, "raw"),
+        (EPOCH - 10 * MINUTE, 1_000, "raw"),
+    ] {
+        let (status, tier, _) = query(
+            address,
+            "t",
+            &format!("start={start}&end={EPOCH}&step={step}"),
+        )
+        .await;
+        assert!(
+            status == 200 && tier == want,
+            "a query from now - {} s every {step} ms, naming no tier, is answered from the {want} \
+             tier (the raw tier keeps t >= now - 600 s), got {status} {tier:?} {}",
+            (EPOCH - start) / 1_000,
+            chapter(SECTION)
+        );
+    }
     let (status, tier, _) = query(
         address,
         "t",
@@ -1006,7 +1027,17 @@ async fn tiers_and_retention_hold() {
     // oldest kept is past the retention, and a sample in it goes to the
     // minute tier only.
     clock(address, EPOCH + 5_500, SECTION).await;
-    ingest(address, &line("t", &[], EPOCH - 5_000, 1.0), SECTION).await;
+    // Two samples of one second: one bucket.
+    ingest(
+        address,
+        &format!(
+            "{}{}",
+            line("t", &[], EPOCH - 5_000, 1.0),
+            line("t", &[], EPOCH - 4_500, 1.0)
+        ),
+        SECTION,
+    )
+    .await;
     clock(address, EPOCH + 6_000, SECTION).await;
     let (_, before) = get(address, "/health").await;
     ingest(address, &line("t", &[], EPOCH - 595_000, 1.0), SECTION).await;
@@ -1014,7 +1045,8 @@ async fn tiers_and_retention_hold() {
     assert!(
         before["buckets"]["raw"] == 60 && after["buckets"]["raw"] == 60,
         "at now = {} the raw tier keeps t >= {} only: a sample at {} is not added to it \
-         (/health counted {} raw buckets before, {} after; 60 both times) {}",
+         (/health counted {} raw buckets before, {} after; 60 both times: the second pushed out \
+         the oldest one, and two samples of one second share a bucket) {}",
         EPOCH + 6_000,
         EPOCH + 6_000 - 10 * MINUTE,
         EPOCH - 595_000,
