@@ -2172,10 +2172,18 @@ repeat_interval = "1h"
 
 [[rule]]
 name = "Hot"
-selector = "temp"
+selector = 'temp{host=~"hot|warm"}'
 op = ">"
 threshold = 50
 for = "5m"
+
+[[rule]]
+name = "Cooling"
+selector = 'temp{host="cool"}'
+op = ">"
+threshold = 50
+for = "1m"
+keep_firing_for = "10m"
 "#;
 
 /// The learner's `dashboard-server` with a test clock at `now`; its
@@ -2225,6 +2233,20 @@ impl Drop for Process {
     }
 }
 
+/// The next notification about the `Hot` rule (the `Cooling` rule's are
+/// skipped), summarised.
+async fn hot_notification(
+    notifications: &mut mpsc::UnboundedReceiver<Value>,
+    what: &str,
+) -> (String, Vec<String>) {
+    loop {
+        let next = summary(&notification(notifications, what).await);
+        if next.1.iter().any(|alert| alert.starts_with("Hot/")) {
+            return next;
+        }
+    }
+}
+
 async fn a_firing_alert_survives_kill_9() {
     const SECTION: &str = "Stage 15: Restart while firing";
     let dir = tempfile::tempdir().expect("a directory");
@@ -2236,7 +2258,10 @@ async fn a_firing_alert_survives_kill_9() {
     .expect("writes the rules");
     let (child, address) = spawn(dir.path(), EPOCH);
     let server = Process(child);
-    // "hot" fires at +5 min; "warm" is 3 minutes into its `for` at the kill.
+    // "hot" fires at +5 min; "warm" is 3 minutes into its `for` at the kill;
+    // "cool" fires at +1 min, and its value drops at +5 min 30 s, after
+    // the last transition: its `keep_firing_for` countdown starts then,
+    // with no transition to save it along.
     for i in 0..=10 {
         let now = EPOCH + i * 30_000;
         let warm = if now >= EPOCH + 2 * MINUTE {
@@ -2247,19 +2272,33 @@ async fn a_firing_alert_survives_kill_9() {
         step(
             address,
             "temp",
-            &[("hot", 70.0), ("warm", warm)],
+            &[("hot", 70.0), ("warm", warm), ("cool", 70.0)],
             now,
             SECTION,
         )
         .await;
     }
+    step(
+        address,
+        "temp",
+        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
+        EPOCH + 5 * MINUTE + 30_000,
+        SECTION,
+    )
+    .await;
+    assert_eq!(
+        state_of(address, "Cooling/cool").await,
+        "firing",
+        "below the threshold, but within its keep_firing_for: still firing {}",
+        chapter(SECTION)
+    );
     assert_eq!(
         state_of(address, "Hot/hot").await,
         "firing",
         "above 50 for 5 minutes: firing {}",
         chapter(SECTION)
     );
-    let first = summary(&notification(&mut notifications, "the firing notification").await);
+    let first = hot_notification(&mut notifications, "the firing notification").await;
     assert_eq!(
         first.0,
         "firing",
@@ -2268,7 +2307,7 @@ async fn a_firing_alert_survives_kill_9() {
     );
     drop(server); // SIGKILL: no shutdown, nothing flushed by the server.
 
-    let (child, address) = spawn(dir.path(), EPOCH + 5 * MINUTE + 1_000);
+    let (child, address) = spawn(dir.path(), EPOCH + 5 * MINUTE + 31_000);
     let _server = Process(child);
     let listed = alerts(address).await;
     assert_eq!(
@@ -2281,8 +2320,8 @@ async fn a_firing_alert_survives_kill_9() {
     step(
         address,
         "temp",
-        &[("hot", 70.0), ("warm", 60.0)],
-        EPOCH + 5 * MINUTE + 1_000,
+        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
+        EPOCH + 5 * MINUTE + 31_000,
         SECTION,
     )
     .await;
@@ -2297,7 +2336,7 @@ async fn a_firing_alert_survives_kill_9() {
     step(
         address,
         "temp",
-        &[("hot", 70.0), ("warm", 60.0)],
+        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
         EPOCH + 7 * MINUTE - 1,
         SECTION,
     )
@@ -2311,7 +2350,7 @@ async fn a_firing_alert_survives_kill_9() {
     step(
         address,
         "temp",
-        &[("hot", 70.0), ("warm", 60.0)],
+        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
         EPOCH + 7 * MINUTE,
         SECTION,
     )
@@ -2322,13 +2361,37 @@ async fn a_firing_alert_survives_kill_9() {
         "a pending alert keeps its start across the restart: warm fires 5 minutes after it became pending {}",
         chapter(SECTION)
     );
-    let next = summary(&notification(&mut notifications, "warm's firing notification").await);
+    let next = hot_notification(&mut notifications, "warm's firing notification").await;
     assert_eq!(
         next.1,
         vec!["Hot/hot".to_owned(), "Hot/warm".to_owned()],
         "the next notification is warm's (its group lists both); the restart did not notify hot again {}",
         chapter(SECTION)
     );
+    // cool's countdown started at +5 min 30 s, before the kill: it resolves
+    // 10 minutes after that, not 10 minutes after the restart.
+    for (now, want) in [
+        (EPOCH + 15 * MINUTE + 30_000 - 1, "firing"),
+        (EPOCH + 15 * MINUTE + 30_000, "resolved"),
+    ] {
+        step(
+            address,
+            "temp",
+            &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
+            now,
+            SECTION,
+        )
+        .await;
+        assert_eq!(
+            state_of(address, "Cooling/cool").await,
+            want,
+            "cool stopped holding at +5 min 30 s, before the kill, and keep_firing_for is 10 min: \
+             at +{} ms it is {want}; a countdown that started without a transition must be saved \
+             too {}",
+            now - EPOCH,
+            chapter(SECTION)
+        );
+    }
 }
 
 // ------------------------------------------------- stage 16: host values
