@@ -36,6 +36,26 @@ fn first_place(source: &str) -> &str {
     source.split_whitespace().next().unwrap_or("?")
 }
 
+/// The translated messages of `language`'s catalog, as (where, English,
+/// translation), and the catalog's path.
+fn translated(root: &Path, language: &str) -> (PathBuf, Vec<(String, String, String)>) {
+    let path = l10n::po_path(root, language);
+    let catalog =
+        l10n::read_catalog(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let messages = catalog
+        .messages()
+        .filter_map(|message| {
+            let translation = message.msgstr().ok().filter(|text| !text.is_empty())?;
+            Some((
+                first_place(message.source()).to_owned(),
+                message.msgid().to_owned(),
+                translation.to_owned(),
+            ))
+        })
+        .collect();
+    (path, messages)
+}
+
 const UPDATE: &str = "run `cargo run -p book --bin po-update` (it rewrites po/messages.pot and \
                       adds the new messages, untranslated, to each po/<lang>.po)";
 
@@ -183,23 +203,15 @@ fn emphasis(text: &str) -> (usize, usize) {
 #[test]
 fn translations_keep_code_links_and_markup() {
     for language in l10n::TRANSLATIONS {
-        let path = l10n::po_path(&root(), language);
-        let catalog = l10n::read_catalog(&path).expect("the catalog reads");
+        let (path, translated) = translated(&root(), language);
         let mut wrong = Vec::new();
-        for message in catalog.messages() {
-            let Ok(translation) = message.msgstr() else {
-                continue;
-            };
-            if translation.is_empty() {
-                continue;
-            }
-            let problems = markup_problems(message.msgid(), translation);
+        for (place, english, translation) in &translated {
+            let problems = markup_problems(english, translation);
             if !problems.is_empty() {
                 wrong.push(format!(
-                    "{}: {}: {:?}",
-                    first_place(message.source()),
+                    "{place}: {}: {:?}",
                     problems.join(", "),
-                    message.msgid().chars().take(60).collect::<String>()
+                    english.chars().take(60).collect::<String>()
                 ));
             }
         }
@@ -286,17 +298,10 @@ fn the_glossary_is_used() {
         })
         .collect();
     for language in l10n::TRANSLATIONS {
-        let path = l10n::po_path(&root, language);
-        let catalog = l10n::read_catalog(&path).expect("the catalog reads");
+        let (path, translated) = translated(&root, language);
         let mut wrong = Vec::new();
-        for message in catalog.messages() {
-            let Ok(translation) = message.msgstr() else {
-                continue;
-            };
-            if translation.is_empty() {
-                continue;
-            }
-            let prose = CODE.replace_all(message.msgid(), "").to_lowercase();
+        for (place, message, translation) in &translated {
+            let prose = CODE.replace_all(message, "").to_lowercase();
             // A word or two (a table's header, an event's name such as
             // `Reconnect`) may stay as the code names it.
             if prose.split_whitespace().count() < 3 {
@@ -305,8 +310,7 @@ fn the_glossary_is_used() {
             for ((english, chinese), word) in TERMS.iter().zip(&patterns) {
                 if word.is_match(&prose) && !chinese.iter().any(|term| translation.contains(term)) {
                     wrong.push(format!(
-                        "{}: {english:?} is {:?} (po/GLOSSARY.md): {:?}",
-                        first_place(message.source()),
+                        "{place}: {english:?} is {:?} (po/GLOSSARY.md): {:?}",
                         chinese[0],
                         translation.chars().take(60).collect::<String>()
                     ));
