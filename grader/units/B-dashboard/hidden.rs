@@ -1688,6 +1688,62 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
         "the history records each move of h1's alert with its time (\"why did this fire\") {}",
         chapter(SECTION)
     );
+
+    // The rules file is reloaded when it changes. A bad file is refused and
+    // the old rules stay: h1, above again, goes pending and fires.
+    let path = dir.path().join("rules.toml");
+    std::fs::write(&path, "[[rule]]\nname = \"HighLoad\"\nop = \"~\"\n").expect("writes the rules");
+    step(
+        address,
+        "load",
+        &[("h1", 95.0)],
+        EPOCH + 7 * MINUTE,
+        SECTION,
+    )
+    .await;
+    step(
+        address,
+        "load",
+        &[("h1", 95.0)],
+        EPOCH + 12 * MINUTE,
+        SECTION,
+    )
+    .await;
+    assert_eq!(
+        state_of(address, "HighLoad/h1").await,
+        "firing",
+        "a rules file that does not parse is refused and the old rules stay: h1 fires again {}",
+        chapter(SECTION)
+    );
+    // A valid file without the rule: its firing alert resolves, and says why.
+    std::fs::write(
+        &path,
+        "[[rule]]\nname = \"Other\"\nselector = \"other\"\nop = \">\"\nthreshold = 1\n",
+    )
+    .expect("writes the rules");
+    clock(address, EPOCH + 13 * MINUTE, SECTION).await;
+    let (_, history) = get(address, "/api/alerts/history?limit=100").await;
+    let last = history["history"]
+        .as_array()
+        .and_then(|h| {
+            h.iter()
+                .filter(|t| t["series"]["labels"]["host"] == "h1")
+                .last()
+        })
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        state_of(address, "HighLoad/h1").await == "resolved"
+            && last["from"] == "firing"
+            && last["to"] == "resolved"
+            && last["at"] == EPOCH + 13 * MINUTE
+            && last["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("rule removed")),
+        "once the reloaded file has no HighLoad, its firing alert resolves at the next \
+         evaluation with the reason \"rule removed\"; the last move of h1: {last} {}",
+        chapter(SECTION)
+    );
     server.shutdown().await;
 
     // One smoke check on the wall clock: the same engine, a `for` of 1 s,
