@@ -1725,11 +1725,7 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
     let (_, history) = get(address, "/api/alerts/history?limit=100").await;
     let last = history["history"]
         .as_array()
-        .and_then(|h| {
-            h.iter()
-                .filter(|t| t["series"]["labels"]["host"] == "h1")
-                .last()
-        })
+        .and_then(|h| h.iter().rfind(|t| t["series"]["labels"]["host"] == "h1"))
         .cloned()
         .unwrap_or_default();
     assert!(
