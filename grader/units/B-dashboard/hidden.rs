@@ -1740,6 +1740,13 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
          evaluation with the reason \"rule removed\"; the last move of h1: {last} {}",
         chapter(SECTION)
     );
+    clock(address, EPOCH + 14 * MINUTE, SECTION).await;
+    assert_eq!(
+        state_of(address, "HighLoad/h1").await,
+        "resolved",
+        "a resolved alert stays on view for 15 minutes, its rule removed or not {}",
+        chapter(SECTION)
+    );
     server.shutdown().await;
 
     // One smoke check on the wall clock: the same engine, a `for` of 1 s,
@@ -2212,6 +2219,29 @@ async fn silences_hide_notifications_until_they_expire() {
         "when the silence expires, the still-firing group is notified {}",
         chapter(SECTION)
     );
+    // A silence can be ended early, once: DELETE answers 200, then 404.
+    let silence = format!(
+        r#"{{"matchers":"{{alertname=\"Disk\",region=\"us\"}}","duration_ms":{}}}"#,
+        10 * MINUTE
+    );
+    let (_, answer) = http(
+        address,
+        "POST",
+        "/api/silences",
+        "application/json",
+        &silence,
+    )
+    .await;
+    let id = answer["id"].as_u64().unwrap_or_default();
+    let path = format!("/api/silences/{id}");
+    let (first, answer) = http(address, "DELETE", &path, "application/json", "").await;
+    let (again, _) = http(address, "DELETE", &path, "application/json", "").await;
+    assert!(
+        first == 200 && answer["expired"] == id && again == 404,
+        "DELETE {path} ends the silence at once (200 {{\"expired\": {id}}}), and a second DELETE \
+         finds nothing left to end (404); got {first} {answer}, then {again} {}",
+        chapter(SECTION)
+    );
     server.shutdown().await;
 }
 
@@ -2361,6 +2391,20 @@ async fn a_firing_alert_survives_kill_9() {
 
     let (child, address) = spawn(dir.path(), EPOCH + 5 * MINUTE + 31_000);
     let _server = Process(child);
+    let (_, history) = get(address, "/api/alerts/history?limit=100").await;
+    let fired = history["history"].as_array().is_some_and(|h| {
+        h.iter().any(|t| {
+            t["rule"] == "Hot"
+                && t["series"]["labels"]["host"] == "hot"
+                && t["to"] == "firing"
+                && t["at"] == EPOCH + 5 * MINUTE
+        })
+    });
+    assert!(
+        fired,
+        "the history survives kill -9 too: hot's move to firing at +5 min is still listed {}",
+        chapter(SECTION)
+    );
     let listed = alerts(address).await;
     assert_eq!(
         listed.get("Hot/hot").and_then(|a| a["state"].as_str()),
