@@ -95,8 +95,21 @@ pub fn materialize(
     wrong: &Wrong,
     dest: &Path,
 ) -> Result<PathBuf, GraderError> {
-    let solution = root.join("solutions").join(&unit.slug);
     let submission = dest.join(name);
+    materialize_into(root, unit, name, wrong, &submission)?;
+    Ok(submission)
+}
+
+/// Writes the wrong submission `name` as the submission folder
+/// `submission`, over what an earlier one left there.
+fn materialize_into(
+    root: &Path,
+    unit: &Unit,
+    name: &str,
+    wrong: &Wrong,
+    submission: &Path,
+) -> Result<(), GraderError> {
+    let solution = root.join("solutions").join(&unit.slug);
     let unit_dir = submission.join(&unit.slug);
     files::mirror(&solution.join("src"), &unit_dir.join("src"))?;
     // The units this one builds on, as the reference has them (capstone A
@@ -127,7 +140,7 @@ pub fn materialize(
     for add in &wrong.adds {
         files::write_if_changed(&unit_dir.join(&add.file), &add.content)?;
     }
-    Ok(submission)
+    Ok(())
 }
 
 /// What grading one wrong submission showed, against what it expects.
@@ -164,14 +177,25 @@ pub async fn verify(
     use crate::report::UnitState;
     use crate::run::CheckStatus;
 
-    let dest = crate::scratch::base_dir(root)
+    // One folder for all of a unit's wrong submissions, each written over
+    // the last: they are graded one after the other, so their builds take
+    // the same files in `target/grade` instead of a set each (about 50 MB
+    // a submission, gigabytes over the course).
+    let dir = crate::scratch::base_dir(root)
         .join("wrong")
         .join(&unit.slug);
     let mut verdicts = Vec::new();
     for (name, wrong) in load(root, unit)? {
-        let dir = materialize(root, unit, &name, &wrong, &dest)?;
+        // Emptied first: a file only the last submission added must go.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(|source| GraderError::Io {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        materialize_into(root, unit, &name, &wrong, &dir)?;
         let request = crate::grade::Request {
-            source: crate::scratch::Source::Dir(dir),
+            source: crate::scratch::Source::Dir(dir.clone()),
             units: vec![unit.id.clone()],
             force: true,
             checks: checks.to_vec(),

@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use checkkit::within;
@@ -1435,12 +1437,23 @@ async fn max_hz_caps_each_subscription() {
 
 /// A webhook receiver on 127.0.0.1: its URL and every body posted to it.
 async fn webhook() -> (String, mpsc::UnboundedReceiver<Value>) {
+    webhook_answering(&[]).await
+}
+
+/// A webhook receiver that answers its first requests with `statuses`, in
+/// order of arrival, and every later one with 200. Each request's body is
+/// sent on, whatever the answer.
+async fn webhook_answering(statuses: &[u16]) -> (String, mpsc::UnboundedReceiver<Value>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
     let url = format!("http://{}/hook", listener.local_addr().expect("an address"));
     let (bodies, received) = mpsc::unbounded_channel();
+    let statuses = statuses.to_vec();
+    let answered = Arc::new(AtomicUsize::new(0));
     tokio::spawn(async move {
         while let Ok((mut stream, _)) = listener.accept().await {
             let bodies = bodies.clone();
+            let statuses = statuses.clone();
+            let answered = Arc::clone(&answered);
             tokio::spawn(async move {
                 let mut request = Vec::new();
                 let mut buffer = [0; 8192];
@@ -1463,8 +1476,15 @@ async fn webhook() -> (String, mpsc::UnboundedReceiver<Value>) {
                         })
                         .unwrap_or(0);
                     if body.len() >= length {
+                        let status = statuses
+                            .get(answered.fetch_add(1, Ordering::SeqCst))
+                            .copied()
+                            .unwrap_or(200);
                         let _ = bodies.send(serde_json::from_str(body).unwrap_or(Value::Null));
-                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").await;
+                        let answer = format!(
+                            "HTTP/1.1 {status} Webhook\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        );
+                        let _ = stream.write_all(answer.as_bytes()).await;
                         return;
                     }
                 }
@@ -2093,6 +2113,39 @@ async fn notifications_are_grouped_and_repeated() {
         chapter(SECTION)
     );
     server.shutdown().await;
+
+    // Delivery: a receiver's 503 is retried (after 1 s), its 400 is not.
+    let dir = tempfile::tempdir().expect("a directory");
+    let (url, mut requests) = webhook_answering(&[503, 400]).await;
+    let server = start_with_rules(&dir, GROUPED, &url).await;
+    let address = server.local_addr();
+    let first = next_besides_marker(address, &mut requests, "m1", EPOCH, SECTION).await;
+    let again = summary(
+        &notification(
+            &mut requests,
+            "the notification sent again after the receiver answered 503",
+        )
+        .await,
+    );
+    assert_eq!(
+        again,
+        first,
+        "the receiver answered 503 (it may work later): the same notification is retried, \
+         before anything else {}",
+        chapter(SECTION)
+    );
+    let next = next_besides_marker(address, &mut requests, "m2", EPOCH + 1_000, SECTION).await;
+    assert_eq!(
+        next,
+        (
+            "firing".to_owned(),
+            vec!["Marker/m1".to_owned(), "Marker/m2".to_owned()]
+        ),
+        "the receiver answered the retry with 400 (it refuses that body, and would again): \
+         it is not retried, so the next request is m2's notification {}",
+        chapter(SECTION)
+    );
+    server.shutdown().await;
 }
 
 // ------------------------------------------------- stage 14: silences
@@ -2329,6 +2382,19 @@ async fn hot_notification(
     }
 }
 
+/// Stage 15's values from +5 min 30 s on: hot and warm above the
+/// threshold, cool below it.
+async fn cooled(address: SocketAddr, now: i64) {
+    step(
+        address,
+        "temp",
+        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
+        now,
+        "Stage 15: Restart while firing",
+    )
+    .await;
+}
+
 async fn a_firing_alert_survives_kill_9() {
     const SECTION: &str = "Stage 15: Restart while firing";
     let dir = tempfile::tempdir().expect("a directory");
@@ -2360,14 +2426,7 @@ async fn a_firing_alert_survives_kill_9() {
         )
         .await;
     }
-    step(
-        address,
-        "temp",
-        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
-        EPOCH + 5 * MINUTE + 30_000,
-        SECTION,
-    )
-    .await;
+    cooled(address, EPOCH + 5 * MINUTE + 30_000).await;
     assert_eq!(
         state_of(address, "Cooling/cool").await,
         "firing",
@@ -2413,14 +2472,7 @@ async fn a_firing_alert_survives_kill_9() {
         listed.get("Hot/hot"),
         chapter(SECTION)
     );
-    step(
-        address,
-        "temp",
-        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
-        EPOCH + 5 * MINUTE + 31_000,
-        SECTION,
-    )
-    .await;
+    cooled(address, EPOCH + 5 * MINUTE + 31_000).await;
     assert_eq!(
         state_of(address, "Hot/hot").await,
         "firing",
@@ -2429,28 +2481,14 @@ async fn a_firing_alert_survives_kill_9() {
     );
     // warm became pending at +2 min: it fires at +7 min, not 5 minutes
     // after the restart.
-    step(
-        address,
-        "temp",
-        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
-        EPOCH + 7 * MINUTE - 1,
-        SECTION,
-    )
-    .await;
+    cooled(address, EPOCH + 7 * MINUTE - 1).await;
     assert_eq!(
         state_of(address, "Hot/warm").await,
         "pending",
         "1 ms before its `for` ends, warm is pending {}",
         chapter(SECTION)
     );
-    step(
-        address,
-        "temp",
-        &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
-        EPOCH + 7 * MINUTE,
-        SECTION,
-    )
-    .await;
+    cooled(address, EPOCH + 7 * MINUTE).await;
     assert_eq!(
         state_of(address, "Hot/warm").await,
         "firing",
@@ -2470,14 +2508,7 @@ async fn a_firing_alert_survives_kill_9() {
         (EPOCH + 15 * MINUTE + 30_000 - 1, "firing"),
         (EPOCH + 15 * MINUTE + 30_000, "resolved"),
     ] {
-        step(
-            address,
-            "temp",
-            &[("hot", 70.0), ("warm", 60.0), ("cool", 10.0)],
-            now,
-            SECTION,
-        )
-        .await;
+        cooled(address, now).await;
         assert_eq!(
             state_of(address, "Cooling/cool").await,
             want,
