@@ -273,10 +273,16 @@ impl Client {
             return message;
         }
         loop {
-            let frame = within(WAIT, "a message from the server", self.socket.next())
-                .await
-                .expect("the connection stays open")
-                .expect("a frame");
+            // A second past WAIT: a caller's own `within(WAIT, …)`, which
+            // says what it waits for, times out first.
+            let frame = within(
+                WAIT + Duration::from_secs(1),
+                "a message from the server",
+                self.socket.next(),
+            )
+            .await
+            .expect("the connection stays open")
+            .expect("a frame");
             match frame {
                 Message::Text(text) => {
                     self.bytes += text.len();
@@ -1588,6 +1594,68 @@ fn summary(notification: &Value) -> (String, Vec<String>) {
 
 // ------------------------------------------------- stage 11: lifecycle
 
+/// The next `alerts` message a client watching the alerts gets, by
+/// `rule/host`.
+async fn watched(page: &mut Client, what: &str) -> BTreeMap<String, Value> {
+    let list = match within(
+        WAIT,
+        what,
+        page.until(|m| matches!(m, ServerMessage::Alerts { .. })),
+    )
+    .await
+    {
+        ServerMessage::Alerts { alerts } => alerts,
+        _ => Vec::new(),
+    };
+    list.into_iter()
+        .map(|alert| {
+            let host = alert["series"]["labels"]["host"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (
+                format!("{}/{host}", alert["rule"].as_str().unwrap_or_default()),
+                alert,
+            )
+        })
+        .collect()
+}
+
+/// After an evaluation that changed nothing: the page is sent no `alerts`.
+/// An unknown subscription is unsubscribed and its `error` awaited, so an
+/// `alerts` sent by then is seen now (or, sent with the error, read by the
+/// next [`watched`] in place of the change it waits for).
+async fn no_alerts_sent(page: &mut Client, section: &str) {
+    page.send(&ClientMessage::Unsubscribe {
+        id: "probe".to_owned(),
+    })
+    .await;
+    loop {
+        match page.read().await {
+            ServerMessage::Error { .. } => return,
+            ServerMessage::Alerts { alerts } => {
+                let states: Vec<String> = alerts
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}/{} {}",
+                            a["rule"].as_str().unwrap_or_default(),
+                            a["series"]["labels"]["host"].as_str().unwrap_or_default(),
+                            a["state"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                panic!(
+                    "an evaluation that changed no alert sent `alerts` to the page watching \
+                     them ({states:?}); they go out when they change {}",
+                    chapter(section)
+                )
+            }
+            _ => {}
+        }
+    }
+}
+
 const LIFECYCLE: &str = r#"
 [[rule]]
 name = "HighLoad"
@@ -1760,6 +1828,17 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
          evaluation with the reason \"rule removed\"; the last move of h1: {last} {}",
         chapter(SECTION)
     );
+    // A page watching the alerts (`watch_alerts`) gets them at once, then
+    // only when they change.
+    let mut page = Client::connect(address).await;
+    page.send(&ClientMessage::WatchAlerts).await;
+    let first = watched(&mut page, "`alerts`, the answer to `watch_alerts`").await;
+    assert_eq!(
+        first.get("HighLoad/h1").map(|a| a["state"].clone()),
+        Some(Value::from("resolved")),
+        "`watch_alerts` is answered at once with the alerts, h1 resolved among them {}",
+        chapter(SECTION)
+    );
     clock(address, EPOCH + 14 * MINUTE, SECTION).await;
     assert_eq!(
         state_of(address, "HighLoad/h1").await,
@@ -1767,6 +1846,60 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
         "a resolved alert stays on view for 15 minutes, its rule removed or not {}",
         chapter(SECTION)
     );
+    // Nothing changed at +14 min: no `alerts`. The next is Other's firing.
+    no_alerts_sent(&mut page, SECTION).await;
+    ingest(
+        address,
+        &line("other", &[("host", "o")], EPOCH + 14 * MINUTE, 5.0),
+        SECTION,
+    )
+    .await;
+    clock(address, EPOCH + 14 * MINUTE + 1_000, SECTION).await;
+    let next = watched(&mut page, "`alerts` after Other/o fired").await;
+    assert_eq!(
+        next.get("Other/o").map(|a| a["state"].clone()),
+        Some(Value::from("firing")),
+        "after an evaluation that changed nothing, no `alerts` is sent: the next one shows \
+         Other/o firing (its rule has no `for`); got {next:?} {}",
+        chapter(SECTION)
+    );
+    // Other/o is judged again and nothing changes: no `alerts`.
+    clock(address, EPOCH + 14 * MINUTE + 2_000, SECTION).await;
+    no_alerts_sent(&mut page, SECTION).await;
+    // A reload that gives the rule labels, then one that gives it a summary,
+    // changes its alert with no move: the page is told each time (h1,
+    // resolved, is judged in the same evaluations).
+    let other = "[[rule]]\nname = \"Other\"\nselector = \"other\"\nop = \">\"\nthreshold = 1\n\
+                 labels = { severity = \"page\" }\n";
+    for (rules, now, what) in [
+        (other.to_owned(), EPOCH + 15 * MINUTE, "labels"),
+        (
+            format!("{other}summary = \"other is up\"\n"),
+            EPOCH + 15 * MINUTE + 1_000,
+            "summary",
+        ),
+    ] {
+        std::fs::write(&path, rules).expect("writes the rules");
+        clock(address, now, SECTION).await;
+        let next = watched(
+            &mut page,
+            &format!("`alerts` after a reload that changed the rule's {what}"),
+        )
+        .await;
+        let other = next.get("Other/o").cloned().unwrap_or_default();
+        let want = if what == "labels" {
+            other["labels"]["severity"] == "page" && other["summary"].is_null()
+        } else {
+            other["labels"]["severity"] == "page" && other["summary"] == "other is up"
+        };
+        assert!(
+            other["state"] == "firing" && want,
+            "a reload that changes a rule's {what} changes its alerts at the next evaluation \
+             (labels: the series', the rule's and alertname), and the page watching the alerts \
+             is sent them; got {other} {}",
+            chapter(SECTION)
+        );
+    }
     server.shutdown().await;
 
     // One smoke check on the wall clock: the same engine, a `for` of 1 s,
