@@ -1538,6 +1538,15 @@ async fn state_of(address: SocketAddr, alert: &str) -> String {
         .to_owned()
 }
 
+/// Replaces the rules file of a running server whole: a new file renamed
+/// over the old one, as the chapter asks. A server may read the file at
+/// any evaluation, and `std::fs::write` empties the file before it writes.
+fn replace_rules(path: &std::path::Path, rules: &str) {
+    let new = path.with_extension("toml.new");
+    std::fs::write(&new, rules).expect("writes the new rules");
+    std::fs::rename(&new, path).expect("renames the new rules over the old");
+}
+
 /// A server with `rules` (with `WEBHOOK` replaced by the receiver's URL)
 /// and its alert state in `dir`.
 async fn start_with_rules(dir: &tempfile::TempDir, rules: &str, url: &str) -> Server {
@@ -1780,7 +1789,7 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
     // The rules file is reloaded when it changes. A bad file is refused and
     // the old rules stay: h1, above again, goes pending and fires.
     let path = dir.path().join("rules.toml");
-    std::fs::write(&path, "[[rule]]\nname = \"HighLoad\"\nop = \"~\"\n").expect("writes the rules");
+    replace_rules(&path, "[[rule]]\nname = \"HighLoad\"\nop = \"~\"\n");
     step(
         address,
         "load",
@@ -1804,11 +1813,10 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
         chapter(SECTION)
     );
     // A valid file without the rule: its firing alert resolves, and says why.
-    std::fs::write(
+    replace_rules(
         &path,
         "[[rule]]\nname = \"Other\"\nselector = \"other\"\nop = \">\"\nthreshold = 1\n",
-    )
-    .expect("writes the rules");
+    );
     clock(address, EPOCH + 13 * MINUTE, SECTION).await;
     let (_, history) = get(address, "/api/alerts/history?limit=100").await;
     let last = history["history"]
@@ -1879,7 +1887,7 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
             "summary",
         ),
     ] {
-        std::fs::write(&path, rules).expect("writes the rules");
+        replace_rules(&path, &rules);
         clock(address, now, SECTION).await;
         let next = watched(
             &mut page,
@@ -1900,6 +1908,30 @@ async fn an_alert_goes_pending_firing_resolved_on_the_test_clock() {
             chapter(SECTION)
         );
     }
+    // Other/o's last sample is 6 minutes old at +20 min: stale, it resolves.
+    clock(address, EPOCH + 20 * MINUTE, SECTION).await;
+    let next = watched(&mut page, "`alerts` after Other/o's sample went stale").await;
+    assert_eq!(
+        next.get("Other/o").map(|a| a["state"].clone()),
+        Some(Value::from("resolved")),
+        "Other/o's last sample is more than 5 minutes old: stale, the alert resolves {}",
+        chapter(SECTION)
+    );
+    // h1 resolved at +13 min: at +28 min it leaves the view, and the page
+    // is told.
+    clock(address, EPOCH + 28 * MINUTE, SECTION).await;
+    let next = watched(
+        &mut page,
+        "`alerts` once h1 had been resolved for 15 minutes",
+    )
+    .await;
+    assert!(
+        !next.contains_key("HighLoad/h1") && next.contains_key("Other/o"),
+        "a resolved alert is forgotten 15 minutes after it resolved (h1 at +28 min, its rule \
+         removed or not), and the page watching the alerts is sent them without it; got {:?} {}",
+        next.keys().collect::<Vec<_>>(),
+        chapter(SECTION)
+    );
     server.shutdown().await;
 
     // One smoke check on the wall clock: the same engine, a `for` of 1 s,
@@ -2323,6 +2355,29 @@ async fn silences_hide_notifications_until_they_expire() {
         "a silence that ends before it starts is refused {}",
         chapter(SECTION)
     );
+    // A comment of at most 1 000 bytes (these silences match no alert).
+    for (length, want) in [(1_000, 200), (1_001, 400)] {
+        let silence = format!(
+            r#"{{"matchers":"{{alertname=\"None\"}}","starts":{EPOCH},"ends":{},"comment":"{}"}}"#,
+            EPOCH + MINUTE,
+            "x".repeat(length)
+        );
+        let (status, answer) = http(
+            address,
+            "POST",
+            "/api/silences",
+            "application/json",
+            &silence,
+        )
+        .await;
+        assert_eq!(
+            status,
+            want,
+            "a silence's comment may be up to 1 000 bytes: one of {length} answers {want}, got \
+             {status} {answer} {}",
+            chapter(SECTION)
+        );
+    }
 
     disks(
         address,
@@ -2582,7 +2637,7 @@ async fn a_firing_alert_survives_kill_9() {
     drop(server); // SIGKILL: no shutdown, nothing flushed by the server.
 
     let (child, address) = spawn(dir.path(), EPOCH + 5 * MINUTE + 31_000);
-    let _server = Process(child);
+    let server = Process(child);
     let (_, history) = get(address, "/api/alerts/history?limit=100").await;
     let fired = history["history"].as_array().is_some_and(|h| {
         h.iter().any(|t| {
@@ -2652,6 +2707,45 @@ async fn a_firing_alert_survives_kill_9() {
             chapter(SECTION)
         );
     }
+    // cool fires again, stops holding at `stops` (a countdown starts), holds
+    // again 30 s later (the countdown stops: no move, and that must be saved
+    // too), and the server is killed. After the restart cool stops holding
+    // at `again`: its countdown starts there, not at `stops`.
+    let fires = EPOCH + 16 * MINUTE;
+    let stops = fires + MINUTE + 1_000;
+    let holds = stops + 30_000;
+    for (now, value) in [
+        (fires, 70.0),
+        (fires + MINUTE, 70.0),
+        (stops, 10.0),
+        (holds, 70.0),
+    ] {
+        step(address, "temp", &[("cool", value)], now, SECTION).await;
+    }
+    assert_eq!(
+        state_of(address, "Cooling/cool").await,
+        "firing",
+        "cool is above 50 again for its `for` (1 min), then below for 30 s (less than its \
+         keep_firing_for), then above: firing {}",
+        chapter(SECTION)
+    );
+    drop(server); // SIGKILL again.
+
+    let (child, address) = spawn(dir.path(), holds + 1_000);
+    let _server = Process(child);
+    let again = holds + 30_000;
+    step(address, "temp", &[("cool", 10.0)], again, SECTION).await;
+    clock(address, stops + 10 * MINUTE, SECTION).await;
+    assert_eq!(
+        state_of(address, "Cooling/cool").await,
+        "firing",
+        "cool's countdown that started at +{} ms stopped 30 s later when it held again, before \
+         the kill; after the restart it stopped holding at +{} ms, so it fires until 10 minutes \
+         after that. A countdown that stops must be saved too {}",
+        stops - EPOCH,
+        again - EPOCH,
+        chapter(SECTION)
+    );
 }
 
 // ------------------------------------------------- stage 16: host values
