@@ -18,7 +18,7 @@ use dashboard::protocol::{ClientMessage, Mode, Policy, ServerMessage};
 use dashboard::store::{Aggregation, Retention};
 use dashboard::{CLOSE_TOO_SLOW, Clock, Config, Selector, Server};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
@@ -148,7 +148,7 @@ fn line(name: &str, labels: &[(&str, &str)], t: i64, v: f64) -> String {
         .collect();
     format!(
         "{}\n",
-        serde_json::json!({"name": name, "labels": labels, "t": t, "v": v})
+        json!({"name": name, "labels": labels, "t": t, "v": v})
     )
 }
 
@@ -2315,6 +2315,18 @@ async fn notifications_are_grouped_and_repeated() {
 
 // ------------------------------------------------- stage 14: silences
 
+/// `POST /api/silences` with `silence`: the status and the answer.
+async fn post_silence(address: SocketAddr, silence: Value) -> (u16, Value) {
+    http(
+        address,
+        "POST",
+        "/api/silences",
+        "application/json",
+        &silence.to_string(),
+    )
+    .await
+}
+
 async fn silences_hide_notifications_until_they_expire() {
     const SECTION: &str = "Stage 14: Silences";
     let dir = tempfile::tempdir().expect("a directory");
@@ -2326,16 +2338,14 @@ async fn silences_hide_notifications_until_they_expire() {
     )
     .await;
     let address = server.local_addr();
-    let silence = format!(
-        r#"{{"matchers":"{{alertname=\"Disk\",region=\"eu\"}}","starts":{EPOCH},"ends":{},"comment":"maintenance"}}"#,
-        EPOCH + 30 * MINUTE
-    );
-    let (status, answer) = http(
+    let (status, answer) = post_silence(
         address,
-        "POST",
-        "/api/silences",
-        "application/json",
-        &silence,
+        json!({
+            "matchers": r#"{alertname="Disk",region="eu"}"#,
+            "starts": EPOCH,
+            "ends": EPOCH + 30 * MINUTE,
+            "comment": "maintenance",
+        }),
     )
     .await;
     assert_eq!(
@@ -2344,11 +2354,8 @@ async fn silences_hide_notifications_until_they_expire() {
         "POST /api/silences answers the new silence's id, got {status} {answer} {}",
         chapter(SECTION)
     );
-    let bad = format!(
-        r#"{{"matchers":"{{alertname=\"Disk\"}}","starts":{EPOCH},"ends":{}}}"#,
-        EPOCH - 1
-    );
-    let (status, _) = http(address, "POST", "/api/silences", "application/json", &bad).await;
+    let bad = json!({"matchers": r#"{alertname="Disk"}"#, "starts": EPOCH, "ends": EPOCH - 1});
+    let (status, _) = post_silence(address, bad).await;
     assert_eq!(
         status,
         400,
@@ -2357,19 +2364,13 @@ async fn silences_hide_notifications_until_they_expire() {
     );
     // A comment of at most 1 000 bytes (these silences match no alert).
     for (length, want) in [(1_000, 200), (1_001, 400)] {
-        let silence = format!(
-            r#"{{"matchers":"{{alertname=\"None\"}}","starts":{EPOCH},"ends":{},"comment":"{}"}}"#,
-            EPOCH + MINUTE,
-            "x".repeat(length)
-        );
-        let (status, answer) = http(
-            address,
-            "POST",
-            "/api/silences",
-            "application/json",
-            &silence,
-        )
-        .await;
+        let silence = json!({
+            "matchers": r#"{alertname="None"}"#,
+            "starts": EPOCH,
+            "ends": EPOCH + MINUTE,
+            "comment": "x".repeat(length),
+        });
+        let (status, answer) = post_silence(address, silence).await;
         assert_eq!(
             status,
             want,
@@ -2461,18 +2462,11 @@ async fn silences_hide_notifications_until_they_expire() {
         chapter(SECTION)
     );
     // A silence can be ended early, once: DELETE answers 200, then 404.
-    let silence = format!(
-        r#"{{"matchers":"{{alertname=\"Disk\",region=\"us\"}}","duration_ms":{}}}"#,
-        10 * MINUTE
-    );
-    let (_, answer) = http(
-        address,
-        "POST",
-        "/api/silences",
-        "application/json",
-        &silence,
-    )
-    .await;
+    let silence = json!({
+        "matchers": r#"{alertname="Disk",region="us"}"#,
+        "duration_ms": 10 * MINUTE,
+    });
+    let (_, answer) = post_silence(address, silence).await;
     let id = answer["id"].as_u64().unwrap_or_default();
     let path = format!("/api/silences/{id}");
     let (first, answer) = http(address, "DELETE", &path, "application/json", "").await;
