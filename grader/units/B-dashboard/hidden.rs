@@ -1510,23 +1510,24 @@ async fn notification(notifications: &mut mpsc::UnboundedReceiver<Value>, what: 
 /// The alerts as `GET /api/alerts` lists them, by `rule/host`.
 async fn alerts(address: SocketAddr) -> BTreeMap<String, Value> {
     let (_, body) = get(address, "/api/alerts").await;
-    body["alerts"]
-        .as_array()
-        .map(|alerts| {
-            alerts
-                .iter()
-                .map(|alert| {
-                    let host = alert["series"]["labels"]["host"]
-                        .as_str()
-                        .unwrap_or_default();
-                    (
-                        format!("{}/{host}", alert["rule"].as_str().unwrap_or_default()),
-                        alert.clone(),
-                    )
-                })
-                .collect()
+    by_alert(body["alerts"].as_array().cloned().unwrap_or_default())
+}
+
+/// Alerts by `rule/host`.
+fn by_alert(alerts: Vec<Value>) -> BTreeMap<String, Value> {
+    alerts
+        .into_iter()
+        .map(|alert| {
+            let host = alert["series"]["labels"]["host"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (
+                format!("{}/{host}", alert["rule"].as_str().unwrap_or_default()),
+                alert,
+            )
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 async fn state_of(address: SocketAddr, alert: &str) -> String {
@@ -1616,18 +1617,7 @@ async fn watched(page: &mut Client, what: &str) -> BTreeMap<String, Value> {
         ServerMessage::Alerts { alerts } => alerts,
         _ => Vec::new(),
     };
-    list.into_iter()
-        .map(|alert| {
-            let host = alert["series"]["labels"]["host"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            (
-                format!("{}/{host}", alert["rule"].as_str().unwrap_or_default()),
-                alert,
-            )
-        })
-        .collect()
+    by_alert(list)
 }
 
 /// After an evaluation that changed nothing: the page is sent no `alerts`.
