@@ -179,7 +179,7 @@ pub async fn verify(
 
     // One folder for all of a unit's wrong submissions, each written over
     // the last: they are graded one after the other, so their builds take
-    // the same files in `target/grade` instead of a set each (about 50 MB
+    // the same files in `target/grade` instead of a set each (about 40 MB
     // a submission, gigabytes over the course).
     let dir = crate::scratch::base_dir(root)
         .join("wrong")
