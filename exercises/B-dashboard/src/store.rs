@@ -457,6 +457,59 @@ impl Store {
         )
     }
 
+    /// The start of the oldest minute the minute tier keeps at `now`.
+    pub fn minute_oldest(&self, now: Millis) -> Millis {
+        Ring::new(MINUTE_PERIOD, self.retention.minute).oldest_kept(now)
+    }
+
+    /// The minute tier's buckets that start at or after `from`, of every
+    /// series, with their series' key: what `--rollups` saves
+    /// ([`crate::rollups`]).
+    pub fn minute_buckets(&self, from: Millis) -> Vec<(SeriesKey, Bucket)> {
+        let mut buckets = Vec::new();
+        for series in &self.series {
+            let ring = &series.minute.buckets;
+            let first = ring.partition_point(|bucket| bucket.start < from);
+            buckets.extend(
+                ring.range(first..)
+                    .map(|bucket| (series.key.clone(), *bucket)),
+            );
+        }
+        buckets
+    }
+
+    /// Puts a saved minute bucket back into the series `key` (added if
+    /// new), replacing a bucket of the same minute; its last sample becomes
+    /// the series' latest if it is newer. `false` (and nothing changes) when
+    /// the minute tier no longer keeps its minute at `now`. For
+    /// [`crate::rollups`], at start.
+    pub fn restore_minute(
+        &mut self,
+        key: &SeriesKey,
+        bucket: Bucket,
+        now: Millis,
+    ) -> Result<bool, IngestError> {
+        if bucket.start < self.minute_oldest(now) {
+            return Ok(false);
+        }
+        let (id, _) = self.intern(key)?;
+        let Some(series) = self.series.get_mut(id as usize) else {
+            return Ok(false);
+        };
+        let ring = &mut series.minute.buckets;
+        match ring.binary_search_by_key(&bucket.start, |kept| kept.start) {
+            Ok(i) => ring[i] = bucket,
+            Err(i) => ring.insert(i, bucket),
+        }
+        if series.latest.is_none_or(|latest| bucket.last_t >= latest.t) {
+            series.latest = Some(Sample {
+                t: bucket.last_t,
+                v: bucket.last,
+            });
+        }
+        Ok(true)
+    }
+
     /// The tier a query is answered from, when it does not name one.
     pub fn tier_for(&self, query: &Query, now: Millis) -> Tier {
         if let Some(tier) = query.tier {

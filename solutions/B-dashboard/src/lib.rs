@@ -14,6 +14,8 @@
 //!   amount, conflated to the latest value, rate-capped, or closed.
 //! * [`alerts`]: rules, the alert state machine, silences, notifications.
 //! * [`server`]: HTTP and WebSocket, ingest, the page.
+//! * [`rollups`]: the minute tier saved in SQLite, so that the history
+//!   survives a restart.
 //! * [`host`]: this host's CPU, memory, network and disk (`sysinfo`).
 //! * [`sources`]: synthetic sources (sine, square wave, random walk,
 //!   bursts) for a demo that moves by itself.
@@ -31,6 +33,7 @@ pub mod hub;
 pub mod labels;
 mod page;
 pub mod protocol;
+pub mod rollups;
 pub mod server;
 pub mod sources;
 pub mod store;

@@ -2,12 +2,14 @@
 //!
 //! ```text
 //! dashboard-server [--listen 127.0.0.1:8080] [--rules rules.toml] [--state alerts.sqlite]
-//!                  [--demo] [--no-host] [--test-clock MS]
+//!                  [--rollups rollups.sqlite] [--demo] [--no-host] [--test-clock MS]
 //! ```
 //!
 //! `--rules` names the alert rules (TOML; edits are picked up while it
 //! runs, a bad edit is refused and the old rules stay), `--state` the
-//! SQLite file that keeps the alerts' state and history across restarts.
+//! SQLite file that keeps the alerts' state and history across restarts,
+//! `--rollups` the SQLite file that keeps the minute tier (a day of history
+//! at one-minute resolution) across restarts.
 //! `--demo` adds the synthetic sources (a sine, a square wave, a random
 //! walk, bursts) so that the page moves without any other program.
 //! This host's CPU, memory, network and disk are collected every second
@@ -22,7 +24,7 @@ use std::process::ExitCode;
 
 use dashboard::{Clock, Config, Server};
 
-const USAGE: &str = "usage: dashboard-server [--listen ADDRESS] [--rules FILE] [--state FILE] [--demo] [--no-host] [--test-clock MS]";
+const USAGE: &str = "usage: dashboard-server [--listen ADDRESS] [--rules FILE] [--state FILE] [--rollups FILE] [--demo] [--no-host] [--test-clock MS]";
 
 fn main() -> ExitCode {
     let mut listen: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 8080));
@@ -42,9 +44,10 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             },
-            "--rules" | "--state" => match args.next() {
+            "--rules" | "--state" | "--rollups" => match args.next() {
                 Some(path) if arg == "--rules" => config.rules = Some(path.into()),
-                Some(path) => config.state = Some(path.into()),
+                Some(path) if arg == "--state" => config.state = Some(path.into()),
+                Some(path) => config.rollups = Some(path.into()),
                 None => {
                     eprintln!("{arg} needs a file\n{USAGE}");
                     return ExitCode::from(2);

@@ -50,19 +50,11 @@ impl Alerting {
                 .unwrap_or_default(),
             None => RuleSet::default(),
         };
-        let database = state
-            .map(|path| {
-                AlertStore::open(&path).map_err(|source| super::ServerError::State { path, source })
-            })
-            .transpose()?;
-        let engine = match &database {
-            Some(database) => {
-                Engine::restore(ruleset, database).map_err(|source| super::ServerError::State {
-                    path: PathBuf::from("the alert state"),
-                    source,
-                })?
-            }
-            None => Engine::new(ruleset),
+        let (engine, database) = match state {
+            Some(path) => AlertStore::open(&path)
+                .and_then(|database| Ok((Engine::restore(ruleset, &database)?, Some(database))))
+                .map_err(|source| super::ServerError::State { path, source })?,
+            None => (Engine::new(ruleset), None),
         };
         let mut alerting = Self {
             engine,

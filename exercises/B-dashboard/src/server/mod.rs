@@ -18,7 +18,7 @@ mod socket;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -29,8 +29,9 @@ use tokio::task::JoinHandle;
 use crate::alerts::{PersistError, RuleError};
 use crate::clock::{Clock, Millis};
 use crate::hub::{self, Hub};
+use crate::rollups::{self, RollupError, RollupStore};
 use crate::sources::Source;
-use crate::store::{Retention, Store};
+use crate::store::{MINUTE_PERIOD, Retention, Store};
 
 /// The largest WebSocket message a client may send (a subscription or a
 /// query is small); bigger ones close the connection with 1009.
@@ -57,6 +58,9 @@ pub struct Config {
     /// The alerts' state and history (SQLite), restored at start; none:
     /// kept in memory only.
     pub state: Option<PathBuf>,
+    /// The minute tier (SQLite), saved every [`rollups::SAVE_EVERY`] and at
+    /// shutdown, loaded at start; none: the history is in memory only.
+    pub rollups: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -69,6 +73,7 @@ impl Default for Config {
             collect_every: Duration::from_secs(1),
             rules: None,
             state: None,
+            rollups: None,
         }
     }
 }
@@ -83,6 +88,7 @@ impl std::fmt::Debug for Config {
             .field("collect_every", &self.collect_every)
             .field("rules", &self.rules)
             .field("state", &self.state)
+            .field("rollups", &self.rollups)
             .finish()
     }
 }
@@ -109,6 +115,14 @@ pub enum ServerError {
         /// Why.
         source: PersistError,
     },
+    /// The rollups database cannot be opened or read.
+    #[error("the rollups in {path}: {source}", path = path.display())]
+    Rollups {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: RollupError,
+    },
 }
 
 /// What every task of the server shares.
@@ -121,6 +135,11 @@ pub(crate) struct Shared {
     evaluate_now: tokio::sync::Notify,
     /// The count of requests covered by the latest finished evaluation.
     evaluated: watch::Sender<u64>,
+    /// Where the minute tier is saved (none: not saved).
+    rollups: Option<Mutex<RollupStore>>,
+    /// The start of the oldest minute a sample changed since the last
+    /// save of the rollups ([`Millis::MAX`]: none).
+    unsaved_from: AtomicI64,
     pub(crate) clock: Clock,
     pub(crate) stop: watch::Receiver<bool>,
     /// Every task holds a clone; `shutdown` waits until all are dropped.
@@ -140,6 +159,14 @@ impl Shared {
     pub(crate) fn alive(&self) -> mpsc::Sender<()> {
         self.alive.clone()
     }
+
+    /// Records that a sample at `t` was stored: its minute is saved with
+    /// the next rollups.
+    pub(crate) fn stored(&self, t: Millis) {
+        if self.rollups.is_some() {
+            self.unsaved_from.fetch_min(t, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Resolves when the stop signal is set (or its sender is gone).
@@ -153,6 +180,7 @@ pub struct Server {
     shared: Arc<Shared>,
     stop: watch::Sender<bool>,
     serve: JoinHandle<()>,
+    ticks: JoinHandle<()>,
     alive: mpsc::Receiver<()>,
 }
 
@@ -183,16 +211,25 @@ impl Server {
             collect_every,
             rules,
             state,
+            rollups,
         } = config;
-        let alerts = tokio::task::spawn_blocking(move || alerting::Alerting::open(rules, state))
-            .await
-            .map_err(|_| ServerError::Bind {
-                address,
-                source: std::io::Error::other("the runtime is shutting down"),
-            })??;
+        let now = clock.now();
+        let (alerts, (store, rollups)) = tokio::task::spawn_blocking(move || {
+            Ok::<_, ServerError>((
+                alerting::Alerting::open(rules, state)?,
+                open_rollups(rollups, retention, now)?,
+            ))
+        })
+        .await
+        .map_err(|_| ServerError::Bind {
+            address,
+            source: std::io::Error::other("the runtime is shutting down"),
+        })??;
         let shared = Arc::new(Shared {
-            hub: Mutex::new(Hub::new(Store::new(retention), limits)),
+            hub: Mutex::new(Hub::new(store, limits)),
             alerting: Mutex::new(alerts),
+            rollups: rollups.map(Mutex::new),
+            unsaved_from: AtomicI64::new(Millis::MAX),
             evaluations_asked: std::sync::atomic::AtomicU64::new(0),
             evaluate_now: tokio::sync::Notify::new(),
             evaluated: watch::Sender::new(0),
@@ -200,14 +237,14 @@ impl Server {
             stop: stop_signal.clone(),
             alive,
         });
-        {
+        let ticks = {
             let (shared, alive) = (Arc::clone(&shared), shared.alive());
             tokio::spawn(async move {
                 ticks(&shared, sources, collect_every).await;
                 alerting::Alerting::close(&shared).await;
                 drop(alive);
-            });
-        }
+            })
+        };
         let router = api::router(Arc::clone(&shared));
         let mut on_stop = stop_signal;
         let serve = tokio::spawn(async move {
@@ -231,6 +268,7 @@ impl Server {
             shared,
             stop,
             serve,
+            ticks,
             alive: alive_receiver,
         })
     }
@@ -260,18 +298,24 @@ impl Server {
         self.shared.hub().clients()
     }
 
-    /// Stops accepting, closes every WebSocket with 1001 (going away), and
-    /// returns when every task of the server has ended.
+    /// Stops accepting, closes every WebSocket with 1001 (going away), saves
+    /// the rollups a last time, and returns when every task of the server
+    /// has ended.
     pub async fn shutdown(self) {
         let Server {
             shared,
             stop,
             serve,
+            ticks,
             mut alive,
             ..
         } = self;
         stop.send_replace(true);
         let _ = serve.await;
+        let _ = ticks.await;
+        // No request and no source can store a sample any more.
+        let now = shared.clock.now();
+        save_rollups(&shared, now).await;
         drop(shared);
         // `recv` returns `None` once every task's sender is dropped.
         while alive.recv().await.is_some() {}
@@ -290,6 +334,7 @@ async fn ticks(shared: &Arc<Shared>, mut sources: Vec<Box<dyn Source>>, collect_
     let mut stop = shared.stop.clone();
     let mut next_collect = shared.clock.now();
     let mut last_evaluation: Option<Millis> = None;
+    let mut last_save = shared.clock.now();
     loop {
         let next_evaluation = match last_evaluation {
             None => shared.clock.now(),
@@ -321,6 +366,10 @@ async fn ticks(shared: &Arc<Shared>, mut sources: Vec<Box<dyn Source>>, collect_
             alerting::evaluate(shared, now).await;
             last_evaluation = Some(now);
         }
+        if now >= last_save + rollups::SAVE_EVERY {
+            save_rollups(shared, now).await;
+            last_save = now;
+        }
         shared.evaluated.send_replace(asked);
     }
 }
@@ -334,8 +383,72 @@ fn collect(shared: &Shared, sources: &mut [Box<dyn Source>], now: Millis) {
     let mut hub = shared.hub();
     for (key, value) in samples {
         let sample = crate::store::Sample { t: now, v: value };
-        if let Err(error) = hub.ingest(&key, sample, now) {
-            tracing::warn!(%key, %error, "a source's sample was refused");
+        match hub.ingest(&key, sample, now) {
+            Ok(()) => shared.stored(sample.t),
+            Err(error) => tracing::warn!(%key, %error, "a source's sample was refused"),
         }
     }
+}
+
+/// Opens the rollups file (if any) and loads it into a new store.
+fn open_rollups(
+    path: Option<PathBuf>,
+    retention: Retention,
+    now: Millis,
+) -> Result<(Store, Option<RollupStore>), ServerError> {
+    let mut store = Store::new(retention);
+    let Some(path) = path else {
+        return Ok((store, None));
+    };
+    let rollups = RollupStore::open(&path)
+        .and_then(|mut rollups| {
+            rollups.load(&mut store, now)?;
+            Ok(rollups)
+        })
+        .map_err(|source| ServerError::Rollups { path, source })?;
+    tracing::info!(
+        series = store.len(),
+        buckets = store.buckets().1,
+        "the minute tier is restored"
+    );
+    Ok((store, Some(rollups)))
+}
+
+/// Saves the minute buckets that samples changed since the last save, on
+/// a blocking thread. On failure they stay marked, for the next save.
+async fn save_rollups(shared: &Arc<Shared>, now: Millis) {
+    if shared.rollups.is_none() {
+        return;
+    }
+    let from = shared.unsaved_from.swap(Millis::MAX, Ordering::SeqCst);
+    if from == Millis::MAX {
+        return;
+    }
+    let worker = Arc::clone(shared);
+    let saved = tokio::task::spawn_blocking(move || {
+        let (buckets, oldest) = {
+            let hub = worker.hub();
+            let store = hub.store();
+            let minute = from.div_euclid(MINUTE_PERIOD) * MINUTE_PERIOD;
+            (store.minute_buckets(minute), store.minute_oldest(now))
+        };
+        match &worker.rollups {
+            Some(rollups) => rollups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .save(&buckets, oldest),
+            None => Ok(()),
+        }
+    })
+    .await;
+    let failed = match saved {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => error.to_string(),
+        Err(error) => error.to_string(),
+    };
+    tracing::error!(
+        error = failed,
+        "the rollups could not be saved; retried at the next save"
+    );
+    shared.unsaved_from.fetch_min(from, Ordering::SeqCst);
 }

@@ -3,10 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-
-use common::{EPOCH, get, http, ingest, receiver, start_with, within};
+use common::{EPOCH, Process, advance_to, get, http, ingest, receiver, start_with, within};
 
 const RULES: &str = r#"
 [notify]
@@ -21,18 +18,6 @@ threshold = 90
 for = "5m"
 keep_firing_for = "1m"
 "#;
-
-async fn advance_to(address: std::net::SocketAddr, now: i64) {
-    let (status, answer) = http(
-        address,
-        "POST",
-        "/api/test/clock",
-        "application/json",
-        &format!(r#"{{"now":{now}}}"#),
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
-}
 
 async fn state(address: std::net::SocketAddr) -> Option<String> {
     let (_, alerts) = get(address, "/api/alerts").await;
@@ -110,35 +95,15 @@ async fn a_bad_rules_file_is_refused_at_start_with_its_reason() {
     assert!(error.contains("selector") && error.contains('X'), "{error}");
 }
 
-/// Starts the binary; returns it and its address.
-fn spawn(dir: &std::path::Path) -> (std::process::Child, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dashboard-server"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--no-host",
-            "--test-clock",
-            &EPOCH.to_string(),
-        ])
-        .arg("--rules")
-        .arg(dir.join("rules.toml"))
-        .arg("--state")
-        .arg(dir.join("alerts.sqlite"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the server starts");
-    let stdout = child.stdout.take().expect("its output");
-    let line = BufReader::new(stdout)
-        .lines()
-        .next()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    let address = line
-        .strip_prefix("listening on http://")
-        .and_then(|address| address.parse().ok())
-        .unwrap_or_else(|| panic!("expected `listening on http://ADDRESS`, got {line:?}"));
-    (child, address)
+/// The binary with the rules and the alert state in `dir`.
+fn spawn(dir: &std::path::Path) -> Process {
+    let (rules, state) = (dir.join("rules.toml"), dir.join("alerts.sqlite"));
+    Process::spawn(&[
+        "--rules".as_ref(),
+        rules.as_ref(),
+        "--state".as_ref(),
+        state.as_ref(),
+    ])
 }
 
 #[tokio::test]
@@ -149,16 +114,17 @@ async fn a_firing_alert_is_still_firing_after_kill_9() {
         RULES.replace("webhook = \"WEBHOOK\"\n", ""),
     )
     .expect("writes");
-    let (mut child, address) = spawn(dir.path());
+    let server = spawn(dir.path());
+    let address = server.address;
     for step in 0..=10 {
         let now = EPOCH + step * 30_000;
         ingest(address, &[("cpu", &[("host", "a")], now, 95.0)]).await;
         advance_to(address, now).await;
     }
     assert_eq!(state(address).await.as_deref(), Some("firing"));
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-    let (mut child, address) = spawn(dir.path());
+    server.kill_9();
+    let server = spawn(dir.path());
+    let address = server.address;
     assert_eq!(
         state(address).await.as_deref(),
         Some("firing"),
@@ -171,6 +137,5 @@ async fn a_firing_alert_is_still_firing_after_kill_9() {
         Some("firing"),
         "still firing while the condition holds"
     );
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
+    server.kill_9();
 }

@@ -19,10 +19,9 @@ mod common;
 #[path = "../../../webdriver.rs"]
 mod webdriver;
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{EPOCH, Line, http, ingest, receiver, start_with, within};
+use common::{EPOCH, Line, advance_to, ingest, receiver, start_with, within};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use webdriver::{Session, browser, start_driver};
@@ -71,20 +70,6 @@ fn poll<T>(page: &Session, what: &str, mut check: impl FnMut() -> Result<T, Stri
             Err(_) => page.next_change_or_event("dashboard:frame"),
         }
     }
-}
-
-/// Moves the server's test clock; it answers once the rules were evaluated
-/// at that time.
-async fn clock_to(address: SocketAddr, now: i64) {
-    let (status, answer) = http(
-        address,
-        "POST",
-        "/api/test/clock",
-        "application/json",
-        &format!(r#"{{"now":{now}}}"#),
-    )
-    .await;
-    assert_eq!(status, 200, "POST /api/test/clock answered {answer}");
 }
 
 /// The next notification the webhook receives.
@@ -306,7 +291,7 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     // evaluation at that time still sees the old value), then one sample
     // per request, each waited for on the page (the page's "latest" policy
     // would conflate samples posted at once into one).
-    runtime.block_on(clock_to(address, EPOCH + 5_000));
+    runtime.block_on(advance_to(address, EPOCH + 5_000));
     for k in 1..=5 {
         runtime.block_on(ingest(
             address,
@@ -332,7 +317,7 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     eprintln!("the chart before the step: {before:?}; after: {after:?}");
 
     // 2. The rule fires when the clock moves, and the page lists the alert.
-    runtime.block_on(clock_to(address, EPOCH + 6_000));
+    runtime.block_on(advance_to(address, EPOCH + 6_000));
     let first = next_notification(&runtime, &mut notifications, "HighCpu's notification");
     assert_eq!(first["status"], "firing", "{first}");
     assert_eq!(first["group"]["alertname"], "HighCpu", "{first}");
@@ -390,11 +375,11 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     // keeps the reminder back. The marker, another group, fires after it,
     // and its notification is the next to arrive: nothing came before it.
     runtime.block_on(async {
-        clock_to(address, EPOCH + 70_000).await;
+        advance_to(address, EPOCH + 70_000).await;
         ingest(address, &[("cpu", &[("host", "a")], EPOCH + 70_000, 96.0)]).await;
-        clock_to(address, EPOCH + 71_000).await;
+        advance_to(address, EPOCH + 71_000).await;
         ingest(address, &[("marker", &[], EPOCH + 71_000, 1.0)]).await;
-        clock_to(address, EPOCH + 72_000).await;
+        advance_to(address, EPOCH + 72_000).await;
     });
     let marker = next_notification(&runtime, &mut notifications, "the marker's notification");
     assert_eq!(
@@ -406,7 +391,7 @@ fn the_dashboard_draws_alerts_and_silences_in_chromium() {
     // lists host b only.
     runtime.block_on(async {
         ingest(address, &[("cpu", &[("host", "b")], EPOCH + 72_000, 97.0)]).await;
-        clock_to(address, EPOCH + 73_000).await;
+        advance_to(address, EPOCH + 73_000).await;
     });
     let second = next_notification(
         &runtime,

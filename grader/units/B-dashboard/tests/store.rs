@@ -1,7 +1,15 @@
 //! The store against an oracle: every sample kept in a list, every query
 //! answered by a scan of the list. Seeded; `STORE_SEED=N` replays a run.
+//! Then the minute tier saved in SQLite (`--rollups`): back after a clean
+//! restart, and after a `kill -9` up to the last save.
 
-use dashboard::store::{Aggregation, Query, Retention, Sample, Store, Tier};
+mod common;
+
+use std::net::SocketAddr;
+
+use common::{EPOCH, Line, Process, advance_to, encode, get, ingest, start_with};
+use dashboard::rollups::SAVE_EVERY;
+use dashboard::store::{Aggregation, MINUTE_PERIOD, Query, Retention, Sample, Store, Tier};
 use dashboard::{Selector, SeriesKey};
 
 struct Rng(u64);
@@ -161,5 +169,145 @@ fn the_minute_tier_answers_old_and_whole_minute_ranges() {
         result.series[0].points.len(),
         3_600,
         "the raw tier keeps an hour"
+    );
+}
+
+/// The start of [`EPOCH`]'s minute.
+const M0: i64 = EPOCH - EPOCH % MINUTE_PERIOD;
+
+const HOST_A: &[(&str, &str)] = &[("host", "a")];
+
+/// `selector` from the tier `tier` over the five minutes up to the end of
+/// `M0`'s, one point per minute under `aggregation`: `(series, t, value)`.
+async fn points(
+    address: SocketAddr,
+    selector: &str,
+    tier: &str,
+    aggregation: &str,
+) -> Vec<(String, i64, f64)> {
+    let step = if tier == "raw" { 1_000 } else { MINUTE_PERIOD };
+    let path = format!(
+        "/api/query?match={}&start={}&end={}&step={step}&aggregation={aggregation}&tier={tier}",
+        encode(selector),
+        M0 - 4 * MINUTE_PERIOD,
+        M0 + MINUTE_PERIOD,
+    );
+    let (status, result) = get(address, &path).await;
+    assert_eq!(status, 200, "{result}");
+    let mut points = Vec::new();
+    for series in result["series"].as_array().expect("series") {
+        let name = series["series"]["name"].as_str().unwrap_or_default();
+        for point in series["points"].as_array().expect("points") {
+            let (t, v) = (point[0].as_i64(), point[1].as_f64());
+            points.push((name.to_owned(), t.expect("a time"), v.expect("a value")));
+        }
+    }
+    points
+}
+
+/// Everything the minute tier says about every series: count, sum, min,
+/// max and last of each minute.
+async fn minute_tier(address: SocketAddr) -> Vec<Vec<(String, i64, f64)>> {
+    let mut all = Vec::new();
+    for aggregation in ["count", "sum", "min", "max", "last"] {
+        all.push(points(address, "{}", "minute", aggregation).await);
+    }
+    all
+}
+
+#[tokio::test]
+async fn the_minute_tier_is_back_after_a_clean_restart() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("rollups.sqlite");
+    let server = start_with(|config| config.rollups = Some(path.clone())).await;
+    let address = server.local_addr();
+    // Three minutes of cpu, a sample every 10 s; one sample of mem.
+    let lines: Vec<Line> = (0..18)
+        .map(|i| ("cpu", HOST_A, M0 - 2 * MINUTE_PERIOD + i * 10_000, i as f64))
+        .collect();
+    ingest(address, &lines).await;
+    ingest(address, &[("mem", HOST_A, M0, 5.0)]).await;
+    advance_to(address, EPOCH + SAVE_EVERY).await;
+    // After that save: a late sample in the first minute, and one more in
+    // the current minute. Only the clean stop saves them.
+    ingest(
+        address,
+        &[
+            ("cpu", HOST_A, M0 - 2 * MINUTE_PERIOD + 1, 100.0),
+            ("cpu", HOST_A, M0 + 30_000, -7.0),
+        ],
+    )
+    .await;
+    let before = minute_tier(address).await;
+    assert_eq!(before[0].len(), 4, "3 minutes of cpu, 1 of mem: {before:?}");
+    server.shutdown().await;
+
+    let server = start_with(|config| config.rollups = Some(path.clone())).await;
+    let address = server.local_addr();
+    assert_eq!(
+        minute_tier(address).await,
+        before,
+        "every minute bucket, the late sample's and the current minute's included"
+    );
+    assert_eq!(
+        points(address, "cpu", "raw", "count").await,
+        vec![],
+        "the raw tier is not saved"
+    );
+    // New samples add to the restored buckets.
+    ingest(address, &[("mem", HOST_A, M0 + 1_000, 9.0)]).await;
+    assert_eq!(
+        points(address, "mem", "minute", "sum").await,
+        vec![("mem".to_owned(), M0, 14.0)]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn kill_9_loses_only_the_samples_after_the_last_save() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("rollups.sqlite");
+    let args = ["--rollups".as_ref(), path.as_os_str()];
+    let server = Process::spawn(&args);
+    let address = server.address;
+    let lines: Vec<Line> = (0..6)
+        .map(|i| ("cpu", HOST_A, M0 - MINUTE_PERIOD + i * 10_000, i as f64))
+        .chain([("cpu", HOST_A, M0, 10.0)])
+        .collect();
+    ingest(address, &lines).await;
+    advance_to(address, EPOCH + SAVE_EVERY).await;
+    let saved = minute_tier(address).await;
+    ingest(address, &[("cpu", HOST_A, M0 + 1_000, 20.0)]).await;
+    assert_ne!(minute_tier(address).await, saved);
+    server.kill_9();
+
+    let server = Process::spawn(&args);
+    let address = server.address;
+    assert_eq!(
+        minute_tier(address).await,
+        saved,
+        "the minute tier as saved {SAVE_EVERY} ms into the clock"
+    );
+    server.kill_9();
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_rollups_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("a directory");
+    let path = dir.path().join("alerts.sqlite");
+    drop(dashboard::alerts::AlertStore::open(&path).expect("an alert database"));
+    let mut config = dashboard::Config {
+        rollups: Some(path),
+        ..dashboard::Config::default()
+    };
+    config.clock = dashboard::Clock::manual(EPOCH);
+    let address: SocketAddr = "127.0.0.1:0".parse().expect("an address");
+    let error = dashboard::Server::start(address, config)
+        .await
+        .expect_err("the alert state is not a rollups file");
+    let error = error.to_string();
+    assert!(
+        error.contains("alerts.sqlite") && error.contains("--rollups"),
+        "{error}"
     );
 }

@@ -230,7 +230,10 @@ async fn ingest(
         let mut hub = shared.hub();
         for (line, (key, sample)) in parsed {
             match hub.ingest(&key, sample, now) {
-                Ok(()) => accepted += 1,
+                Ok(()) => {
+                    accepted += 1;
+                    shared.stored(sample.t);
+                }
                 Err(error) => rejected.push(Rejected {
                     line,
                     error: error.to_string(),

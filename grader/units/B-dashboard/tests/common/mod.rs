@@ -81,6 +81,72 @@ pub async fn get(address: SocketAddr, path: &str) -> (u16, Value) {
     http(address, "GET", path, "application/json", "").await
 }
 
+/// Moves the server's manual clock to `now`; answers once the tick at
+/// `now` (collection, evaluation, the rollups' save when due) is done.
+pub async fn advance_to(address: SocketAddr, now: i64) {
+    let (status, answer) = http(
+        address,
+        "POST",
+        "/api/test/clock",
+        "application/json",
+        &format!(r#"{{"now":{now}}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// The reference binary, run by a test; killed with SIGKILL when dropped,
+/// so that a failed assertion leaves no server behind.
+pub struct Process {
+    child: std::process::Child,
+    pub address: SocketAddr,
+}
+
+impl Process {
+    /// Starts `dashboard-server --listen 127.0.0.1:0 --no-host
+    /// --test-clock EPOCH` with `args`, and waits for its `listening on`.
+    pub fn spawn(args: &[&std::ffi::OsStr]) -> Process {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dashboard-server"))
+            .args(["--listen", "127.0.0.1:0", "--no-host", "--test-clock"])
+            .arg(EPOCH.to_string())
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("its output");
+        let line = BufReader::new(stdout)
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        let address = line
+            .strip_prefix("listening on http://")
+            .and_then(|address| address.parse().ok());
+        let Some(address) = address else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("expected `listening on http://ADDRESS`, got {line:?}");
+        };
+        Process { child, address }
+    }
+
+    /// `kill -9`: the process dies at once, with no chance to save
+    /// anything.
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// One sample to post: `(name, labels, t, v)`.
 pub type Line<'a> = (&'a str, &'a [(&'a str, &'a str)], i64, f64);
 
