@@ -9,11 +9,11 @@
 //! resolution only.
 //!
 //! What is saved, and when:
-//! * every minute bucket that a sample changed since the last save, the
-//!   current minute's included (upserted: a bucket saved while its minute
-//!   was running is replaced by its newer sums). A late sample (`POST
-//!   /api/ingest` with an older timestamp) marks its own minute, so it is
-//!   saved too;
+//! * the minute buckets of every minute that a sample changed since the
+//!   last save, the current minute's included (upserted: a bucket saved
+//!   while its minute was running is replaced by its newer sums). A late
+//!   sample (`POST /api/ingest` with an older timestamp) marks its own
+//!   minute, and only that one, so it is saved too;
 //! * every [`SAVE_EVERY`] on the server's clock, and once more at a clean
 //!   shutdown. A `kill -9` loses at most the samples of the last
 //!   [`SAVE_EVERY`]; a clean stop loses nothing.

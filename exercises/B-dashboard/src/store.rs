@@ -26,6 +26,7 @@
 //! periods of the tier that answers: seconds for raw, minutes for minute.
 
 use std::collections::{HashMap, VecDeque, vec_deque};
+use std::ops::{Bound, RangeBounds};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -462,16 +463,20 @@ impl Store {
         Ring::new(MINUTE_PERIOD, self.retention.minute).oldest_kept(now)
     }
 
-    /// The minute tier's buckets that start at or after `from`, of every
-    /// series, with their series' key: what `--rollups` saves
-    /// ([`crate::rollups`]).
-    pub fn minute_buckets(&self, from: Millis) -> Vec<(SeriesKey, Bucket)> {
+    /// The minute tier's buckets that start in `starts`, of every series,
+    /// with their series' key: what `--rollups` saves ([`crate::rollups`]).
+    pub fn minute_buckets(&self, starts: impl RangeBounds<Millis>) -> Vec<(SeriesKey, Bucket)> {
         let mut buckets = Vec::new();
         for series in &self.series {
             let ring = &series.minute.buckets;
-            let first = ring.partition_point(|bucket| bucket.start < from);
+            let first = ring.partition_point(|bucket| match starts.start_bound() {
+                Bound::Included(&from) => bucket.start < from,
+                Bound::Excluded(&from) => bucket.start <= from,
+                Bound::Unbounded => false,
+            });
             buckets.extend(
                 ring.range(first..)
+                    .take_while(|bucket| starts.contains(&bucket.start))
                     .map(|bucket| (series.key.clone(), *bucket)),
             );
         }

@@ -9,11 +9,11 @@
 //! resolution only.
 //!
 //! What is saved, and when:
-//! * every minute bucket that a sample changed since the last save, the
-//!   current minute's included (upserted: a bucket saved while its minute
-//!   was running is replaced by its newer sums). A late sample (`POST
-//!   /api/ingest` with an older timestamp) marks its own minute, so it is
-//!   saved too;
+//! * the minute buckets of every minute that a sample changed since the
+//!   last save, the current minute's included (upserted: a bucket saved
+//!   while its minute was running is replaced by its newer sums). A late
+//!   sample (`POST /api/ingest` with an older timestamp) marks its own
+//!   minute, and only that one, so it is saved too;
 //! * every [`SAVE_EVERY`] on the server's clock, and once more at a clean
 //!   shutdown. A `kill -9` loses at most the samples of the last
 //!   [`SAVE_EVERY`]; a clean stop loses nothing.
@@ -303,7 +303,7 @@ mod tests {
         let mut store = filled(&[(NOW - 125_000, 1.0), (NOW - 61_000, 2.0)]);
         let oldest = store.minute_oldest(NOW);
         let mut rollups = RollupStore::open(&path)?;
-        rollups.save(&store.minute_buckets(Millis::MIN), oldest)?;
+        rollups.save(&store.minute_buckets(..), oldest)?;
         // A later sample in a saved minute: its bucket is saved again.
         let (id, _) = store
             .intern(&SeriesKey::new("cpu", [("host", "a")]))
@@ -318,7 +318,7 @@ mod tests {
                 NOW,
             )
             .expect("a sample");
-        rollups.save(&store.minute_buckets(NOW - 120_000), oldest)?;
+        rollups.save(&store.minute_buckets(NOW - 120_000..), oldest)?;
         drop(rollups);
 
         let mut restored = Store::new(Retention::default());
@@ -345,7 +345,7 @@ mod tests {
         let path = dir.path().join("rollups.sqlite");
         let day = 86_400_000;
         let store = filled(&[(NOW - day, 1.0), (NOW - 60_000, 2.0)]);
-        RollupStore::open(&path)?.save(&store.minute_buckets(Millis::MIN), Millis::MIN)?;
+        RollupStore::open(&path)?.save(&store.minute_buckets(..), Millis::MIN)?;
         // A day and a minute later, the first bucket is past the retention.
         let later = NOW + 60_000;
         let mut restored = Store::new(Retention::default());
@@ -378,7 +378,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("a directory");
         let path = dir.path().join("rollups.sqlite");
         let store = filled(&[(NOW - 60_000, 2.0)]);
-        RollupStore::open(&path)?.save(&store.minute_buckets(Millis::MIN), Millis::MIN)?;
+        RollupStore::open(&path)?.save(&store.minute_buckets(..), Millis::MIN)?;
         Connection::open(&path)?.execute("UPDATE minute SET count = 0", [])?;
         let error = RollupStore::open(&path)?
             .load(&mut Store::new(Retention::default()), NOW)

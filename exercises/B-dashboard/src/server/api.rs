@@ -226,13 +226,14 @@ async fn ingest(
         }
     }
     let mut accepted = 0;
+    let mut stored = Vec::new();
     {
         let mut hub = shared.hub();
         for (line, (key, sample)) in parsed {
             match hub.ingest(&key, sample, now) {
                 Ok(()) => {
                     accepted += 1;
-                    shared.stored(sample.t);
+                    stored.push(sample.t);
                 }
                 Err(error) => rejected.push(Rejected {
                     line,
@@ -241,6 +242,7 @@ async fn ingest(
             }
         }
     }
+    shared.stored(stored);
     rejected.sort_by_key(|rejected| rejected.line);
     let status = if accepted == 0 && !rejected.is_empty() {
         StatusCode::BAD_REQUEST

@@ -16,9 +16,10 @@ mod alerting;
 mod api;
 mod socket;
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -137,9 +138,10 @@ pub(crate) struct Shared {
     evaluated: watch::Sender<u64>,
     /// Where the minute tier is saved (none: not saved).
     rollups: Option<Mutex<RollupStore>>,
-    /// The start of the oldest minute a sample changed since the last
-    /// save of the rollups ([`Millis::MAX`]: none).
-    unsaved_from: AtomicI64,
+    /// The minutes (their starts) that samples changed since the last save
+    /// of the rollups. At most one per minute of the minute tier's
+    /// retention: only stored samples are counted.
+    unsaved: Mutex<BTreeSet<Millis>>,
     pub(crate) clock: Clock,
     pub(crate) stop: watch::Receiver<bool>,
     /// Every task holds a clone; `shutdown` waits until all are dropped.
@@ -160,12 +162,23 @@ impl Shared {
         self.alive.clone()
     }
 
-    /// Records that a sample at `t` was stored: its minute is saved with
-    /// the next rollups.
-    pub(crate) fn stored(&self, t: Millis) {
+    /// Records that samples at `times` were stored: their minutes are
+    /// saved with the next rollups.
+    pub(crate) fn stored(&self, times: impl IntoIterator<Item = Millis>) {
         if self.rollups.is_some() {
-            self.unsaved_from.fetch_min(t, Ordering::SeqCst);
+            self.unsaved_minutes().extend(
+                times
+                    .into_iter()
+                    .map(|t| t.div_euclid(MINUTE_PERIOD) * MINUTE_PERIOD),
+            );
         }
+    }
+
+    fn unsaved_minutes(&self) -> MutexGuard<'_, BTreeSet<Millis>> {
+        // An insert into a set cannot leave it half-changed.
+        self.unsaved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -229,7 +242,7 @@ impl Server {
             hub: Mutex::new(Hub::new(store, limits)),
             alerting: Mutex::new(alerts),
             rollups: rollups.map(Mutex::new),
-            unsaved_from: AtomicI64::new(Millis::MAX),
+            unsaved: Mutex::new(BTreeSet::new()),
             evaluations_asked: std::sync::atomic::AtomicU64::new(0),
             evaluate_now: tokio::sync::Notify::new(),
             evaluated: watch::Sender::new(0),
@@ -381,12 +394,16 @@ fn collect(shared: &Shared, sources: &mut [Box<dyn Source>], now: Millis) {
         .flat_map(|source| source.collect(now))
         .collect();
     let mut hub = shared.hub();
+    let mut stored = false;
     for (key, value) in samples {
         let sample = crate::store::Sample { t: now, v: value };
         match hub.ingest(&key, sample, now) {
-            Ok(()) => shared.stored(sample.t),
+            Ok(()) => stored = true,
             Err(error) => tracing::warn!(%key, %error, "a source's sample was refused"),
         }
+    }
+    if stored {
+        shared.stored([now]);
     }
 }
 
@@ -414,23 +431,30 @@ fn open_rollups(
     Ok((store, Some(rollups)))
 }
 
-/// Saves the minute buckets that samples changed since the last save, on
-/// a blocking thread. On failure they stay marked, for the next save.
+/// Saves the minute buckets of the minutes that samples changed since the
+/// last save, on a blocking thread. On failure the minutes stay marked,
+/// for the next save.
 async fn save_rollups(shared: &Arc<Shared>, now: Millis) {
     if shared.rollups.is_none() {
         return;
     }
-    let from = shared.unsaved_from.swap(Millis::MAX, Ordering::SeqCst);
-    if from == Millis::MAX {
+    // Taken before the store is read: a sample stored after this marks
+    // its minute again, for the next save.
+    let minutes = std::mem::take(&mut *shared.unsaved_minutes());
+    if minutes.is_empty() {
         return;
     }
     let worker = Arc::clone(shared);
+    let marked = minutes.clone();
     let saved = tokio::task::spawn_blocking(move || {
         let (buckets, oldest) = {
             let hub = worker.hub();
             let store = hub.store();
-            let minute = from.div_euclid(MINUTE_PERIOD) * MINUTE_PERIOD;
-            (store.minute_buckets(minute), store.minute_oldest(now))
+            let buckets: Vec<_> = marked
+                .iter()
+                .flat_map(|&minute| store.minute_buckets(minute..=minute))
+                .collect();
+            (buckets, store.minute_oldest(now))
         };
         match &worker.rollups {
             Some(rollups) => rollups
@@ -450,5 +474,5 @@ async fn save_rollups(shared: &Arc<Shared>, now: Millis) {
         error = failed,
         "the rollups could not be saved; retried at the next save"
     );
-    shared.unsaved_from.fetch_min(from, Ordering::SeqCst);
+    shared.unsaved_minutes().extend(minutes);
 }
