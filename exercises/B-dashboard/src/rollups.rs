@@ -195,14 +195,17 @@ impl RollupStore {
 
     /// Saves `buckets` (inserted, or replacing the saved bucket of the same
     /// series and minute) and deletes those that start before `oldest`, in
-    /// one transaction.
+    /// one transaction: on an error nothing is written, and the next save
+    /// can write the same buckets again.
     pub fn save(
         &mut self,
         buckets: &[(SeriesKey, Bucket)],
         oldest: Millis,
     ) -> Result<(), RollupError> {
         let transaction = self.connection.transaction()?;
-        let mut added = Vec::new();
+        // The numbers of new series count only once the transaction is
+        // committed: a rolled-back number may be given to another series.
+        let mut added = HashMap::new();
         {
             let mut add_series =
                 transaction.prepare("INSERT INTO series (key) VALUES (?1) RETURNING id")?;
@@ -214,14 +217,13 @@ impl RollupStore {
                      max = excluded.max, last = excluded.last, last_t = excluded.last_t",
             )?;
             for (key, bucket) in buckets {
-                let id = match self.ids.get(key) {
+                let id = match self.ids.get(key).or_else(|| added.get(key)) {
                     Some(&id) => id,
                     None => {
                         let json = serde_json::to_string(key)
                             .map_err(|error| RollupError::Corrupt(error.to_string()))?;
                         let id: i64 = add_series.query_row(params![json], |row| row.get(0))?;
-                        added.push((key.clone(), id));
-                        self.ids.insert(key.clone(), id);
+                        added.insert(key.clone(), id);
                         id
                     }
                 };
@@ -238,13 +240,8 @@ impl RollupStore {
             }
         }
         transaction.execute("DELETE FROM minute WHERE start < ?1", params![oldest])?;
-        if let Err(error) = transaction.commit() {
-            // Nothing was written: the new series' numbers are not ours.
-            for (key, _) in added {
-                self.ids.remove(&key);
-            }
-            return Err(error.into());
-        }
+        transaction.commit()?;
+        self.ids.extend(added);
         Ok(())
     }
 }

@@ -659,15 +659,22 @@ async fn verify_wrong(
             } else {
                 "MISMATCH"
             };
+            let slowest = verdict
+                .slowest
+                .as_ref()
+                .map(|(check, ms)| format!(", the slowest check {check} {:.1} s", *ms as f64 / 1e3))
+                .unwrap_or_default();
             println!(
                 "{mark} {}/{} — {}
-         {:?}, score {}, failed {:?}",
+         {:?}, score {}, failed {:?}
+         graded in {:.1} s{slowest}",
                 unit.slug,
                 verdict.name,
                 verdict.description,
                 verdict.state,
                 verdict.score,
-                verdict.failed
+                verdict.failed,
+                verdict.elapsed.as_secs_f64()
             );
             if !verdict.skipped.is_empty() {
                 println!(

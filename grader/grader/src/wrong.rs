@@ -163,6 +163,11 @@ pub struct Verdict {
     pub mismatches: Vec<String>,
     /// What each check that failed although it was expected to pass said.
     pub unexpected: std::collections::BTreeMap<String, String>,
+    /// How long grading it took, its build included.
+    pub elapsed: std::time::Duration,
+    /// Its slowest check and how long that took (ms): where the time of a
+    /// slow submission goes (a check waiting out its timeout, usually).
+    pub slowest: Option<(String, u64)>,
 }
 
 /// Grades every wrong submission of `unit` and compares each result with
@@ -194,6 +199,7 @@ pub async fn verify(
             })?;
         }
         materialize_into(root, unit, &name, &wrong, &dir)?;
+        let started = std::time::Instant::now();
         let request = crate::grade::Request {
             source: crate::scratch::Source::Dir(dir.clone()),
             units: vec![unit.id.clone()],
@@ -201,9 +207,15 @@ pub async fn verify(
             checks: checks.to_vec(),
         };
         let report = crate::grade::grade(root, &request, std::sync::Arc::new(|_| {})).await?;
+        let elapsed = started.elapsed();
         let Some(result) = report.units.into_iter().next() else {
             return Err(GraderError::UnknownUnit(unit.id.clone()));
         };
+        let slowest = result
+            .checks
+            .iter()
+            .max_by_key(|check| check.duration_ms)
+            .map(|check| (check.id.clone(), check.duration_ms));
         // A skipped check (a program it needs is missing here) says
         // nothing about the submission: it is left out of the comparison,
         // neither failed nor passed, rather than counted as a pass that
@@ -284,6 +296,8 @@ pub async fn verify(
             skipped,
             mismatches,
             unexpected,
+            elapsed,
+            slowest,
         });
     }
     Ok(verdicts)
