@@ -8,9 +8,10 @@
 //!  GET /api/query ──┘                    (bounded, conflated, rate-capped)
 //! ```
 //!
-//! One task accepts connections (axum), one collects from the sources and
-//! evaluates the alerts on the clock's ticks, and each WebSocket runs a reader and a writer. The
-//! hub's lock is held only for in-memory work, never across an `.await`.
+//! One task accepts connections (axum), one collects from the sources,
+//! evaluates the alerts and saves the rollups (`--rollups`) on the clock's
+//! ticks, and each WebSocket runs a reader and a writer. The hub's lock is
+//! held only for in-memory work, never across an `.await`.
 
 mod alerting;
 mod api;
